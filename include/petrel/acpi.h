@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef PETREL_ACPI_H
+#define PETREL_ACPI_H
+
+#include <stdint.h>
+#include <petrel/memory.h>
+
+/* I/O ports of the hardware-reduced ACPI sleep and reset registers. */
+#define ACPI_SLEEP_CTL_PORT	0x3c0
+#define ACPI_SLEEP_STS_PORT	0x3c1
+#define ACPI_RESET_PORT		0x3c2
+#define ACPI_RESET_VALUE	0x01
+#define ACPI_S5_SLP_TYP		5	/* \_S5 sleep type: poweroff */
+#define ACPI_SLP_EN		(1 << 5)
+#define ACPI_MAX_DEVICES	32
+
+/* One device of the DSDT: its _HID and resources (zero-sized ones are left out). */
+struct acpi_device {
+	char name[5];		/* 4-character ACPI name, e.g. "COM1", "V000" */
+	const char *hid;	/* "PNP0501" (EISA id) or "LNRO0005" (string) */
+	uint32_t uid;
+	uint64_t mmio_base;
+	uint32_t mmio_size;
+	uint16_t io_base;
+	uint16_t io_size;
+	int gsi;		/* -1: none */
+	int gsi_level;		/* 1: level-triggered, active high (virtio); 0: edge */
+};
+
+struct acpi_config {
+	unsigned int nr_cpus;
+	struct acpi_device devices[ACPI_MAX_DEVICES];
+	unsigned int nr_devices;
+};
+
+/* Add a device to the DSDT (in call order). -ENOSPC when full. */
+int acpi_add_device(struct acpi_config *cfg, const struct acpi_device *dev);
+/*
+ * Write RSDP (at MEM_ACPI_START), XSDT, FADT (hardware-reduced, sleep
+ * control/status and reset registers), MADT (one LAPIC per vCPU, the IOAPIC,
+ * interrupt overrides) and the DSDT into [MEM_ACPI_START, MEM_ACPI_END).
+ * *rsdp_addr receives the RSDP's address.
+ */
+int acpi_build_tables(struct guest_mem *mem, const struct acpi_config *cfg, uint64_t *rsdp_addr);
+/* Same, into a plain buffer that stands for guest memory at base (unit tests). */
+int acpi_build_into(uint8_t *buf, uint64_t base, size_t size, const struct acpi_config *cfg,
+		    uint64_t *rsdp_addr);
+
+/* The MP table (floating pointer + config table) at MEM_EBDA_START, for kernels without ACPI. */
+int mptable_build(struct guest_mem *mem, unsigned int nr_cpus);
+int mptable_build_into(uint8_t *buf, uint64_t base, size_t size, unsigned int nr_cpus);
+
+#endif

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef PETREL_CONFIG_H
+#define PETREL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <petrel/log.h>
+
+#define CONFIG_MAX_VCPUS 32
+#define CONFIG_MAX_DRIVES 16
+#define CONFIG_MAX_NETS 8
+#define CONFIG_DEFAULT_BOOT_ARGS "console=ttyS0 reboot=k panic=1"
+
+enum huge_pages {
+	HUGE_PAGES_NONE,
+	HUGE_PAGES_TRANSPARENT,
+	HUGE_PAGES_2M,
+};
+
+enum cache_type { CACHE_UNSAFE, CACHE_WRITEBACK };
+enum io_engine { IO_ENGINE_SYNC, IO_ENGINE_ASYNC };
+
+struct drive_config {
+	char *drive_id;
+	char *path_on_host;
+	bool is_root_device;
+	char *partuuid;		/* NULL when absent */
+	bool is_read_only;
+	enum cache_type cache_type;
+	enum io_engine io_engine;
+};
+
+struct net_config {
+	char *iface_id;
+	char *host_dev_name;
+	bool has_guest_mac;
+	uint8_t guest_mac[6];
+};
+
+struct logger_config {
+	bool present;
+	char *log_path;		/* NULL: stderr */
+	enum log_level level;
+	bool show_level;
+	bool show_log_origin;
+};
+
+struct metrics_config {
+	bool present;
+	char *metrics_path;
+};
+
+/*
+ * The one configuration model: --config-file and the API's PUT/PATCH
+ * handlers both fill it; the builder turns it into a running VM.
+ */
+struct vm_config {
+	struct {
+		char *kernel_image_path;	/* NULL until set */
+		char *boot_args;		/* NULL: CONFIG_DEFAULT_BOOT_ARGS */
+		char *initrd_path;		/* NULL when absent */
+	} boot;
+	struct {
+		unsigned int vcpu_count;	/* 1..CONFIG_MAX_VCPUS, default 1 */
+		unsigned int mem_size_mib;	/* default 128 */
+		bool smt;
+		enum huge_pages huge_pages;
+		bool track_dirty_pages;
+	} machine;
+	struct drive_config drives[CONFIG_MAX_DRIVES];
+	unsigned int nr_drives;
+	struct net_config nets[CONFIG_MAX_NETS];
+	unsigned int nr_nets;
+	bool entropy;
+	struct logger_config logger;
+	struct metrics_config metrics;
+};
+
+void config_init(struct vm_config *cfg);
+void config_free(struct vm_config *cfg);
+
+/*
+ * Parse a Firecracker-shaped config document. On failure return -EINVAL
+ * (or -errno for I/O), leave cfg unchanged, and write a message naming the
+ * file or field (e.g. "machine-config.vcpu_count: must be 1..32, got 0") to err.
+ */
+int config_parse_file(const char *path, struct vm_config *cfg, char *err, size_t errlen);
+int config_parse_string(const char *json, size_t len, struct vm_config *cfg,
+			char *err, size_t errlen);
+
+/* Section parsers shared with the API handlers; same error contract. */
+int config_boot_source_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
+int config_machine_from_json(struct vm_config *cfg, json_t *obj, bool partial,
+			     char *err, size_t errlen);
+int config_drive_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
+int config_net_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
+int config_logger_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
+int config_metrics_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
+
+/* The whole configuration in the --config-file shape (caller json_decref()s). */
+json_t *config_to_json(const struct vm_config *cfg);
+/* Checks that need the whole config (a kernel is set, one root drive...). */
+int config_validate(const struct vm_config *cfg, char *err, size_t errlen);
+
+#endif

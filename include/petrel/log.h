@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef PETREL_LOG_H
+#define PETREL_LOG_H
+
+#include <stdbool.h>
+
+enum log_level {
+	LOG_OFF,
+	LOG_ERROR,
+	LOG_WARN,
+	LOG_INFO,
+	LOG_DEBUG,
+	LOG_TRACE,
+};
+
+/* Line format: "<time> [<id>:<thread>:<LEVEL>] message" (level and origin optional). */
+void log_set_id(const char *id);
+void log_set_level(enum log_level level);
+void log_set_show(bool show_level, bool show_origin);
+/* Log to a file or FIFO (opened non-blocking, appended); NULL means stderr. */
+int log_set_path(const char *path);
+/* Name matching Firecracker's ("Off", "Error", "Warning", "Info", "Debug", "Trace"). */
+int log_level_parse(const char *name, enum log_level *level);
+const char *log_level_name(enum log_level level);
+void log_close(void);
+
+void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+#define pr_err(...) log_msg(LOG_ERROR, __FILE__, __LINE__, __VA_ARGS__)
+#define pr_warn(...) log_msg(LOG_WARN, __FILE__, __LINE__, __VA_ARGS__)
+#define pr_info(...) log_msg(LOG_INFO, __FILE__, __LINE__, __VA_ARGS__)
+#define pr_debug(...) log_msg(LOG_DEBUG, __FILE__, __LINE__, __VA_ARGS__)
+#define pr_trace(...) log_msg(LOG_TRACE, __FILE__, __LINE__, __VA_ARGS__)
+
+#endif

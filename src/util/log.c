@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <petrel/log.h>
+#include <petrel/util.h>
+
+static const char *const level_names[] = {
+	[LOG_OFF] = "Off", [LOG_ERROR] = "Error", [LOG_WARN] = "Warning",
+	[LOG_INFO] = "Info", [LOG_DEBUG] = "Debug", [LOG_TRACE] = "Trace",
+};
+static const char *const level_tags[] = {
+	[LOG_OFF] = "OFF", [LOG_ERROR] = "ERROR", [LOG_WARN] = "WARN",
+	[LOG_INFO] = "INFO", [LOG_DEBUG] = "DEBUG", [LOG_TRACE] = "TRACE",
+};
+
+static struct {
+	enum log_level level;
+	bool show_level;
+	bool show_origin;
+	int fd;
+	char id[65];
+} logger = { .level = LOG_WARN, .fd = STDERR_FILENO, .id = "anonymous-instance" };
+
+void log_set_id(const char *id)
+{
+	snprintf(logger.id, sizeof(logger.id), "%s", id);
+}
+
+void log_set_level(enum log_level level)
+{
+	logger.level = level;
+}
+
+void log_set_show(bool show_level, bool show_origin)
+{
+	logger.show_level = show_level;
+	logger.show_origin = show_origin;
+}
+
+int log_set_path(const char *path)
+{
+	int fd;
+
+	if (!path) {
+		log_close();
+		return 0;
+	}
+	/* Non-blocking so a FIFO nobody reads never stalls a vCPU. */
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	log_close();
+	logger.fd = fd;
+	return 0;
+}
+
+void log_close(void)
+{
+	if (logger.fd != STDERR_FILENO)
+		close(logger.fd);
+	logger.fd = STDERR_FILENO;
+}
+
+int log_level_parse(const char *name, enum log_level *level)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(level_names); i++) {
+		if (!strcasecmp(name, level_names[i])) {
+			*level = i;
+			return 0;
+		}
+	}
+	if (!strcasecmp(name, "Warn")) {
+		*level = LOG_WARN;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+const char *log_level_name(enum log_level level)
+{
+	return level < ARRAY_SIZE(level_names) ? level_names[level] : "?";
+}
+
+static int format_time(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	return n + snprintf(buf + n, len - n, ".%09ldZ", ts.tv_nsec);
+}
+
+void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
+{
+	static __thread char thread[16];
+	char buf[1024];
+	size_t n, cap = sizeof(buf) - 1;
+	va_list ap;
+
+	if (level == LOG_OFF || level > logger.level)
+		return;
+	if (!thread[0] && prctl(PR_GET_NAME, thread) < 0)
+		strcpy(thread, "?");
+	n = format_time(buf, cap);
+	n += snprintf(buf + n, cap - n, " [%s:%s", logger.id, thread);
+	if (logger.show_level && n < cap)
+		n += snprintf(buf + n, cap - n, ":%s", level_tags[level]);
+	if (logger.show_origin && n < cap)
+		n += snprintf(buf + n, cap - n, ":%s:%d", strrchr(file, '/') ? strrchr(file, '/') + 1 : file, line);
+	if (n < cap)
+		n += snprintf(buf + n, cap - n, "] ");
+	if (n < cap) {
+		va_start(ap, fmt);
+		n += vsnprintf(buf + n, cap - n, fmt, ap);
+		va_end(ap);
+	}
+	n = MIN(n, cap);
+	buf[n++] = '\n';
+	/* One write per line: lines from several threads never interleave. */
+	if (write(logger.fd, buf, n) < 0) {
+		/* A full FIFO loses the line rather than block the caller. */
+	}
+}
