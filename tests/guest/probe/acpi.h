@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+/* Just enough ACPI to count CPUs and to power off. */
+#ifndef PROBE_ACPI_H
+#define PROBE_ACPI_H
+
+#include <stdint.h>
+
+/* Find the RSDP (at rsdp_hint if non-zero, else in the BIOS area). */
+int acpi_init(uint64_t rsdp_hint);
+/* Enabled LAPIC and x2APIC entries in the MADT; 0 without one. */
+uint32_t acpi_cpu_count(void);
+/* Enter S5; returns only if the platform ignored every request. */
+void acpi_poweroff(void);
+
+#endif

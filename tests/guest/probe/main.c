@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The probe: say hello with the CPU count from ACPI, mark the boot time,
+ * then do what probe.action= on the command line asks.
+ */
+#include "acpi.h"
+#include "io.h"
+#include "lib.h"
+#include "serial.h"
+
+#define XEN_HVM_START_MAGIC	0x336ec578
+#define CMDLINE_MAX		4096
+
+#define BOOT_TIMER_PORT		0x3f0
+#define BOOT_TIMER_MMIO		0xc0000000ULL
+#define BOOT_TIMER_VALUE	123
+
+#define I8042_COMMAND		0x64
+#define I8042_PULSE_RESET	0xfe
+
+/* Nothing is assigned here in petrel: accesses must be ignored. */
+#define UNASSIGNED_PORT		0x510
+#define UNASSIGNED_MMIO		0xd0000000ULL
+
+#define ECHO_LINE_MAX		64
+
+/* PVH boot ABI (Xen public/arch-x86/hvm/start_info.h). */
+struct hvm_start_info {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t flags;
+	uint32_t nr_modules;
+	uint64_t modlist_paddr;
+	uint64_t cmdline_paddr;
+	uint64_t rsdp_paddr;
+	uint64_t memmap_paddr;		/* version >= 1 */
+	uint32_t memmap_entries;	/* version >= 1 */
+	uint32_t reserved;
+};
+static_assert(sizeof(struct hvm_start_info) == 56, "PVH hvm_start_info");
+
+struct options {
+	const char *action;
+	size_t action_len;
+	bool boottimer_mmio;
+};
+
+struct action {
+	const char *name;
+	__noreturn void (*run)(void);
+};
+
+void probe_main(const struct hvm_start_info *si);
+
+static __noreturn void poweroff(void)
+{
+	acpi_poweroff();
+	serial_puts("probe: poweroff failed\n");
+	halt_forever();
+}
+
+static __noreturn void do_reset(void)
+{
+	outb(I8042_COMMAND, I8042_PULSE_RESET);
+	settle();
+	serial_puts("probe: reset failed\n");
+	halt_forever();
+}
+
+/* With no usable IDT, the #UD escalates to #DF and then a shutdown. */
+static __noreturn void do_triplefault(void)
+{
+	static const struct {
+		uint16_t limit;
+		uint64_t base;
+	} __packed empty_idt;
+
+	asm volatile("lidt %0; ud2" : : "m"(empty_idt));
+	halt_forever();
+}
+
+static __noreturn void do_halt(void)
+{
+	serial_puts("probe: halting\n");
+	halt_forever();
+}
+
+static __noreturn void do_echo(void)
+{
+	char line[ECHO_LINE_MAX];
+	size_t len = 0;
+
+	serial_puts("probe: echo ready\n");
+	for (;;) {
+		char c = serial_getc();
+
+		serial_putc(c);
+		if (c != '\n' && c != '\r') {
+			/* An over-long line is kept too long to ever match. */
+			if (len < sizeof(line))
+				line[len++] = c;
+			continue;
+		}
+		if (str_eq(line, len, "poweroff"))
+			poweroff();
+		len = 0;
+	}
+}
+
+static __noreturn void do_badio(void)
+{
+	outb(UNASSIGNED_PORT, 0);
+	(void)mmio_read32(UNASSIGNED_MMIO);
+	serial_puts("probe: badio survived\n");
+	poweroff();
+}
+
+static const struct action actions[] = {
+	{ "poweroff",		poweroff },
+	{ "reset",		do_reset },
+	{ "triplefault",	do_triplefault },
+	{ "halt",		do_halt },
+	{ "echo",		do_echo },
+	{ "badio",		do_badio },
+};
+
+static bool word_value(const char *word, size_t len, const char *key,
+		       const char **val, size_t *val_len)
+{
+	size_t klen = strnlen(key, len + 1);
+
+	if (klen > len || memcmp(word, key, klen))
+		return false;
+	*val = word + klen;
+	*val_len = len - klen;
+	return true;
+}
+
+static void parse_word(const char *word, size_t len, struct options *opt)
+{
+	const char *val;
+	size_t val_len;
+
+	if (word_value(word, len, "probe.action=", &val, &val_len)) {
+		opt->action = val;
+		opt->action_len = val_len;
+	} else if (word_value(word, len, "probe.boottimer=", &val, &val_len)) {
+		opt->boottimer_mmio = str_eq(val, val_len, "mmio");
+	}
+}
+
+static void parse_cmdline(const char *s, struct options *opt)
+{
+	size_t len = strnlen(s, CMDLINE_MAX);
+	size_t i = 0;
+
+	while (i < len) {
+		size_t start;
+
+		while (i < len && s[i] == ' ')
+			i++;
+		start = i;
+		while (i < len && s[i] != ' ')
+			i++;
+		if (i > start)
+			parse_word(s + start, i - start, opt);
+	}
+}
+
+static void boot_timer(bool mmio)
+{
+	if (mmio)
+		mmio_write8(BOOT_TIMER_MMIO, BOOT_TIMER_VALUE);
+	else
+		outb(BOOT_TIMER_PORT, BOOT_TIMER_VALUE);
+}
+
+static __noreturn void run_action(const char *name, size_t len)
+{
+	size_t i;
+
+	serial_puts("probe: action=");
+	serial_write(name, len);
+	serial_putc('\n');
+	for (i = 0; i < ARRAY_SIZE(actions); i++) {
+		if (str_eq(name, len, actions[i].name))
+			actions[i].run();
+	}
+	serial_puts("probe: unknown action ");
+	serial_write(name, len);
+	serial_putc('\n');
+	poweroff();
+}
+
+/* A start_info with the wrong magic is treated as absent. */
+void probe_main(const struct hvm_start_info *si)
+{
+	struct options opt = { .action = "poweroff", .action_len = 8 };
+	const char *cmdline = NULL;
+	uint64_t rsdp = 0;
+
+	serial_init();
+	if (si && si->magic == XEN_HVM_START_MAGIC) {
+		rsdp = si->rsdp_paddr;
+		cmdline = phys_ptr(si->cmdline_paddr, CMDLINE_MAX);
+	}
+	if (cmdline)
+		parse_cmdline(cmdline, &opt);
+	acpi_init(rsdp);
+
+	serial_puts("probe: hello cpus=");
+	serial_putu(acpi_cpu_count());
+	serial_putc('\n');
+	boot_timer(opt.boottimer_mmio);
+	run_action(opt.action, opt.action_len);
+}
