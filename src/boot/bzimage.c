@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <asm/bootparam.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <petrel/boot.h>
+#include <petrel/log.h>
+#include <petrel/util.h>
+#include "loader.h"
+
+#define SETUP_HDR_OFF		0x1f1
+#define SETUP_JUMP_OFF		0x200	/* the header ends at 0x202 + the byte at 0x201 */
+#define SETUP_MAGIC_OFF		0x202
+#define SETUP_SECTOR		512
+#define BZ_MIN_VERSION		0x020c	/* 2.12: xloadflags */
+#define BZ_ENTRY64_OFF		0x200	/* startup_64 from the start of the code */
+
+static_assert(offsetof(struct boot_params, hdr) == SETUP_HDR_OFF, "setup header offset");
+static_assert(SETUP_HDR_OFF + offsetof(struct setup_header, header) == SETUP_MAGIC_OFF,
+	      "HdrS offset");
+
+bool bzimage_is(const uint8_t *data, size_t size)
+{
+	return size >= SETUP_MAGIC_OFF + 4 && !memcmp(data + SETUP_MAGIC_OFF, "HdrS", 4);
+}
+
+static int check_header(const struct setup_header *h, const char *name)
+{
+	if (h->version < BZ_MIN_VERSION) {
+		pr_err("kernel %s: boot protocol %u.%02u is too old (need 2.12)",
+		       name, h->version >> 8, h->version & 0xff);
+		return -ENOEXEC;
+	}
+	if (!(h->xloadflags & XLF_KERNEL_64)) {
+		pr_err("kernel %s: bzImage has no 64-bit entry point (XLF_KERNEL_64)", name);
+		return -ENOEXEC;
+	}
+	return 0;
+}
+
+/* File offset of the protected-mode code. */
+static uint64_t code_offset(const struct setup_header *h)
+{
+	return ((uint64_t)(h->setup_sects ? h->setup_sects : 4) + 1) * SETUP_SECTOR;
+}
+
+static bool fits(uint64_t addr, uint64_t len, uint64_t ram_size)
+{
+	uint64_t end;
+
+	return addr >= MEM_HIMEM_START && !__builtin_add_overflow(addr, len, &end) &&
+	       end <= boot_low_end(ram_size);
+}
+
+/* pref_address when the kernel fits there, else the lowest aligned address. */
+static int place(const struct setup_header *h, uint64_t need, uint64_t ram_size,
+		 const char *name, uint64_t *load)
+{
+	uint64_t align = h->kernel_alignment;
+
+	if (fits(h->pref_address, need, ram_size)) {
+		*load = h->pref_address;
+		return 0;
+	}
+	if (!h->relocatable_kernel) {
+		*load = h->pref_address;
+	} else if (!align || (align & (align - 1))) {
+		pr_err("kernel %s: bad kernel_alignment 0x%" PRIx64, name, align);
+		return -ENOEXEC;
+	} else {
+		*load = ALIGN_UP(MEM_HIMEM_START, align);
+	}
+	return boot_check_range(*load, need, ram_size, name, "kernel (init_size)");
+}
+
+static void copy_header(const uint8_t *data, struct boot_info *info)
+{
+	size_t end = SETUP_JUMP_OFF + 2 + data[SETUP_JUMP_OFF + 1];
+
+	info->setup_header_len = MIN(end - SETUP_HDR_OFF, sizeof(info->setup_header));
+	memcpy(info->setup_header, data + SETUP_HDR_OFF, info->setup_header_len);
+}
+
+int bzimage_parse(const uint8_t *data, size_t size, uint64_t ram_size, const char *name,
+		  struct boot_info *info)
+{
+	struct setup_header h;
+	uint64_t off, need, load;
+	int ret;
+
+	if (size < SETUP_HDR_OFF + sizeof(h)) {
+		pr_err("kernel %s: truncated bzImage setup header", name);
+		return -ENOEXEC;
+	}
+	memcpy(&h, data + SETUP_HDR_OFF, sizeof(h));
+	ret = check_header(&h, name);
+	if (ret < 0)
+		return ret;
+	off = code_offset(&h);
+	if (off >= size) {
+		pr_err("kernel %s: setup_sects (%u) points past the end of the file",
+		       name, h.setup_sects);
+		return -ENOEXEC;
+	}
+	if (size - off <= BZ_ENTRY64_OFF) {
+		pr_err("kernel %s: bzImage code ends before its 64-bit entry point", name);
+		return -ENOEXEC;
+	}
+	need = MAX((uint64_t)h.init_size, size - off);
+	ret = place(&h, need, ram_size, name, &load);
+	if (ret < 0)
+		return ret;
+	info->entry = BOOT_ENTRY_LINUX64;
+	info->entry_addr = load + BZ_ENTRY64_OFF;
+	info->kernel_start = load;
+	info->kernel_end = load + need;
+	info->cmdline_max = MIN((uint64_t)h.cmdline_size + 1, MEM_CMDLINE_MAX);
+	copy_header(data, info);
+	return 0;
+}
+
+int bzimage_load(struct guest_mem *mem, const uint8_t *data, size_t size, const char *name,
+		 const struct boot_info *info)
+{
+	struct setup_header h;
+	uint64_t off;
+
+	memcpy(&h, data + SETUP_HDR_OFF, sizeof(h));
+	off = code_offset(&h);
+	if (guest_mem_write(mem, info->kernel_start, data + off, size - off) < 0) {
+		pr_err("kernel %s: load address 0x%" PRIx64 " is not in guest RAM",
+		       name, info->kernel_start);
+		return -EFAULT;
+	}
+	return 0;
+}
