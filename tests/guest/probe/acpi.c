@@ -15,6 +15,8 @@
 #define GAS_SYSTEM_MEMORY	0
 #define GAS_SYSTEM_IO		1
 
+#define FADT_RESET_REG_SUP	(1u << 10)
+
 #define MADT_LAPIC	0
 #define MADT_X2APIC	9
 #define MADT_ENABLED	(1u << 0)
@@ -325,14 +327,23 @@ static void gas_write8(const struct acpi_gas *gas, uint8_t val)
 		outb((uint16_t)gas->address, val);
 }
 
-void acpi_poweroff(void)
+static const struct acpi_fadt *find_fadt(void)
 {
 	const struct acpi_fadt *fadt;
-	const struct acpi_header *dsdt;
-	int typ;
 
 	fadt = rsdp ? (const void *)find_table("FACP") : NULL;
 	if (!fadt || !TABLE_HAS(fadt, dsdt))
+		return NULL;
+	return fadt;
+}
+
+void acpi_poweroff(void)
+{
+	const struct acpi_fadt *fadt = find_fadt();
+	const struct acpi_header *dsdt;
+	int typ;
+
+	if (!fadt)
 		return;
 	dsdt = fadt_dsdt(fadt);
 	typ = dsdt ? s5_sleep_type(dsdt) : -1;
@@ -350,4 +361,15 @@ void acpi_poweroff(void)
 		     (uint16_t)(((typ & 7) << PM1_SLP_TYP_SHIFT) | PM1_SLP_EN));
 		settle();
 	}
+}
+
+void acpi_reset(void)
+{
+	const struct acpi_fadt *fadt = find_fadt();
+
+	if (!fadt || !TABLE_HAS(fadt, reset_value) ||
+	    !(fadt->flags & FADT_RESET_REG_SUP))
+		return;
+	gas_write8(&fadt->reset_reg, fadt->reset_value);
+	settle();
 }

@@ -11,5 +11,7 @@ int acpi_init(uint64_t rsdp_hint);
 uint32_t acpi_cpu_count(void);
 /* Enter S5; returns only if the platform ignored every request. */
 void acpi_poweroff(void);
+/* Write the FADT reset register; returns only if that did nothing. */
+void acpi_reset(void);
 
 #endif

@@ -59,10 +59,12 @@ static __noreturn void poweroff(void)
 	halt_forever();
 }
 
+/* The i8042 first; hardware-reduced platforms (QEMU microvm) lack one. */
 static __noreturn void do_reset(void)
 {
 	outb(I8042_COMMAND, I8042_PULSE_RESET);
 	settle();
+	acpi_reset();
 	serial_puts("probe: reset failed\n");
 	halt_forever();
 }
