@@ -47,11 +47,14 @@ static int check_hugepages(uint64_t bytes)
 
 static int map_region(struct guest_region *r, enum huge_pages hp)
 {
-	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
 	void *p;
 
+	/* hugetlb pages are reserved at mmap time, so a short pool fails here, not at a fault. */
 	if (hp == HUGE_PAGES_2M)
 		flags |= MAP_HUGETLB | (21 << MAP_HUGE_SHIFT);
+	else
+		flags |= MAP_NORESERVE;
 	p = mmap(NULL, r->size, PROT_READ | PROT_WRITE, flags, -1, 0);
 	if (p == MAP_FAILED) {
 		int err = -errno;

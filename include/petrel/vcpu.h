@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef PETREL_VCPU_H
+#define PETREL_VCPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <petrel/boot.h>
+#include <petrel/devices.h>
+#include <petrel/memory.h>
+
+struct kvm_cpuid2;
+
+/* Why a vCPU asks the VM to end. */
+enum vcpu_exit_reason {
+	VCPU_EXIT_POWEROFF,	/* ACPI sleep to S5 */
+	VCPU_EXIT_RESET,	/* i8042 / ACPI reset, triple fault */
+	VCPU_EXIT_ERROR,	/* KVM failure, internal error, failed entry */
+};
+
+/* What every vCPU of a VM shares. */
+struct vcpu_env {
+	int kvm_fd;
+	int vm_fd;
+	int run_size;				/* KVM_GET_VCPU_MMAP_SIZE */
+	const struct bus *pio;
+	const struct bus *mmio;
+	const struct kvm_cpuid2 *cpuid;	/* KVM_GET_SUPPORTED_CPUID */
+	unsigned int nr_vcpus;
+	bool smt;
+	void (*request_exit)(void *opaque, enum vcpu_exit_reason why);
+	void *opaque;
+};
+
+struct vcpu;
+
+struct vcpu *vcpu_create(const struct vcpu_env *env, unsigned int index);
+/* Registers of the boot CPU for the kernel's entry point. */
+int vcpu_setup_boot_regs(struct vcpu *vcpu, const struct boot_info *info);
+/* GDT, IDT and identity page tables in low memory, shared by all vCPUs. */
+int vcpu_write_boot_tables(struct guest_mem *mem);
+/* Start the thread (named petrel_vcpuN); it runs until vcpu_stop(). */
+int vcpu_start(struct vcpu *vcpu);
+/* Make KVM_RUN return and the thread end; then join it. */
+void vcpu_stop(struct vcpu *vcpu);
+void vcpu_destroy(struct vcpu *vcpu);
+/* Log the registers (after a fatal exit). */
+void vcpu_dump_regs(struct vcpu *vcpu);
+
+/* Per-vCPU CPUID from KVM's supported set (exposed for unit tests). */
+int cpuid_normalize(struct kvm_cpuid2 *cpuid, unsigned int index, unsigned int nr_vcpus, bool smt);
+
+/* The signal used to kick vCPU threads out of KVM_RUN. */
+int vcpu_signal(void);
+
+#endif

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: Apache-2.0
+/* 8250/16550A UART: enough of it for Linux's 8250 driver and the probe. */
+#include <errno.h>
+#include <linux/serial_reg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <petrel/devices.h>
+#include <petrel/log.h>
+#include <petrel/util.h>
+
+#define RX_FIFO_SIZE 4096
+#define DEFAULT_BAUD_DIVISOR 12		/* 9600 baud */
+
+struct serial {
+	pthread_mutex_t lock;
+	struct irq_line irq;
+	int out_fd;
+	int rx_space_fd;
+	uint8_t ier, lcr, mcr, lsr, msr, scr, dll, dlm, fcr;
+	bool thr_pending;		/* THR-empty interrupt waiting for an IIR read */
+	uint8_t rx[RX_FIFO_SIZE];
+	size_t rx_head, rx_len;
+	bool rx_was_full;
+};
+
+struct serial *serial_create(struct irq_line irq, int out_fd, int rx_space_fd)
+{
+	struct serial *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	pthread_mutex_init(&s->lock, NULL);
+	s->irq = irq;
+	s->out_fd = out_fd;
+	s->rx_space_fd = rx_space_fd;
+	s->lsr = UART_LSR_TEMT | UART_LSR_THRE;
+	s->msr = UART_MSR_DCD | UART_MSR_DSR | UART_MSR_CTS;
+	s->dll = DEFAULT_BAUD_DIVISOR;
+	s->mcr = UART_MCR_OUT2;
+	return s;
+}
+
+void serial_destroy(struct serial *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+static uint8_t iir(const struct serial *s)
+{
+	uint8_t fifo = (s->fcr & UART_FCR_ENABLE_FIFO) ? 0xc0 : 0;
+
+	if ((s->ier & UART_IER_RDI) && s->rx_len)
+		return fifo | UART_IIR_RDI;
+	if ((s->ier & UART_IER_THRI) && s->thr_pending)
+		return fifo | UART_IIR_THRI;
+	return fifo | UART_IIR_NO_INT;
+}
+
+static bool irq_pending(const struct serial *s)
+{
+	return !(iir(s) & UART_IIR_NO_INT) && (s->mcr & UART_MCR_OUT2);
+}
+
+/* The chip's IRQ output is a level; the IOAPIC pin is edge-triggered: pulse on its rise. */
+static void update_irq(struct serial *s, bool was_pending)
+{
+	if (!was_pending && irq_pending(s))
+		irq_line_pulse(&s->irq);
+}
+
+static void transmit(struct serial *s, uint8_t byte)
+{
+	if (s->mcr & UART_MCR_LOOP) {
+		if (s->rx_len < RX_FIFO_SIZE)
+			s->rx[(s->rx_head + s->rx_len++) % RX_FIFO_SIZE] = byte;
+	} else if (s->out_fd >= 0 && util_write_all(s->out_fd, &byte, 1) < 0) {
+		/* A closed console loses output; the guest must not notice. */
+	}
+	s->thr_pending = true;
+}
+
+static uint8_t rx_pop(struct serial *s)
+{
+	uint8_t byte;
+	uint64_t one = 1;
+
+	if (!s->rx_len)
+		return 0;
+	byte = s->rx[s->rx_head];
+	s->rx_head = (s->rx_head + 1) % RX_FIFO_SIZE;
+	s->rx_len--;
+	if (s->rx_was_full && s->rx_space_fd >= 0) {
+		s->rx_was_full = false;
+		if (write(s->rx_space_fd, &one, sizeof(one)) < 0) {
+			/* Already signalled. */
+		}
+	}
+	return byte;
+}
+
+static uint8_t reg_read(struct serial *s, uint64_t reg)
+{
+	bool dlab = s->lcr & UART_LCR_DLAB;
+	uint8_t v;
+
+	switch (reg) {
+	case UART_RX:
+		return dlab ? s->dll : rx_pop(s);
+	case UART_IER:
+		return dlab ? s->dlm : s->ier;
+	case UART_IIR:
+		v = iir(s);
+		if ((v & 0x0f) == UART_IIR_THRI)
+			s->thr_pending = false;
+		return v;
+	case UART_LCR:
+		return s->lcr;
+	case UART_MCR:
+		return s->mcr;
+	case UART_LSR:
+		return s->lsr | (s->rx_len ? UART_LSR_DR : 0);
+	case UART_MSR:
+		if (s->mcr & UART_MCR_LOOP)	/* loopback wires MCR outputs to MSR inputs */
+			return ((s->mcr & 0x0c) << 4) | ((s->mcr & 0x01) << 5) | ((s->mcr & 0x02) << 3);
+		return s->msr;
+	default:
+		return s->scr;
+	}
+}
+
+static void reg_write(struct serial *s, uint64_t reg, uint8_t v)
+{
+	bool dlab = s->lcr & UART_LCR_DLAB;
+
+	switch (reg) {
+	case UART_TX:
+		if (dlab)
+			s->dll = v;
+		else
+			transmit(s, v);
+		break;
+	case UART_IER:
+		if (dlab) {
+			s->dlm = v;
+			break;
+		}
+		/* Enabling THRI with an empty THR raises the interrupt at once, as the chip does. */
+		if ((v & UART_IER_THRI) && !(s->ier & UART_IER_THRI))
+			s->thr_pending = true;
+		s->ier = v & 0x0f;
+		break;
+	case UART_FCR:
+		s->fcr = v;
+		if (v & UART_FCR_CLEAR_RCVR)
+			s->rx_len = 0;
+		break;
+	case UART_LCR:
+		s->lcr = v;
+		break;
+	case UART_MCR:
+		s->mcr = v & 0x1f;
+		break;
+	case UART_SCR:
+		s->scr = v;
+		break;
+	default:
+		break;		/* LSR and MSR are read-only */
+	}
+}
+
+static void serial_read(void *opaque, uint64_t offset, uint8_t *data, uint32_t len)
+{
+	struct serial *s = opaque;
+
+	bool was;
+
+	pthread_mutex_lock(&s->lock);
+	was = irq_pending(s);
+	data[0] = reg_read(s, offset);
+	memset(data + 1, 0, len - 1);
+	update_irq(s, was);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void serial_write(void *opaque, uint64_t offset, const uint8_t *data, uint32_t len)
+{
+	struct serial *s = opaque;
+
+	bool was;
+
+	pthread_mutex_lock(&s->lock);
+	was = irq_pending(s);
+	reg_write(s, offset, data[0]);
+	update_irq(s, was);
+	pthread_mutex_unlock(&s->lock);
+}
+
+const struct bus_ops serial_bus_ops = {
+	.read = serial_read,
+	.write = serial_write,
+};
+
+size_t serial_input_room(struct serial *s)
+{
+	size_t room;
+
+	pthread_mutex_lock(&s->lock);
+	room = RX_FIFO_SIZE - s->rx_len;
+	pthread_mutex_unlock(&s->lock);
+	return room;
+}
+
+size_t serial_enqueue_input(struct serial *s, const uint8_t *buf, size_t len)
+{
+	size_t n;
+	bool was;
+
+	pthread_mutex_lock(&s->lock);
+	was = irq_pending(s);
+	n = MIN(len, RX_FIFO_SIZE - s->rx_len);
+	for (size_t i = 0; i < n; i++)
+		s->rx[(s->rx_head + s->rx_len++) % RX_FIFO_SIZE] = buf[i];
+	if (s->rx_len == RX_FIFO_SIZE)
+		s->rx_was_full = true;
+	update_irq(s, was);
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: Apache-2.0
+/* petrel: command line and mode selection. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <petrel/config.h>
+#include <petrel/log.h>
+#include <petrel/vmm.h>
+
+struct options {
+	const char *config_file;
+	const char *id;
+	const char *log_path;
+	bool no_api;
+	bool boot_timer;
+	bool level_set;
+	enum log_level level;
+	bool show_level;
+	bool show_origin;
+};
+
+enum {
+	OPT_CONFIG_FILE = 256, OPT_NO_API, OPT_ID, OPT_BOOT_TIMER, OPT_LEVEL, OPT_LOG_PATH,
+	OPT_SHOW_LEVEL, OPT_SHOW_ORIGIN, OPT_VERSION, OPT_HELP,
+};
+
+static const struct option long_options[] = {
+	{ "config-file", required_argument, NULL, OPT_CONFIG_FILE },
+	{ "no-api", no_argument, NULL, OPT_NO_API },
+	{ "id", required_argument, NULL, OPT_ID },
+	{ "boot-timer", no_argument, NULL, OPT_BOOT_TIMER },
+	{ "level", required_argument, NULL, OPT_LEVEL },
+	{ "log-path", required_argument, NULL, OPT_LOG_PATH },
+	{ "show-level", no_argument, NULL, OPT_SHOW_LEVEL },
+	{ "show-log-origin", no_argument, NULL, OPT_SHOW_ORIGIN },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: petrel --no-api --config-file FILE [options]\n"
+		"\n"
+		"  --config-file FILE   boot the VM described by FILE (Firecracker's shape)\n"
+		"  --no-api             do not serve the control API\n"
+		"  --id ID              VM identifier shown in log lines (default anonymous-instance)\n"
+		"  --boot-timer         log Guest-boot-time when the guest writes the boot timer\n"
+		"  --level LEVEL        Off, Error, Warning, Info, Debug or Trace (default Warning)\n"
+		"  --log-path PATH      log to a file or FIFO instead of stderr\n"
+		"  --show-level         put the level in each log line\n"
+		"  --show-log-origin    put the source file and line in each log line\n"
+		"  --version            print the version and exit\n"
+		"  --help               print this help and exit\n");
+}
+
+static int valid_id(const char *id)
+{
+	size_t len = strlen(id);
+
+	if (!len || len > 64)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!(id[i] == '-' || (id[i] >= '0' && id[i] <= '9') ||
+		      ((id[i] | 0x20) >= 'a' && (id[i] | 0x20) <= 'z')))
+			return 0;
+	return 1;
+}
+
+/* 0: go on; >0: exit 0 now (help, version); <0: bad usage. */
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+		switch (c) {
+		case OPT_CONFIG_FILE: o->config_file = optarg; break;
+		case OPT_NO_API: o->no_api = true; break;
+		case OPT_ID: o->id = optarg; break;
+		case OPT_BOOT_TIMER: o->boot_timer = true; break;
+		case OPT_LOG_PATH: o->log_path = optarg; break;
+		case OPT_SHOW_LEVEL: o->show_level = true; break;
+		case OPT_SHOW_ORIGIN: o->show_origin = true; break;
+		case OPT_LEVEL:
+			if (log_level_parse(optarg, &o->level)) {
+				fprintf(stderr, "petrel: --level: unknown level '%s' (Off, Error, "
+					"Warning, Info, Debug, Trace)\n", optarg);
+				return -EINVAL;
+			}
+			o->level_set = true;
+			break;
+		case OPT_VERSION:
+			printf("petrel v%s\n", PETREL_VERSION);
+			return 1;
+		case OPT_HELP:
+			usage(stdout);
+			return 1;
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "petrel: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (o->id && !valid_id(o->id)) {
+		fprintf(stderr, "petrel: --id: '%s' must be 1..64 letters, digits or '-'\n", o->id);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The config file's "logger" section, then the command line, which wins. */
+static int setup_logger(const struct options *o, const struct vm_config *cfg)
+{
+	const struct logger_config *lc = &cfg->logger;
+	const char *path = o->log_path ? o->log_path : (lc->present ? lc->log_path : NULL);
+	enum log_level level = o->level_set ? o->level : (lc->present ? lc->level : LOG_WARN);
+	int ret;
+
+	if (o->id)
+		log_set_id(o->id);
+	/* Asking for the boot timer means wanting to see its line. */
+	if (o->boot_timer && level < LOG_INFO)
+		level = LOG_INFO;
+	log_set_level(level);
+	log_set_show(o->show_level || (lc->present && lc->show_level),
+		     o->show_origin || (lc->present && lc->show_log_origin));
+	if (path) {
+		ret = log_set_path(path);
+		if (ret) {
+			fprintf(stderr, "petrel: log path %s: %s\n", path, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static int run_config_file(const struct options *o)
+{
+	struct vm_options vo = { .boot_timer = o->boot_timer, .console_in_fd = STDIN_FILENO,
+				 .console_out_fd = STDOUT_FILENO };
+	struct vm_config cfg;
+	struct vm *vm = NULL;
+	char err[512];
+	int ret;
+
+	config_init(&cfg);
+	if (config_parse_file(o->config_file, &cfg, err, sizeof(err)) ||
+	    config_validate(&cfg, err, sizeof(err))) {
+		fprintf(stderr, "petrel: %s\n", err);
+		config_free(&cfg);
+		return 1;
+	}
+	ret = setup_logger(o, &cfg);
+	if (!ret)
+		ret = vm_build(&cfg, &vo, &vm) ? 1 : vm_run(vm);
+	else
+		ret = 1;
+	vm_destroy(vm);
+	config_free(&cfg);
+	log_close();
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { .level = LOG_WARN };
+	int ret = parse_args(argc, argv, &o);
+
+	if (ret)
+		return ret > 0 ? 0 : 1;
+	if (!o.config_file) {
+		fprintf(stderr, "petrel: --config-file is required (this build has no API server; "
+			"use --no-api --config-file FILE)\n");
+		return 1;
+	}
+	if (!o.no_api)
+		fprintf(stderr, "petrel: no API server in this build; booting %s as with --no-api\n",
+			o.config_file);
+	return run_config_file(&o);
+}

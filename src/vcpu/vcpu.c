@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: Apache-2.0
+/* vCPU threads: KVM_RUN and the exits that reach userspace. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <petrel/log.h>
+#include <petrel/util.h>
+
+#include "vcpu_priv.h"
+
+int vcpu_signal(void)
+{
+	return SIGRTMIN;
+}
+
+static int set_cpuid(struct vcpu *vcpu)
+{
+	const struct kvm_cpuid2 *src = vcpu->env->cpuid;
+	size_t size = sizeof(*src) + src->nent * sizeof(src->entries[0]);
+	struct kvm_cpuid2 *cpuid = malloc(size);
+	int ret = 0;
+
+	if (!cpuid)
+		return -ENOMEM;
+	memcpy(cpuid, src, size);
+	ret = cpuid_normalize(cpuid, vcpu->index, vcpu->env->nr_vcpus, vcpu->env->smt);
+	if (!ret && ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid) < 0)
+		ret = -errno;
+	free(cpuid);
+	return ret;
+}
+
+struct vcpu *vcpu_create(const struct vcpu_env *env, unsigned int index)
+{
+	struct vcpu *vcpu = calloc(1, sizeof(*vcpu));
+	int ret;
+
+	if (!vcpu)
+		return NULL;
+	vcpu->env = env;
+	vcpu->index = index;
+	vcpu->fd = ioctl(env->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
+	if (vcpu->fd < 0) {
+		pr_err("vcpu%u: KVM_CREATE_VCPU: %s", index, strerror(errno));
+		goto err_free;
+	}
+	vcpu->run = mmap(NULL, env->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
+	if (vcpu->run == MAP_FAILED) {
+		pr_err("vcpu%u: mmap of kvm_run: %s", index, strerror(errno));
+		goto err_close;
+	}
+	ret = set_cpuid(vcpu);
+	if (!ret)
+		ret = vcpu_setup_msrs(vcpu);
+	if (!ret)
+		ret = vcpu_setup_fpu(vcpu);
+	if (!ret)
+		ret = vcpu_setup_lapic(vcpu);
+	if (ret) {
+		pr_err("vcpu%u: setup failed: %s", index, strerror(-ret));
+		goto err_unmap;
+	}
+	return vcpu;
+
+err_unmap:
+	munmap(vcpu->run, env->run_size);
+err_close:
+	close(vcpu->fd);
+err_free:
+	free(vcpu);
+	return NULL;
+}
+
+static void handle_io(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+
+	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
+		if (run->io.direction == KVM_EXIT_IO_OUT) {
+			if (!bus_write(vcpu->env->pio, run->io.port, data, run->io.size))
+				pr_trace("vcpu%u: out to unassigned port %#x", vcpu->index, run->io.port);
+		} else {
+			bus_read(vcpu->env->pio, run->io.port, data, run->io.size);
+		}
+	}
+}
+
+static void handle_mmio(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	uint32_t len = MIN(run->mmio.len, sizeof(run->mmio.data));
+
+	if (run->mmio.is_write) {
+		if (!bus_write(vcpu->env->mmio, run->mmio.phys_addr, run->mmio.data, len))
+			pr_trace("vcpu%u: write to unassigned MMIO %#llx", vcpu->index,
+				 run->mmio.phys_addr);
+	} else {
+		bus_read(vcpu->env->mmio, run->mmio.phys_addr, run->mmio.data, len);
+	}
+}
+
+static void request_exit(struct vcpu *vcpu, enum vcpu_exit_reason why)
+{
+	vcpu->stop = true;
+	vcpu->env->request_exit(vcpu->env->opaque, why);
+}
+
+static void fatal_exit(struct vcpu *vcpu, const char *what, unsigned long long detail)
+{
+	pr_err("vcpu%u: %s (%#llx)", vcpu->index, what, detail);
+	vcpu_dump_regs(vcpu);
+	request_exit(vcpu, VCPU_EXIT_ERROR);
+}
+
+static void handle_system_event(struct vcpu *vcpu)
+{
+	switch (vcpu->run->system_event.type) {
+	case KVM_SYSTEM_EVENT_SHUTDOWN:
+		request_exit(vcpu, VCPU_EXIT_POWEROFF);
+		break;
+	case KVM_SYSTEM_EVENT_RESET:
+		request_exit(vcpu, VCPU_EXIT_RESET);
+		break;
+	default:
+		fatal_exit(vcpu, "system event", vcpu->run->system_event.type);
+		break;
+	}
+}
+
+/* One exit from KVM_RUN. */
+static void handle_exit(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		handle_io(vcpu);
+		break;
+	case KVM_EXIT_MMIO:
+		handle_mmio(vcpu);
+		break;
+	case KVM_EXIT_INTR:
+		break;
+	case KVM_EXIT_SHUTDOWN:
+		/* A triple fault: how x86 guests reboot when nothing else works. */
+		pr_info("vcpu%u: triple fault, resetting", vcpu->index);
+		request_exit(vcpu, VCPU_EXIT_RESET);
+		break;
+	case KVM_EXIT_HLT:
+		pr_info("vcpu%u: halted", vcpu->index);
+		request_exit(vcpu, VCPU_EXIT_POWEROFF);
+		break;
+	case KVM_EXIT_SYSTEM_EVENT:
+		handle_system_event(vcpu);
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		fatal_exit(vcpu, "KVM_EXIT_FAIL_ENTRY, hardware reason",
+			   run->fail_entry.hardware_entry_failure_reason);
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		fatal_exit(vcpu, "KVM_EXIT_INTERNAL_ERROR, suberror", run->internal.suberror);
+		break;
+	default:
+		fatal_exit(vcpu, "unexpected exit reason", run->exit_reason);
+		break;
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	char name[16];
+	sigset_t set;
+
+	snprintf(name, sizeof(name), "petrel_vcpu%u", vcpu->index);
+	pthread_setname_np(pthread_self(), name);
+	sigemptyset(&set);
+	sigaddset(&set, vcpu_signal());
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	while (!vcpu->stop) {
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				vcpu->run->immediate_exit = 0;
+				continue;
+			}
+			fatal_exit(vcpu, "KVM_RUN failed, errno", errno);
+			break;
+		}
+		handle_exit(vcpu);
+	}
+	return NULL;
+}
+
+static void kick_handler(int sig)
+{
+	(void)sig;
+}
+
+int vcpu_start(struct vcpu *vcpu)
+{
+	struct sigaction sa = { .sa_handler = kick_handler };
+	int ret;
+
+	/* No SA_RESTART: the kick must make KVM_RUN return EINTR. */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(vcpu_signal(), &sa, NULL) < 0)
+		return -errno;
+	ret = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+	if (ret)
+		return -ret;
+	vcpu->started = true;
+	return 0;
+}
+
+void vcpu_stop(struct vcpu *vcpu)
+{
+	if (!vcpu->started)
+		return;
+	vcpu->stop = true;
+	/* immediate_exit closes the race with a kick arriving just before KVM_RUN. */
+	vcpu->run->immediate_exit = 1;
+	pthread_kill(vcpu->thread, vcpu_signal());
+	pthread_join(vcpu->thread, NULL);
+	vcpu->started = false;
+}
+
+void vcpu_destroy(struct vcpu *vcpu)
+{
+	if (!vcpu)
+		return;
+	vcpu_stop(vcpu);
+	munmap(vcpu->run, vcpu->env->run_size);
+	close(vcpu->fd);
+	free(vcpu);
+}

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Turn a vm_config into guest state: devices, firmware tables, kernel, command line. */
+#include <errno.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <petrel/log.h>
+#include <petrel/util.h>
+
+#include "vm_priv.h"
+
+static void acpi_pm_write(void *opaque, uint64_t offset, const uint8_t *data, uint32_t len)
+{
+	struct vm *vm = opaque;
+	uint8_t v = data[0];
+
+	if (offset == ACPI_SLEEP_CTL_PORT - ACPI_SLEEP_CTL_PORT && (v & ACPI_SLP_EN) &&
+	    ((v >> 2) & 7) == ACPI_S5_SLP_TYP)
+		vm->vcpu_env.request_exit(vm, VCPU_EXIT_POWEROFF);
+	else if (offset == ACPI_RESET_PORT - ACPI_SLEEP_CTL_PORT && v == ACPI_RESET_VALUE)
+		vm->vcpu_env.request_exit(vm, VCPU_EXIT_RESET);
+}
+
+static void acpi_pm_read(void *opaque, uint64_t offset, uint8_t *data, uint32_t len)
+{
+	memset(data, 0, len);	/* no wake status to report */
+}
+
+static const struct bus_ops acpi_pm_ops = { .read = acpi_pm_read, .write = acpi_pm_write };
+
+static void on_i8042_reset(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	vm->vcpu_env.request_exit(vm, VCPU_EXIT_RESET);
+}
+
+/* An eventfd bound to a GSI: writing it raises the interrupt without a vCPU exit. */
+static int irq_line_for(struct vm *vm, unsigned int gsi, struct irq_line *line)
+{
+	struct kvm_irqfd irqfd = { .gsi = gsi };
+
+	if (gsi >= ARRAY_SIZE(vm->irqfds))
+		return -EINVAL;
+	if (vm->irqfds[gsi] < 0) {
+		int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+		if (fd < 0)
+			return -errno;
+		irqfd.fd = fd;
+		if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0) {
+			int err = -errno;
+
+			pr_err("KVM_IRQFD for GSI %u: %s", gsi, strerror(errno));
+			close(fd);
+			return err;
+		}
+		vm->irqfds[gsi] = fd;
+	}
+	line->fd = vm->irqfds[gsi];
+	return 0;
+}
+
+static int add_serial(struct vm *vm)
+{
+	struct acpi_device com1 = {
+		.name = "COM1", .hid = "PNP0501", .io_base = SERIAL_COM1_PORT, .io_size = 8,
+		.gsi = SERIAL_COM1_GSI,
+	};
+	struct irq_line irq;
+	int ret = irq_line_for(vm, SERIAL_COM1_GSI, &irq);
+
+	if (ret)
+		return ret;
+	vm->rx_space_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->rx_space_efd < 0)
+		return -errno;
+	vm->serial = serial_create(irq, vm->opts.console_out_fd, vm->rx_space_efd);
+	if (!vm->serial)
+		return -ENOMEM;
+	ret = bus_register(&vm->pio, SERIAL_COM1_PORT, 8, &serial_bus_ops, vm->serial);
+	return ret ?: acpi_add_device(&vm->acpi, &com1);
+}
+
+static int add_i8042(struct vm *vm)
+{
+	struct acpi_device ps2 = {
+		.name = "PS2K", .hid = "PNP0303", .io_base = I8042_DATA_PORT, .io_size = 1,
+		.io_base2 = I8042_CMD_PORT, .io_size2 = 1, .gsi = I8042_KBD_GSI,
+	};
+	struct irq_line irq;
+	int ret = irq_line_for(vm, I8042_KBD_GSI, &irq);
+
+	if (ret)
+		return ret;
+	vm->i8042 = i8042_create(irq, on_i8042_reset, vm);
+	if (!vm->i8042)
+		return -ENOMEM;
+	ret = bus_register(&vm->pio, I8042_DATA_PORT, 1, &i8042_data_bus_ops, vm->i8042);
+	ret = ret ?: bus_register(&vm->pio, I8042_CMD_PORT, 1, &i8042_cmd_bus_ops, vm->i8042);
+	return ret ?: acpi_add_device(&vm->acpi, &ps2);
+}
+
+int vm_setup_devices(struct vm *vm)
+{
+	int ret;
+
+	ret = add_serial(vm);
+	ret = ret ?: add_i8042(vm);
+	ret = ret ?: bus_register(&vm->pio, BOOT_TIMER_PORT, 1, &boot_timer_bus_ops,
+				  &vm->boot_timer);
+	ret = ret ?: bus_register(&vm->mmio, MEM_BOOT_TIMER_ADDR, MEM_VIRTIO_MMIO_SLOT,
+				  &boot_timer_bus_ops, &vm->boot_timer);
+	ret = ret ?: bus_register(&vm->pio, ACPI_SLEEP_CTL_PORT,
+				  ACPI_RESET_PORT - ACPI_SLEEP_CTL_PORT + 1, &acpi_pm_ops, vm);
+	if (ret)
+		pr_err("cannot set up devices: %s", strerror(-ret));
+	return ret;
+}
+
+static int build_cmdline(struct vm *vm, const struct vm_config *cfg)
+{
+	const char *args = cfg->boot.boot_args ? cfg->boot.boot_args : CONFIG_DEFAULT_BOOT_ARGS;
+
+	cmdline_init(&vm->cmdline, vm->boot.cmdline_max);
+	if (cmdline_append(&vm->cmdline, args)) {
+		pr_err("boot-source.boot_args: longer than the kernel's limit of %zu bytes",
+		       vm->cmdline.max - 1);
+		return -E2BIG;
+	}
+	return 0;
+}
+
+int vm_load_guest(struct vm *vm, const struct vm_config *cfg)
+{
+	uint64_t rsdp = 0;
+	int ret;
+
+	ret = boot_load_kernel(&vm->mem, cfg->boot.kernel_image_path, &vm->boot);
+	if (!ret && cfg->boot.initrd_path)
+		ret = boot_load_initrd(&vm->mem, cfg->boot.initrd_path, &vm->boot);
+	ret = ret ?: build_cmdline(vm, cfg);
+	if (ret)
+		return ret;
+	ret = acpi_build_tables(&vm->mem, &vm->acpi, &rsdp);
+	ret = ret ?: mptable_build(&vm->mem, vm->acpi.nr_cpus);
+	ret = ret ?: boot_write_params(&vm->mem, &vm->boot, &vm->cmdline, rsdp);
+	ret = ret ?: vcpu_write_boot_tables(&vm->mem);
+	if (ret)
+		pr_err("cannot write the boot tables into guest memory: %s", strerror(-ret));
+	return ret;
+}

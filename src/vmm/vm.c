@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The VM object: KVM setup, the run loop on the vmm thread, teardown. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <petrel/log.h>
+#include <petrel/util.h>
+
+#include "vm_priv.h"
+
+#define KVM_TSS_ADDR		0xfffbd000ul
+#define KVM_IDENTITY_MAP_ADDR	0xfffbc000ull
+#define MAX_CPUID_ENTRIES	256
+
+static int kvm_open(struct vm *vm)
+{
+	static const struct { int cap; const char *name; } caps[] = {
+		{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" }, { KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
+		{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" }, { KVM_CAP_PIT2, "KVM_CAP_PIT2" },
+		{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
+		{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
+	};
+
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		int err = -errno;
+
+		pr_err("cannot open /dev/kvm: %s", strerror(errno));
+		return err;
+	}
+	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+		pr_err("/dev/kvm: unsupported KVM API version");
+		return -ENOTSUP;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(caps); i++) {
+		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, caps[i].cap) <= 0) {
+			pr_err("/dev/kvm: missing %s", caps[i].name);
+			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
+
+static int kvm_ioctl_checked(int fd, unsigned long req, unsigned long arg, const char *what)
+{
+	if (ioctl(fd, req, arg) < 0) {
+		int err = -errno;
+
+		pr_err("%s: %s", what, strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+static int create_vm(struct vm *vm)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	uint64_t ident = KVM_IDENTITY_MAP_ADDR;
+	int ret;
+
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		ret = -errno;
+		pr_err("KVM_CREATE_VM: %s", strerror(errno));
+		return ret;
+	}
+	ret = kvm_ioctl_checked(vm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR, "KVM_SET_TSS_ADDR");
+	ret = ret ?: kvm_ioctl_checked(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR,
+				       (unsigned long)&ident, "KVM_SET_IDENTITY_MAP_ADDR");
+	ret = ret ?: kvm_ioctl_checked(vm->vm_fd, KVM_CREATE_IRQCHIP, 0, "KVM_CREATE_IRQCHIP");
+	ret = ret ?: kvm_ioctl_checked(vm->vm_fd, KVM_CREATE_PIT2, (unsigned long)&pit,
+				       "KVM_CREATE_PIT2");
+	return ret;
+}
+
+static int map_memory(struct vm *vm, const struct vm_config *cfg)
+{
+	int ret = guest_mem_create(&vm->mem, cfg->machine.mem_size_mib, cfg->machine.huge_pages);
+
+	if (ret)
+		return ret;
+	for (unsigned int i = 0; i < vm->mem.nr_regions; i++) {
+		struct kvm_userspace_memory_region r = {
+			.slot = i,
+			.flags = cfg->machine.track_dirty_pages ? KVM_MEM_LOG_DIRTY_PAGES : 0,
+			.guest_phys_addr = vm->mem.regions[i].gpa,
+			.memory_size = vm->mem.regions[i].size,
+			.userspace_addr = (uintptr_t)vm->mem.regions[i].host,
+		};
+
+		ret = kvm_ioctl_checked(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, (unsigned long)&r,
+					"KVM_SET_USER_MEMORY_REGION");
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int get_cpuid(struct vm *vm)
+{
+	vm->cpuid = calloc(1, sizeof(*vm->cpuid) +
+			      MAX_CPUID_ENTRIES * sizeof(vm->cpuid->entries[0]));
+	if (!vm->cpuid)
+		return -ENOMEM;
+	vm->cpuid->nent = MAX_CPUID_ENTRIES;
+	return kvm_ioctl_checked(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, (unsigned long)vm->cpuid,
+				 "KVM_GET_SUPPORTED_CPUID");
+}
+
+/* Called on a vCPU thread: record the first reason and wake the vmm thread. */
+static void request_exit(void *opaque, enum vcpu_exit_reason why)
+{
+	struct vm *vm = opaque;
+	int none = 0;
+	uint64_t one = 1;
+
+	atomic_compare_exchange_strong(&vm->exit_reason, &none, (int)why + 1);
+	if (write(vm->exit_efd, &one, sizeof(one)) < 0) {
+		/* The counter is already non-zero. */
+	}
+}
+
+static int create_vcpus(struct vm *vm, const struct vm_config *cfg)
+{
+	int run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+
+	if (run_size < 0)
+		return -errno;
+	vm->vcpu_env = (struct vcpu_env){
+		.kvm_fd = vm->kvm_fd, .vm_fd = vm->vm_fd, .run_size = run_size,
+		.pio = &vm->pio, .mmio = &vm->mmio, .cpuid = vm->cpuid,
+		.nr_vcpus = cfg->machine.vcpu_count, .smt = cfg->machine.smt,
+		.request_exit = request_exit, .opaque = vm,
+	};
+	for (unsigned int i = 0; i < cfg->machine.vcpu_count; i++) {
+		vm->vcpus[i] = vcpu_create(&vm->vcpu_env, i);
+		if (!vm->vcpus[i])
+			return -EIO;
+		vm->nr_vcpus++;
+	}
+	return vcpu_setup_boot_regs(vm->vcpus[0], &vm->boot);
+}
+
+static void warn_pvm(void)
+{
+	if (access("/sys/module/kvm_pvm", F_OK) == 0)
+		pr_warn("/dev/kvm is PVM-based (kvm_pvm): guest kernel code is emulated, so Linux "
+			"guests will not boot at a useful speed here; see tests/hostvm/README.md");
+}
+
+static void vm_init_fds(struct vm *vm)
+{
+	vm->kvm_fd = vm->vm_fd = vm->exit_efd = vm->signal_fd = vm->rx_space_efd = -1;
+	vm->mem.memfd = -1;
+	for (size_t i = 0; i < ARRAY_SIZE(vm->irqfds); i++)
+		vm->irqfds[i] = -1;
+}
+
+int vm_build(const struct vm_config *cfg, const struct vm_options *opts, struct vm **out)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+	int ret;
+
+	if (!vm)
+		return -ENOMEM;
+	vm_init_fds(vm);
+	vm->opts = *opts;
+	vm->boot_timer.start_us = util_now_us();
+	vm->boot_timer.enabled = opts->boot_timer;
+	warn_pvm();
+	vm->exit_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	vm->loop = event_loop_create();
+	if (vm->exit_efd < 0 || !vm->loop) {
+		ret = -errno;
+		goto err;
+	}
+	ret = kvm_open(vm);
+	ret = ret ?: create_vm(vm);
+	ret = ret ?: map_memory(vm, cfg);
+	ret = ret ?: get_cpuid(vm);
+	vm->acpi.nr_cpus = cfg->machine.vcpu_count;
+	ret = ret ?: vm_setup_devices(vm);
+	ret = ret ?: vm_load_guest(vm, cfg);
+	ret = ret ?: create_vcpus(vm, cfg);
+	if (ret)
+		goto err;
+	*out = vm;
+	return 0;
+err:
+	vm_destroy(vm);
+	return ret;
+}
+
+static void on_exit_request(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	uint64_t v;
+	int why = atomic_load(&vm->exit_reason) - 1;
+
+	if (read(vm->exit_efd, &v, sizeof(v)) < 0)
+		return;
+	if (why < 0)
+		return;
+	vm->running = false;
+	vm->exit_code = why == VCPU_EXIT_ERROR ? 1 : 0;
+	pr_info("guest %s", why == VCPU_EXIT_POWEROFF ? "powered off" :
+		why == VCPU_EXIT_RESET ? "reset" : "stopped on an error");
+}
+
+static void on_signal(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	struct signalfd_siginfo si;
+
+	if (read(vm->signal_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	pr_info("received signal %u, stopping the VM", si.ssi_signo);
+	vm->running = false;
+	vm->exit_code = 0;
+}
+
+static int watch_signals(struct vm *vm)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	/* Blocked here before the vCPU threads start, so they inherit the mask. */
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return -EINVAL;
+	vm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (vm->signal_fd < 0)
+		return -errno;
+	return event_loop_add(vm->loop, vm->signal_fd, EPOLLIN, on_signal, vm);
+}
+
+int vm_run(struct vm *vm)
+{
+	int ret;
+
+	ret = watch_signals(vm);
+	ret = ret ?: event_loop_add(vm->loop, vm->exit_efd, EPOLLIN, on_exit_request, vm);
+	ret = ret ?: vm_console_attach(vm);
+	for (unsigned int i = 0; !ret && i < vm->nr_vcpus; i++)
+		ret = vcpu_start(vm->vcpus[i]);
+	if (ret) {
+		pr_err("cannot start the VM: %s", strerror(-ret));
+		return 1;
+	}
+	vm->running = true;
+	while (vm->running) {
+		ret = event_loop_run_once(vm->loop, -1);
+		if (ret) {
+			pr_err("event loop: %s", strerror(-ret));
+			return 1;
+		}
+	}
+	return vm->exit_code;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (!vm)
+		return;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_destroy(vm->vcpus[i]);
+	vm_console_detach(vm);
+	serial_destroy(vm->serial);
+	i8042_destroy(vm->i8042);
+	for (size_t i = 0; i < ARRAY_SIZE(vm->irqfds); i++)
+		if (vm->irqfds[i] >= 0)
+			close(vm->irqfds[i]);
+	event_loop_destroy(vm->loop);
+	guest_mem_destroy(&vm->mem);
+	free(vm->cpuid);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	if (vm->exit_efd >= 0)
+		close(vm->exit_efd);
+	if (vm->signal_fd >= 0)
+		close(vm->signal_fd);
+	if (vm->rx_space_efd >= 0)
+		close(vm->rx_space_efd);
+	free(vm);
+}

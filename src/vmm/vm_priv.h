@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef PETREL_VM_PRIV_H
+#define PETREL_VM_PRIV_H
+
+#include <linux/kvm.h>
+#include <stdatomic.h>
+#include <termios.h>
+
+#include <petrel/acpi.h>
+#include <petrel/boot.h>
+#include <petrel/devices.h>
+#include <petrel/memory.h>
+#include <petrel/vcpu.h>
+#include <petrel/vmm.h>
+
+struct vm {
+	struct vm_options opts;
+	int kvm_fd;
+	int vm_fd;
+	struct guest_mem mem;
+	struct kvm_cpuid2 *cpuid;
+	struct vcpu_env vcpu_env;
+	struct vcpu *vcpus[CONFIG_MAX_VCPUS];
+	unsigned int nr_vcpus;
+	struct bus pio;
+	struct bus mmio;
+	struct serial *serial;
+	struct i8042 *i8042;
+	struct boot_timer boot_timer;
+	int irqfds[24];			/* per GSI, -1 when unused */
+	struct acpi_config acpi;
+	struct boot_info boot;
+	struct cmdline cmdline;
+	struct event_loop *loop;
+	int exit_efd;			/* vCPUs ask the vmm thread to end the VM */
+	atomic_int exit_reason;		/* enum vcpu_exit_reason + 1, 0: none yet */
+	int signal_fd;
+	int rx_space_efd;
+	bool stdin_watched;
+	bool tty_raw;
+	int tty_fd;
+	struct termios saved_tty;
+	bool running;
+	int exit_code;
+};
+
+/* builder.c */
+int vm_setup_devices(struct vm *vm);
+int vm_load_guest(struct vm *vm, const struct vm_config *cfg);
+/* console.c */
+int vm_console_attach(struct vm *vm);
+void vm_console_detach(struct vm *vm);
+
+#endif

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Shared helpers for the integration tests (sourced). Each test boots real
+# guests with the real petrel binary and checks what they printed.
+set -euo pipefail
+
+: "${PETREL_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${PETREL_BIN:=$PETREL_SRC/build/petrel}"
+: "${PETREL_GUEST_DIR:=$PETREL_SRC/build/guest}"
+export PETREL_SRC PETREL_BIN PETREL_GUEST_DIR
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/petrel-test.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+FAILS=0
+
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+pass() { echo "ok: $*"; }
+finish() { [ "$FAILS" -eq 0 ] || { echo "$FAILS check(s) failed"; exit 1; }; echo "all passed"; }
+
+need_kvm() {
+	[ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "no usable /dev/kvm"
+}
+
+probe_elf() {
+	[ -f "$PETREL_GUEST_DIR/probe.elf" ] || "$PETREL_SRC/tests/guest/build.sh" probe >/dev/null
+	echo "$PETREL_GUEST_DIR/probe.elf"
+}
+
+# write_config FILE KERNEL BOOT_ARGS [VCPUS] [MEM_MIB] [HUGE_PAGES]
+write_config() {
+	cat > "$1" <<JSON
+{
+  "boot-source": { "kernel_image_path": "$2", "boot_args": "$3" },
+  "machine-config": { "vcpu_count": ${4:-1}, "mem_size_mib": ${5:-128},
+                      "huge_pages": "${6:-None}" }
+}
+JSON
+}
+
+# run_petrel NAME TIMEOUT ARGS... : output in $T/NAME.out (stdout+stderr), status in RC
+run_petrel() {
+	local name=$1 secs=$2
+	shift 2
+	set +e
+	timeout -k 5 "$secs" "$PETREL_BIN" "$@" </dev/null >"$T/$name.out" 2>&1
+	RC=$?
+	set -e
+}
+
+# expect_line NAME REGEX DESCRIPTION
+expect_line() {
+	if grep -Eq -- "$2" "$T/$1.out"; then
+		pass "$3"
+	else
+		fail "$3: no line matching '$2' in output:"
+		sed 's/^/    | /' "$T/$1.out" | tail -20
+	fi
+}
+
+expect_rc() {
+	if [ "$RC" -eq "$2" ]; then
+		pass "$3 (exit $RC)"
+	else
+		fail "$3: exit $RC, expected $2"
+		sed 's/^/    | /' "$T/$1.out" | tail -20
+	fi
+}
