@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Build the test guests into ${PETREL_GUEST_DIR:-build/guest}, from Debian
+# Build the test guests into ${PETREL_GUEST_DIR:-~/.cache/petrel/guest}, from Debian
 # packages only. Each artefact is reused when already there.
 #   tests/guest/build.sh [probe|micro|stock|rootfs|all]...   (default: probe)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-out=${PETREL_GUEST_DIR:-$here/../../build/guest}
+out=${PETREL_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/petrel/guest}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 export PETREL_GUEST_DIR="$out"

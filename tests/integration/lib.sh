@@ -5,7 +5,7 @@ set -euo pipefail
 
 : "${PETREL_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${PETREL_BIN:=$PETREL_SRC/build/petrel}"
-: "${PETREL_GUEST_DIR:=$PETREL_SRC/build/guest}"
+: "${PETREL_GUEST_DIR:=${XDG_CACHE_HOME:-$HOME/.cache}/petrel/guest}"
 export PETREL_SRC PETREL_BIN PETREL_GUEST_DIR
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/petrel-test.XXXXXX")
