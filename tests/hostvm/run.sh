@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# Run SCRIPT as root inside the test host VM: an L1 Linux under QEMU's
+# software emulator (TCG, -cpu max) whose /dev/kvm is real, SVM-backed KVM.
+# See tests/hostvm/README.md.
+set -euo pipefail
+
+usage() {
+	cat <<'EOF'
+usage: tests/hostvm/run.sh [options] SCRIPT [ARGS...]
+Runs SCRIPT as root in the test host VM, with /dev/kvm; its output goes to
+stdout and its exit status is run.sh's. Inside, SCRIPT sees:
+  PETREL_BIN        the petrel binary (carried from $PETREL_BIN, default build/petrel)
+  PETREL_GUEST_DIR  the guest images (carried from $PETREL_GUEST_DIR, default build/guest)
+  PETREL_SRC        a copy of the repository's tests/ tree (PETREL_SRC/tests/...)
+  PETREL_OUT        an empty folder; --output-dir copies it back
+  PETREL_HOSTVM=1
+options:
+  --timeout SECS     whole run, boot included (default 600); exit 124 when it expires
+  --memory MB        L1 memory (default 4096)
+  --smp N            L1 vCPUs (default 2)
+  --output-dir DIR   copy what the script wrote under $PETREL_OUT into DIR
+  --out-size MB      free space on the payload disk for $PETREL_OUT (default 1024)
+  --include PATH     also carry this repository path (file or folder) into PETREL_SRC
+  --env NAME=VALUE   set NAME in the script's environment (PETREL_* are passed on anyway)
+  --tool PROGRAM     also stage this host program and its libraries in L1's /usr/bin
+  --times            print the phase times to stderr at the end
+  --verbose          also stream L1's kernel console to stderr
+  --keep             keep the work folder (payload image, console log)
+exit status: the script's; 124 on timeout; 125 when L1 failed (boot, /dev/kvm).
+EOF
+}
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+t_begin=$EPOCHREALTIME
+
+log() { echo "hostvm: $*" >&2; }
+die() { echo "hostvm: error: $*" >&2; exit 125; }
+
+timeout=600 memory=4096 smp=2 outdir= out_size=1024 times=0 verbose=0 keep=0
+includes=() envs=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--timeout) timeout=${2:?}; shift 2 ;;
+	--memory) memory=${2:?}; shift 2 ;;
+	--smp) smp=${2:?}; shift 2 ;;
+	--output-dir) outdir=${2:?}; shift 2 ;;
+	--out-size) out_size=${2:?}; shift 2 ;;
+	--include) includes+=("${2:?}"); shift 2 ;;
+	--env) envs+=("${2:?}"); shift 2 ;;
+	--tool) export PETREL_HOSTVM_TOOLS="${PETREL_HOSTVM_TOOLS:-} ${2:?}"; shift 2 ;;
+	--times) times=1; shift ;;
+	--verbose) verbose=1; times=1; shift ;;
+	--keep) keep=1; shift ;;
+	-h | --help) usage; exit 0 ;;
+	--) shift; break ;;
+	-*) usage >&2; die "unknown option '$1'" ;;
+	*) break ;;
+	esac
+done
+[ $# -ge 1 ] || { usage >&2; exit 2; }
+script=$1
+shift
+[ -f "$script" ] || die "no script '$script'"
+for n in "$timeout" "$memory" "$smp" "$out_size"; do
+	[[ $n =~ ^[0-9]+$ ]] || die "'$n' is not a number"
+done
+for e in ${envs[@]+"${envs[@]}"}; do
+	[[ $e =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "--env '$e' is not NAME=VALUE"
+done
+
+gdir=${PETREL_GUEST_DIR:-$root/build/guest}
+mkdir -p "$gdir"
+gdir=$(cd "$gdir" && pwd)
+bin=${PETREL_BIN:-$root/build/petrel}
+
+read -r kernel initrd usrimg < <("$here/images.sh" "$gdir") || die "images.sh failed"
+[ -n "$usrimg" ] || die "images.sh failed"
+
+work=$(mktemp -d "$gdir/hostvm/run.XXXXXX")
+qpid=
+cleanup() {
+	[ -z "$qpid" ] || kill "$qpid" 2>/dev/null || true
+	if [ "$keep" = 1 ]; then log "work folder kept: $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- payload: /hostvm in L1 ----------------------------------------------
+stage=$work/stage
+mkdir -p "$stage"/{bin,guest,src,out,script,.hostvm}
+
+# Hard links when the files share a file system with the work folder.
+carry() { cp -al "$1" "$2" 2>/dev/null || cp -a "$1" "$2"; }
+
+[ -f "$bin" ] && carry "$bin" "$stage/bin/petrel"
+# The guest images, not the build trees or this cache; from the cloud kernel
+# only boot/ (its modules are L1's /usr/lib/modules).
+(cd "$gdir" && find . -mindepth 1 -maxdepth 1 ! -name hostvm ! -name work \
+	! -name '*.tmp' ! -name cloud-kernel -print0) |
+	while IFS= read -r -d '' f; do carry "$gdir/$f" "$stage/guest/"; done
+if [ -d "$gdir/cloud-kernel/boot" ]; then
+	mkdir -p "$stage/guest/cloud-kernel"
+	carry "$gdir/cloud-kernel/boot" "$stage/guest/cloud-kernel/"
+	cp "$gdir/cloud-kernel/VERSION" "$stage/guest/cloud-kernel/" 2>/dev/null || true
+fi
+
+# The tests tree, --include paths and the script, at their repository paths.
+carry_src() {   # carry_src ABSPATH: place it at its path relative to $root
+	local rel=${1#"$root"/}
+	mkdir -p "$stage/src/$(dirname "$rel")"
+	[ -e "$stage/src/$rel" ] || carry "$1" "$stage/src/$rel"
+}
+carry_src "$root/tests"
+for p in ${includes[@]+"${includes[@]}"}; do
+	p=$(realpath -e "$p" 2>/dev/null) || die "--include: no such path"
+	case "$p" in "$root"/*) carry_src "$p" ;; *) die "--include: $p is outside $root" ;; esac
+done
+script=$(realpath "$script")
+case "$script" in
+"$root"/*)
+	carry_src "$script"
+	inner_script=/hostvm/src/${script#"$root"/} ;;
+*)
+	cp "$script" "$stage/script/"
+	inner_script=/hostvm/script/${script##*/} ;;
+esac
+chmod +x "$stage${inner_script#/hostvm}"
+
+q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }   # single-quote for sh
+{
+	echo "export PETREL_HOSTVM=1"
+	echo "export PETREL_BIN=/hostvm/bin/petrel PETREL_GUEST_DIR=/hostvm/guest"
+	echo "export PETREL_SRC=/hostvm/src PETREL_OUT=/hostvm/out TMPDIR=/tmp"
+	while IFS='=' read -r -d '' name value; do
+		case "$name" in
+		PETREL_HOSTVM | PETREL_BIN | PETREL_GUEST_DIR | PETREL_SRC | PETREL_OUT) ;;
+		PETREL_*) echo "export $name=$(q "$value")" ;;
+		esac
+	done < <(env -0)
+	for e in ${envs[@]+"${envs[@]}"}; do echo "export ${e%%=*}=$(q "${e#*=}")"; done
+} > "$stage/.hostvm/env"
+{
+	printf 'set -- %s' "$(q "$inner_script")"
+	for a in "$@"; do printf ' %s' "$(q "$a")"; done
+	echo
+} > "$stage/.hostvm/cmd"
+
+size=$(du -sm "$stage" | cut -f1)
+mkfs.ext4 -q -F -L hostvm-payload -O ^has_journal -E root_owner=0:0 -d "$stage" \
+	"$work/payload.ext4" "$((size + size / 8 + out_size + 16))M" >/dev/null ||
+	die "mkfs.ext4 of the payload failed"
+rm -rf "$stage"
+t_staged=$EPOCHREALTIME
+
+# --- L1 -----------------------------------------------------------------
+cmdline="console=ttyS1 loglevel=4 panic=-1 rdinit=/init 8250.nr_uarts=3"
+cmdline+=" mitigations=off nowatchdog random.trust_cpu=on tsc=reliable"
+cmdline+=" ${PETREL_HOSTVM_APPEND:-}"
+: > "$work/console.log"
+: > "$work/status"
+qemu-system-x86_64 -M q35 -accel tcg,thread=multi -cpu max -smp "$smp" -m "$memory" \
+	-nodefaults -no-user-config -display none -no-reboot \
+	-kernel "$kernel" -initrd "$initrd" -append "$cmdline" \
+	-chardev stdio,id=out,signal=off -serial chardev:out \
+	-serial "file:$work/console.log" -serial "file:$work/status" \
+	-drive "if=none,id=usr,file=$usrimg,format=raw,readonly=on" \
+	-device virtio-blk-pci,drive=usr,serial=hostvm-usr \
+	-drive "if=none,id=payload,file=$work/payload.ext4,format=raw,cache=unsafe" \
+	-device virtio-blk-pci,drive=payload,serial=hostvm-payload \
+	</dev/null 2>"$work/qemu.err" &
+qpid=$!
+tail_pid=
+if [ "$verbose" = 1 ]; then
+	tail -n +1 -f --pid="$qpid" "$work/console.log" | sed -u 's/^/L1: /' >&2 &
+	tail_pid=$!
+fi
+
+# Wait for QEMU to end, noting when the script started; kill it on timeout.
+deadline=$(( ${t_begin%.*} + timeout ))
+t_start= timed_out=0
+while kill -0 "$qpid" 2>/dev/null; do
+	if [ -z "$t_start" ] && grep -q '^start ' "$work/status"; then
+		t_start=$EPOCHREALTIME
+	fi
+	if [ "${EPOCHREALTIME%.*}" -ge "$deadline" ]; then
+		timed_out=1
+		kill "$qpid" 2>/dev/null || true
+		break
+	fi
+	sleep 0.05
+done
+wait "$qpid" 2>/dev/null || true
+qpid=
+[ -z "$tail_pid" ] || wait "$tail_pid" 2>/dev/null || true
+t_end=$EPOCHREALTIME
+[ -n "$t_start" ] || ! grep -q '^start ' "$work/status" || t_start=$t_end
+
+status=$(tr -d '\r' < "$work/status")
+exit_line=$(grep '^exit ' <<<"$status" | tail -n 1 || true)
+fail_line=$(grep '^fail ' <<<"$status" | tail -n 1 || true)
+
+console_tail() {
+	[ "$verbose" = 1 ] && return 0
+	log "last lines of L1's console:"
+	tail -n 25 "$work/console.log" | tr -d '\r' | sed 's/^/  | /' >&2
+	[ ! -s "$work/qemu.err" ] || sed 's/^/  qemu: /' "$work/qemu.err" >&2
+}
+
+if [ -n "$exit_line" ]; then
+	read -r _ rc _ <<<"$exit_line"
+elif [ "$timed_out" = 1 ]; then
+	if [ -n "$t_start" ]; then
+		log "timeout: the script ran longer than the ${timeout} s allowed"
+	else
+		log "timeout: L1 not ready within ${timeout} s"
+		console_tail
+	fi
+	rc=124
+elif [ -n "$fail_line" ]; then
+	log "L1 failed: ${fail_line#fail }"
+	console_tail
+	rc=125
+elif [ -n "$t_start" ]; then
+	log "L1 stopped while the script ran (kernel panic or power-off?)"
+	console_tail
+	rc=125
+elif grep -q '^booted' <<<"$status"; then
+	log "L1 booted but its init did not reach the script"
+	console_tail
+	rc=125
+else
+	log "L1 failed to boot (QEMU or the kernel; no word from its init)"
+	console_tail
+	rc=125
+fi
+
+if [ -n "$outdir" ]; then
+	mkdir -p "$outdir"
+	debugfs -R "rdump /out $work" "$work/payload.ext4" >/dev/null 2>"$work/debugfs.err" &&
+		[ -d "$work/out" ] && cp -a "$work/out/." "$outdir/" ||
+		log "could not copy \$PETREL_OUT back: $(head -n 3 "$work/debugfs.err")"
+fi
+
+if [ "$times" = 1 ]; then
+	sec() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+	msg="staging $(sec "$t_begin" "$t_staged") s"
+	if [ -n "$t_start" ]; then
+		msg+=", L1 ready $(sec "$t_staged" "$t_start") s (from command start $(sec "$t_begin" "$t_start") s)"
+		msg+=", script and power-off $(sec "$t_start" "$t_end") s"
+	fi
+	log "times: $msg, total $(sec "$t_begin" "$t_end") s; exit $rc"
+fi
+exit "$rc"
