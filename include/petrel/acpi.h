@@ -13,6 +13,11 @@
 #define ACPI_S5_SLP_TYP		5	/* \_S5 sleep type: poweroff */
 #define ACPI_SLP_EN		(1 << 5)
 #define ACPI_MAX_DEVICES	32
+#define ACPI_MAX_CPUS		254	/* APIC ids 0..253; the IOAPIC takes the next */
+#define ACPI_SCI_IRQ		9
+
+/* The IOAPIC's id (MADT and MP table): the first after the vCPUs' APIC ids. */
+#define ACPI_IOAPIC_ID(nr_cpus)	((uint8_t)(nr_cpus))
 
 /* One device of the DSDT: its _HID and resources (zero-sized ones are left out). */
 struct acpi_device {
@@ -23,6 +28,8 @@ struct acpi_device {
 	uint32_t mmio_size;
 	uint16_t io_base;
 	uint16_t io_size;
+	uint16_t io_base2;	/* a second port range (i8042: 0x60, then 0x64) */
+	uint16_t io_size2;
 	int gsi;		/* -1: none */
 	int gsi_level;		/* 1: level-triggered, active high (virtio); 0: edge */
 };
