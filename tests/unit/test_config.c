@@ -1,0 +1,685 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The config model: what a user writes, what petrel makes of it, and what it refuses. */
+#include <check.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <petrel/config.h>
+
+#define FULL_CONFIG \
+	"{\"boot-source\": {\"kernel_image_path\": \"/k/vmlinux\"," \
+	"  \"boot_args\": \"console=ttyS0\", \"initrd_path\": \"/k/initrd\"}," \
+	" \"machine-config\": {\"vcpu_count\": 4, \"mem_size_mib\": 512, \"smt\": true," \
+	"  \"huge_pages\": \"2M\", \"track_dirty_pages\": true, \"cpu_template\": \"None\"}," \
+	" \"drives\": [" \
+	"  {\"drive_id\": \"data\", \"path_on_host\": \"/d/data.img\", \"is_root_device\": false," \
+	"   \"is_read_only\": true, \"cache_type\": \"Writeback\", \"io_engine\": \"Async\"}," \
+	"  {\"drive_id\": \"rootfs\", \"path_on_host\": \"/d/root.img\", \"is_root_device\": true," \
+	"   \"partuuid\": \"0eaa91a0-01\", \"rate_limiter\": null}]," \
+	" \"network-interfaces\": [" \
+	"  {\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", \"guest_mac\": \"06:00:AC:10:00:02\"}," \
+	"  {\"iface_id\": \"eth1\", \"host_dev_name\": \"tap1\"}]," \
+	" \"entropy\": {}," \
+	" \"logger\": {\"log_path\": \"/l/fc.log\", \"level\": \"debug\", \"show_level\": true," \
+	"  \"show_log_origin\": true}," \
+	" \"metrics\": {\"metrics_path\": \"/l/metrics.fifo\"}," \
+	" \"vsock\": null}"
+
+#define MIN_CONFIG "{\"boot-source\": {\"kernel_image_path\": \"/k\"}"
+/* A minimal config with one more top-level member appended. */
+#define WITH(extra) MIN_CONFIG ", " extra "}"
+#define MACHINE(body) WITH("\"machine-config\": {" body "}")
+#define DRIVE(body) "{\"drive_id\": \"d0\", \"path_on_host\": \"/x\", " \
+		    "\"is_root_device\": false" body "}"
+#define NET(body) "{\"iface_id\": \"n0\", \"host_dev_name\": \"tap0\"" body "}"
+
+static char err[512];
+
+static int parse(const char *json, struct vm_config *cfg)
+{
+	err[0] = '\0';
+	return config_parse_string(json, strlen(json), cfg, err, sizeof(err));
+}
+
+static json_t *from(const char *json)
+{
+	json_t *obj = json_loads(json, 0, NULL);
+
+	ck_assert_ptr_nonnull(obj);
+	return obj;
+}
+
+static void assert_same(const struct vm_config *a, const struct vm_config *b)
+{
+	json_t *ja = config_to_json(a), *jb = config_to_json(b);
+
+	ck_assert_ptr_nonnull(ja);
+	ck_assert_ptr_nonnull(jb);
+	ck_assert_msg(json_equal(ja, jb), "configs differ");
+	json_decref(ja);
+	json_decref(jb);
+}
+
+START_TEST(test_defaults)
+{
+	struct vm_config cfg;
+
+	config_init(&cfg);
+	ck_assert_uint_eq(cfg.machine.vcpu_count, 1);
+	ck_assert_uint_eq(cfg.machine.mem_size_mib, 128);
+	ck_assert(!cfg.machine.smt);
+	ck_assert_int_eq(cfg.machine.huge_pages, HUGE_PAGES_NONE);
+	ck_assert_int_eq(cfg.logger.level, LOG_INFO);
+	ck_assert(!cfg.logger.present && !cfg.metrics.present && !cfg.entropy);
+	ck_assert_ptr_null(cfg.boot.kernel_image_path);
+	ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "boot-source.kernel_image_path"));
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_full)
+{
+	struct vm_config cfg;
+
+	config_init(&cfg);
+	ck_assert_msg(parse(FULL_CONFIG, &cfg) == 0, "%s", err);
+	ck_assert_str_eq(cfg.boot.kernel_image_path, "/k/vmlinux");
+	ck_assert_str_eq(cfg.boot.boot_args, "console=ttyS0");
+	ck_assert_str_eq(cfg.boot.initrd_path, "/k/initrd");
+	ck_assert_uint_eq(cfg.machine.vcpu_count, 4);
+	ck_assert_uint_eq(cfg.machine.mem_size_mib, 512);
+	ck_assert(cfg.machine.smt && cfg.machine.track_dirty_pages);
+	ck_assert_int_eq(cfg.machine.huge_pages, HUGE_PAGES_2M);
+	ck_assert_uint_eq(cfg.nr_drives, 2);
+	/* The root drive comes first, whatever the order in the file. */
+	ck_assert_str_eq(cfg.drives[0].drive_id, "rootfs");
+	ck_assert(cfg.drives[0].is_root_device && !cfg.drives[0].is_read_only);
+	ck_assert_str_eq(cfg.drives[0].partuuid, "0eaa91a0-01");
+	ck_assert_int_eq(cfg.drives[0].cache_type, CACHE_UNSAFE);
+	ck_assert_int_eq(cfg.drives[0].io_engine, IO_ENGINE_SYNC);
+	ck_assert_str_eq(cfg.drives[1].drive_id, "data");
+	ck_assert_str_eq(cfg.drives[1].path_on_host, "/d/data.img");
+	ck_assert(cfg.drives[1].is_read_only);
+	ck_assert_ptr_null(cfg.drives[1].partuuid);
+	ck_assert_int_eq(cfg.drives[1].cache_type, CACHE_WRITEBACK);
+	ck_assert_int_eq(cfg.drives[1].io_engine, IO_ENGINE_ASYNC);
+	ck_assert_uint_eq(cfg.nr_nets, 2);
+	ck_assert_str_eq(cfg.nets[0].host_dev_name, "tap0");
+	ck_assert(cfg.nets[0].has_guest_mac && !cfg.nets[1].has_guest_mac);
+	ck_assert_mem_eq(cfg.nets[0].guest_mac, "\x06\x00\xac\x10\x00\x02", 6);
+	ck_assert(cfg.entropy);
+	ck_assert(cfg.logger.present && cfg.logger.show_level && cfg.logger.show_log_origin);
+	ck_assert_int_eq(cfg.logger.level, LOG_DEBUG);
+	ck_assert_str_eq(cfg.logger.log_path, "/l/fc.log");
+	ck_assert(cfg.metrics.present);
+	ck_assert_str_eq(cfg.metrics.metrics_path, "/l/metrics.fifo");
+	ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), 0);
+	config_free(&cfg);
+	ck_assert_ptr_null(cfg.boot.kernel_image_path);
+	ck_assert_uint_eq(cfg.nr_drives, 0);
+}
+END_TEST
+
+START_TEST(test_minimal)
+{
+	struct vm_config cfg;
+
+	config_init(&cfg);
+	ck_assert_msg(parse(WITH("\"logger\": {}, \"drives\": null"), &cfg) == 0, "%s", err);
+	ck_assert_ptr_null(cfg.boot.boot_args);
+	ck_assert_ptr_null(cfg.boot.initrd_path);
+	ck_assert_uint_eq(cfg.machine.vcpu_count, 1);
+	ck_assert_uint_eq(cfg.machine.mem_size_mib, 128);
+	ck_assert(cfg.logger.present);
+	ck_assert_ptr_null(cfg.logger.log_path);
+	ck_assert_int_eq(cfg.logger.level, LOG_INFO);
+	ck_assert(!cfg.metrics.present && !cfg.entropy);
+	config_free(&cfg);
+}
+END_TEST
+
+static const char *examples_path(char *buf, size_t len)
+{
+	const char *data = getenv("PETREL_TEST_DATA");
+	char src[] = __FILE__;
+
+	if (data)
+		snprintf(buf, len, "%s/../../examples/vm-config.json", data);
+	else
+		snprintf(buf, len, "%s/../../examples/vm-config.json", dirname(src));
+	return buf;
+}
+
+START_TEST(test_example_file)
+{
+	struct vm_config cfg;
+	char path[4096];
+
+	config_init(&cfg);
+	examples_path(path, sizeof(path));
+	ck_assert_msg(config_parse_file(path, &cfg, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(cfg.boot.kernel_image_path, "build/guest/probe.elf");
+	ck_assert_str_eq(cfg.boot.boot_args, "console=ttyS0 reboot=k panic=1");
+	ck_assert_uint_eq(cfg.machine.vcpu_count, 1);
+	ck_assert_uint_eq(cfg.machine.mem_size_mib, 128);
+	ck_assert_uint_eq(cfg.nr_drives, 0);
+	config_free(&cfg);
+}
+END_TEST
+
+/* Each bad document, and the text its message must contain. */
+static const struct {
+	const char *json;
+	const char *needle;
+} bad[] = {
+	{ "{\"boot-source\": {", "invalid JSON at line 1, column" },
+	{ "{\n  \"boot-source\": {},\n  x\n}", "invalid JSON at line 3, column" },
+	{ "{\"boot-source\": {\"kernel_image_path\": \"/a\"}, \"boot-source\": {}}",
+	  "invalid JSON" },
+	{ "[]", "expected a JSON object, got an array" },
+	{ "{}", "missing required field \"boot-source\"" },
+	{ "{\"boot-source\": null}", "missing required field \"boot-source\"" },
+	{ WITH("\"vsockx\": {}"), "unknown field \"vsockx\"" },
+	{ WITH("\"vsock\": {}"), "vsock: not supported" },
+	{ WITH("\"balloon\": {\"amount_mib\": 1}"), "balloon: not supported" },
+	{ WITH("\"mmds-config\": {}"), "mmds-config: not supported" },
+	{ WITH("\"cpu-config\": \"/t.json\""), "cpu-config: not supported" },
+	{ "{\"boot-source\": {}}", "boot-source: missing required field \"kernel_image_path\"" },
+	{ "{\"boot-source\": {\"kernel_image_path\": 5}}",
+	  "boot-source.kernel_image_path: expected a string, got an integer" },
+	{ "{\"boot-source\": {\"kernel_image_path\": \"\"}}",
+	  "boot-source.kernel_image_path: expected a non-empty string" },
+	{ "{\"boot-source\": {\"kernel_image_path\": \"/k\", \"initrd\": \"/i\"}}",
+	  "boot-source: unknown field \"initrd\"" },
+	{ "{\"boot-source\": []}", "boot-source: expected an object, got an array" },
+	{ MACHINE("\"vcpu_count\": 0, \"mem_size_mib\": 128"),
+	  "machine-config.vcpu_count: expected an integer 1..32, got 0" },
+	{ MACHINE("\"vcpu_count\": 33, \"mem_size_mib\": 128"),
+	  "machine-config.vcpu_count: expected an integer 1..32, got 33" },
+	{ MACHINE("\"vcpu_count\": -1, \"mem_size_mib\": 128"),
+	  "machine-config.vcpu_count: expected an integer 1..32, got -1" },
+	{ MACHINE("\"vcpu_count\": 1.5, \"mem_size_mib\": 128"),
+	  "machine-config.vcpu_count: expected an integer 1..32, got a number" },
+	{ MACHINE("\"vcpu_count\": \"2\", \"mem_size_mib\": 128"),
+	  "machine-config.vcpu_count: expected an integer 1..32, got a string" },
+	{ MACHINE("\"vcpu_count\": 1, \"mem_size_mib\": 0"), "machine-config.mem_size_mib" },
+	{ MACHINE("\"vcpu_count\": 1, \"mem_size_mib\": 1048577"), "machine-config.mem_size_mib" },
+	{ MACHINE("\"vcpu_count\": 1"), "machine-config: missing required field \"mem_size_mib\"" },
+	{ MACHINE("\"mem_size_mib\": 128"), "machine-config: missing required field \"vcpu_count\"" },
+	{ MACHINE("\"vcpu_count\": 1, \"mem_size_mib\": 128, \"foo\": 1"),
+	  "machine-config: unknown field \"foo\"" },
+	{ MACHINE("\"vcpu_count\": 1, \"mem_size_mib\": 128, \"smt\": 1"),
+	  "machine-config.smt: expected a boolean, got an integer" },
+	{ MACHINE("\"vcpu_count\": 3, \"mem_size_mib\": 128, \"smt\": true"),
+	  "machine-config.vcpu_count: must be 1 or even when smt is enabled" },
+	{ MACHINE("\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": \"4M\""),
+	  "machine-config.huge_pages: expected one of \"None\", \"Transparent\", \"2M\", got \"4M\"" },
+	{ MACHINE("\"vcpu_count\": 1, \"mem_size_mib\": 129, \"huge_pages\": \"2M\""),
+	  "machine-config.mem_size_mib: must be a multiple of 2" },
+	{ MACHINE("\"vcpu_count\": 1, \"mem_size_mib\": 128, \"cpu_template\": \"T2\""),
+	  "machine-config.cpu_template: CPU templates are not supported" },
+	{ WITH("\"drives\": {}"), "drives: expected an array, got an object" },
+	{ WITH("\"drives\": [" DRIVE("") ", " DRIVE(", \"foo\": 1") "]"),
+	  "drives[1]: unknown field \"foo\"" },
+	{ WITH("\"drives\": [" DRIVE("") ", " DRIVE("") "]"),
+	  "drives[1].drive_id: duplicate id \"d0\"" },
+	{ WITH("\"drives\": [{\"drive_id\": \"root-fs\", \"path_on_host\": \"/x\","
+	       " \"is_root_device\": true}]"), "drives[0].drive_id: expected 1..64 letters" },
+	{ WITH("\"drives\": [{\"drive_id\": \"\", \"path_on_host\": \"/x\","
+	       " \"is_root_device\": true}]"), "drives[0].drive_id" },
+	{ WITH("\"drives\": [{\"drive_id\": \"a\", \"is_root_device\": true}]"),
+	  "drives[0]: missing required field \"path_on_host\"" },
+	{ WITH("\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"/x\"}]"),
+	  "drives[0]: missing required field \"is_root_device\"" },
+	{ WITH("\"drives\": [" DRIVE(", \"cache_type\": \"unsafe\"") "]"),
+	  "drives[0].cache_type: expected one of \"Unsafe\", \"Writeback\", got \"unsafe\"" },
+	{ WITH("\"drives\": [" DRIVE(", \"io_engine\": \"Uring\"") "]"), "drives[0].io_engine" },
+	{ WITH("\"drives\": [" DRIVE(", \"rate_limiter\": {}") "]"),
+	  "drives[0].rate_limiter: rate limiters are not supported" },
+	{ WITH("\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"/x\", \"is_root_device\": true},"
+	       " {\"drive_id\": \"b\", \"path_on_host\": \"/y\", \"is_root_device\": true}]"),
+	  "drives[1].is_root_device: a root device is already configured (\"a\")" },
+	{ WITH("\"network-interfaces\": [" NET(", \"guest_mac\": \"aa:bb:cc:dd:ee\"") "]"),
+	  "network-interfaces[0].guest_mac: expected a MAC address" },
+	{ WITH("\"network-interfaces\": [" NET(", \"guest_mac\": \"aa:bb:cc:dd:ee:fg\"") "]"),
+	  "network-interfaces[0].guest_mac" },
+	{ WITH("\"network-interfaces\": [" NET(", \"guest_mac\": \"aa:bb:cc:dd:ee:ff:00\"") "]"),
+	  "network-interfaces[0].guest_mac" },
+	{ WITH("\"network-interfaces\": [" NET(", \"guest_mac\": \"aabbccddeeff\"") "]"),
+	  "network-interfaces[0].guest_mac" },
+	{ WITH("\"network-interfaces\": [{\"iface_id\": \"n0\", \"host_dev_name\": \"0123456789abcdef\"}]"),
+	  "network-interfaces[0].host_dev_name: expected an interface name of 1..15 bytes" },
+	{ WITH("\"network-interfaces\": [{\"iface_id\": \"n0\", \"host_dev_name\": \"a/b\"}]"),
+	  "network-interfaces[0].host_dev_name" },
+	{ WITH("\"network-interfaces\": [{\"iface_id\": \"n0\"}]"),
+	  "network-interfaces[0]: missing required field \"host_dev_name\"" },
+	{ WITH("\"network-interfaces\": [" NET("") ", " NET("") "]"),
+	  "network-interfaces[1].iface_id: duplicate id \"n0\"" },
+	{ WITH("\"network-interfaces\": [" NET("") ", {\"iface_id\": \"n1\", \"host_dev_name\": \"tap0\"}]"),
+	  "network-interfaces[1].host_dev_name: \"tap0\" is already used by interface \"n0\"" },
+	{ WITH("\"network-interfaces\": [" NET(", \"tx_rate_limiter\": {}") "]"),
+	  "network-interfaces[0].tx_rate_limiter" },
+	{ WITH("\"entropy\": {\"rate_limiter\": {\"bandwidth\": {}}}"), "entropy.rate_limiter" },
+	{ WITH("\"entropy\": []"), "entropy: expected an object" },
+	{ WITH("\"logger\": {\"level\": \"loud\"}"),
+	  "logger.level: expected one of Off, Error, Warning, Info, Debug, Trace, got \"loud\"" },
+	{ WITH("\"logger\": {\"module\": \"api_server\"}"), "logger.module: per-module" },
+	{ WITH("\"logger\": {\"show_level\": \"yes\"}"), "logger.show_level: expected a boolean" },
+	{ WITH("\"metrics\": {}"), "metrics: missing required field \"metrics_path\"" },
+	{ WITH("\"metrics\": {\"metrics_path\": \"/m\", \"x\": 1}"), "metrics: unknown field \"x\"" },
+};
+
+START_TEST(test_bad_document)
+{
+	struct vm_config cfg, fresh;
+	int ret;
+
+	config_init(&cfg);
+	config_init(&fresh);
+	ret = parse(bad[_i].json, &cfg);
+	ck_assert_msg(ret == -EINVAL, "[%d] returned %d for %s", _i, ret, bad[_i].json);
+	ck_assert_msg(strstr(err, bad[_i].needle), "[%d] message \"%s\" lacks \"%s\"",
+		      _i, err, bad[_i].needle);
+	assert_same(&cfg, &fresh);
+
+	/* A configured cfg is left exactly as it was. */
+	ck_assert_int_eq(parse(FULL_CONFIG, &cfg), 0);
+	ck_assert_int_eq(parse(FULL_CONFIG, &fresh), 0);
+	ck_assert_int_eq(parse(bad[_i].json, &cfg), -EINVAL);
+	assert_same(&cfg, &fresh);
+	config_free(&cfg);
+	config_free(&fresh);
+}
+END_TEST
+
+/* A document with n drives (the first one the root), in a malloc'd string. */
+static char *many_drives(unsigned int n)
+{
+	size_t len = 64 + n * 128;
+	char *s = malloc(len);
+	size_t off;
+
+	ck_assert_ptr_nonnull(s);
+	off = snprintf(s, len, "{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"drives\": [");
+	for (unsigned int i = 0; i < n; i++)
+		off += snprintf(s + off, len - off,
+				"%s{\"drive_id\": \"d%u\", \"path_on_host\": \"/d%u\", \"is_root_device\": %s}",
+				i ? ", " : "", i, i, i ? "false" : "true");
+	snprintf(s + off, len - off, "]}");
+	return s;
+}
+
+START_TEST(test_drive_limit)
+{
+	struct vm_config cfg;
+	char *json;
+
+	config_init(&cfg);
+	json = many_drives(CONFIG_MAX_DRIVES);
+	ck_assert_msg(parse(json, &cfg) == 0, "%s", err);
+	ck_assert_uint_eq(cfg.nr_drives, CONFIG_MAX_DRIVES);
+	free(json);
+	json = many_drives(CONFIG_MAX_DRIVES + 1);
+	ck_assert_int_eq(parse(json, &cfg), -EINVAL);
+	ck_assert_msg(strstr(err, "drives[16]: too many drives"), "%s", err);
+	ck_assert_uint_eq(cfg.nr_drives, CONFIG_MAX_DRIVES);
+	free(json);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_net_limit)
+{
+	struct vm_config cfg;
+	char json[2048];
+	size_t off;
+
+	config_init(&cfg);
+	off = snprintf(json, sizeof(json), "%s", MIN_CONFIG ", \"network-interfaces\": [");
+	for (int i = 0; i <= CONFIG_MAX_NETS; i++)
+		off += snprintf(json + off, sizeof(json) - off,
+				"%s{\"iface_id\": \"n%d\", \"host_dev_name\": \"tap%d\"}",
+				i ? ", " : "", i, i);
+	snprintf(json + off, sizeof(json) - off, "]}");
+	ck_assert_int_eq(parse(json, &cfg), -EINVAL);
+	ck_assert_msg(strstr(err, "network-interfaces[8]: too many"), "%s", err);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_round_trip)
+{
+	static const char *const docs[] = { FULL_CONFIG, MIN_CONFIG "}" };
+	struct vm_config a, b;
+	json_t *ja, *jb;
+	char *text;
+
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		config_init(&a);
+		config_init(&b);
+		ck_assert_int_eq(parse(docs[i], &a), 0);
+		ja = config_to_json(&a);
+		ck_assert_ptr_nonnull(ja);
+		text = json_dumps(ja, JSON_INDENT(2));
+		ck_assert_msg(parse(text, &b) == 0, "%s\n%s", err, text);
+		jb = config_to_json(&b);
+		ck_assert_msg(json_equal(ja, jb), "round trip differs:\n%s", text);
+		ck_assert_uint_eq(a.nr_drives, b.nr_drives);
+		free(text);
+		json_decref(ja);
+		json_decref(jb);
+		config_free(&a);
+		config_free(&b);
+	}
+}
+END_TEST
+
+START_TEST(test_to_json_shape)
+{
+	struct vm_config cfg;
+	json_t *j;
+
+	config_init(&cfg);
+	ck_assert_int_eq(parse(FULL_CONFIG, &cfg), 0);
+	j = config_to_json(&cfg);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "machine-config"),
+							   "huge_pages")), "2M");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(
+		json_object_get(j, "network-interfaces"), 0), "guest_mac")), "06:00:ac:10:00:02");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "logger"),
+							   "level")), "Debug");
+	ck_assert_ptr_nonnull(json_object_get(j, "entropy"));
+	json_decref(j);
+	config_free(&cfg);
+
+	/* Sections that were never configured stay out. */
+	j = config_to_json(&cfg);
+	ck_assert_ptr_null(json_object_get(j, "entropy"));
+	ck_assert_ptr_null(json_object_get(j, "logger"));
+	ck_assert_ptr_null(json_object_get(j, "metrics"));
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "drives")), 0);
+	ck_assert_uint_eq(json_object_size(json_object_get(j, "boot-source")), 0);
+	json_decref(j);
+}
+END_TEST
+
+#define TRAILING_COMMA "{\n  \"boot-source\": {\n    \"kernel_image_path\": \"/k\",\n  }\n}"
+
+static char *write_temp(const char *text, size_t len)
+{
+	static char path[] = "/tmp/petrel-test-config-XXXXXX";
+	char *p = strdup(path);
+	int fd;
+
+	ck_assert_ptr_nonnull(p);
+	fd = mkstemp(p);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	return p;
+}
+
+START_TEST(test_file_errors)
+{
+	struct vm_config cfg;
+	char *path, *big;
+	int ret;
+
+	config_init(&cfg);
+	ret = config_parse_file("/nonexistent/vm.json", &cfg, err, sizeof(err));
+	ck_assert_int_eq(ret, -ENOENT);
+	ck_assert_str_eq(err, "config file /nonexistent/vm.json: No such file or directory");
+
+	path = write_temp(TRAILING_COMMA, strlen(TRAILING_COMMA));
+	ck_assert_int_eq(config_parse_file(path, &cfg, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, path) && strstr(err, "invalid JSON at line 4, column"), "%s", err);
+	unlink(path);
+	free(path);
+
+	path = write_temp(MACHINE("\"vcpu_count\": 0, \"mem_size_mib\": 1"),
+			  strlen(MACHINE("\"vcpu_count\": 0, \"mem_size_mib\": 1")));
+	ck_assert_int_eq(config_parse_file(path, &cfg, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, path) && strstr(err, "machine-config.vcpu_count"), "%s", err);
+	unlink(path);
+	free(path);
+
+	big = calloc(1, (1 << 20) + 2);
+	memset(big, ' ', (1 << 20) + 1);
+	path = write_temp(big, (1 << 20) + 1);
+	ck_assert_int_eq(config_parse_file(path, &cfg, err, sizeof(err)), -EFBIG);
+	ck_assert_msg(strstr(err, path) && strstr(err, "1 MiB"), "%s", err);
+	unlink(path);
+	free(path);
+	free(big);
+
+	ck_assert_int_eq(config_parse_file("/tmp", &cfg, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "config file /tmp: not a regular file"), "%s", err);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_machine_put_patch)
+{
+	struct vm_config cfg;
+	json_t *o;
+
+	config_init(&cfg);
+	o = from("{\"vcpu_count\": 2, \"mem_size_mib\": 256, \"smt\": true, \"track_dirty_pages\": true}");
+	ck_assert_int_eq(config_machine_from_json(&cfg, o, false, err, sizeof(err)), 0);
+	json_decref(o);
+	ck_assert(cfg.machine.smt && cfg.machine.vcpu_count == 2);
+
+	/* PATCH changes only what it names. */
+	o = from("{\"mem_size_mib\": 1024, \"huge_pages\": \"Transparent\"}");
+	ck_assert_int_eq(config_machine_from_json(&cfg, o, true, err, sizeof(err)), 0);
+	json_decref(o);
+	ck_assert_uint_eq(cfg.machine.mem_size_mib, 1024);
+	ck_assert_int_eq(cfg.machine.huge_pages, HUGE_PAGES_TRANSPARENT);
+	ck_assert(cfg.machine.smt && cfg.machine.track_dirty_pages);
+	ck_assert_uint_eq(cfg.machine.vcpu_count, 2);
+
+	/* A PATCH that breaks a cross-field rule changes nothing. */
+	o = from("{\"vcpu_count\": 3}");
+	ck_assert_int_eq(config_machine_from_json(&cfg, o, true, err, sizeof(err)), -EINVAL);
+	json_decref(o);
+	ck_assert_msg(strstr(err, "machine-config.vcpu_count"), "%s", err);
+	ck_assert_uint_eq(cfg.machine.vcpu_count, 2);
+
+	o = from("{}");
+	ck_assert_int_eq(config_machine_from_json(&cfg, o, true, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(config_machine_from_json(&cfg, o, false, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "machine-config: missing required field \"vcpu_count\""), "%s", err);
+	json_decref(o);
+
+	/* PUT resets what it does not name. */
+	o = from("{\"vcpu_count\": 1, \"mem_size_mib\": 64}");
+	ck_assert_int_eq(config_machine_from_json(&cfg, o, false, err, sizeof(err)), 0);
+	json_decref(o);
+	ck_assert(!cfg.machine.smt && !cfg.machine.track_dirty_pages);
+	ck_assert_int_eq(cfg.machine.huge_pages, HUGE_PAGES_NONE);
+	ck_assert_uint_eq(cfg.machine.mem_size_mib, 64);
+	ck_assert_int_eq(config_machine_from_json(&cfg, NULL, true, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "machine-config: expected an object"), "%s", err);
+	config_free(&cfg);
+}
+END_TEST
+
+static int put_drive(struct vm_config *cfg, const char *json)
+{
+	json_t *o = from(json);
+	int ret = config_drive_from_json(cfg, o, err, sizeof(err));
+
+	json_decref(o);
+	return ret;
+}
+
+START_TEST(test_drive_put)
+{
+	struct vm_config cfg;
+
+	config_init(&cfg);
+	ck_assert_int_eq(put_drive(&cfg, "{\"drive_id\": \"a\", \"path_on_host\": \"/a\","
+				   " \"is_root_device\": false}"), 0);
+	ck_assert_int_eq(put_drive(&cfg, "{\"drive_id\": \"b\", \"path_on_host\": \"/b\","
+				   " \"is_root_device\": false}"), 0);
+	/* Same id: replaced in place, and a new root moves to the front. */
+	ck_assert_int_eq(put_drive(&cfg, "{\"drive_id\": \"b\", \"path_on_host\": \"/b2\","
+				   " \"is_root_device\": true}"), 0);
+	ck_assert_uint_eq(cfg.nr_drives, 2);
+	ck_assert_str_eq(cfg.drives[0].drive_id, "b");
+	ck_assert_str_eq(cfg.drives[0].path_on_host, "/b2");
+	ck_assert_str_eq(cfg.drives[1].drive_id, "a");
+	/* A second root is refused; replacing the root itself is fine. */
+	ck_assert_int_eq(put_drive(&cfg, "{\"drive_id\": \"a\", \"path_on_host\": \"/a\","
+				   " \"is_root_device\": true}"), -EINVAL);
+	ck_assert_msg(strstr(err, "drive.is_root_device"), "%s", err);
+	ck_assert(!cfg.drives[1].is_root_device);
+	ck_assert_int_eq(put_drive(&cfg, "{\"drive_id\": \"b\", \"path_on_host\": \"/b3\","
+				   " \"is_root_device\": true, \"is_read_only\": true}"), 0);
+	ck_assert(cfg.drives[0].is_read_only);
+	ck_assert_int_eq(put_drive(&cfg, "{\"drive_id\": \"c\", \"path_on_host\": 1,"
+				   " \"is_root_device\": false}"), -EINVAL);
+	ck_assert_msg(strstr(err, "drive.path_on_host: expected a string"), "%s", err);
+	ck_assert_uint_eq(cfg.nr_drives, 2);
+	config_free(&cfg);
+}
+END_TEST
+
+static int put_net(struct vm_config *cfg, const char *json)
+{
+	json_t *o = from(json);
+	int ret = config_net_from_json(cfg, o, err, sizeof(err));
+
+	json_decref(o);
+	return ret;
+}
+
+START_TEST(test_net_put)
+{
+	struct vm_config cfg;
+
+	config_init(&cfg);
+	ck_assert_int_eq(put_net(&cfg, "{\"iface_id\": \"a\", \"host_dev_name\": \"tap0\","
+				 " \"guest_mac\": \"02:00:00:00:00:01\"}"), 0);
+	ck_assert_int_eq(put_net(&cfg, "{\"iface_id\": \"a\", \"host_dev_name\": \"tap9\"}"), 0);
+	ck_assert_uint_eq(cfg.nr_nets, 1);
+	ck_assert_str_eq(cfg.nets[0].host_dev_name, "tap9");
+	ck_assert(!cfg.nets[0].has_guest_mac);
+	ck_assert_int_eq(put_net(&cfg, "{\"iface_id\": \"b\", \"host_dev_name\": \"tap1\","
+				 " \"guest_mac\": \"02:00:00:00:00:01\"}"), 0);
+	ck_assert_int_eq(put_net(&cfg, "{\"iface_id\": \"c\", \"host_dev_name\": \"tap2\","
+				 " \"guest_mac\": \"02:00:00:00:00:01\"}"), -EINVAL);
+	ck_assert_msg(strstr(err, "network-interface.guest_mac: already used by interface \"b\""),
+		      "%s", err);
+	ck_assert_uint_eq(cfg.nr_nets, 2);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_sections_put)
+{
+	struct vm_config cfg;
+	json_t *o;
+
+	config_init(&cfg);
+	o = from("{\"kernel_image_path\": \"/k\", \"boot_args\": \"quiet\"}");
+	ck_assert_int_eq(config_boot_source_from_json(&cfg, o, err, sizeof(err)), 0);
+	json_decref(o);
+	o = from("{\"kernel_image_path\": \"/k2\", \"boot_args\": 3}");
+	ck_assert_int_eq(config_boot_source_from_json(&cfg, o, err, sizeof(err)), -EINVAL);
+	json_decref(o);
+	ck_assert_msg(strstr(err, "boot-source.boot_args: expected a string"), "%s", err);
+	ck_assert_str_eq(cfg.boot.kernel_image_path, "/k");
+	ck_assert_str_eq(cfg.boot.boot_args, "quiet");
+
+	o = from("{\"level\": \"WARNING\", \"log_path\": \"/l\"}");
+	ck_assert_int_eq(config_logger_from_json(&cfg, o, err, sizeof(err)), 0);
+	json_decref(o);
+	o = from("{\"show_level\": true}");
+	ck_assert_int_eq(config_logger_from_json(&cfg, o, err, sizeof(err)), 0);
+	json_decref(o);
+	ck_assert(cfg.logger.present && cfg.logger.show_level);
+	ck_assert_int_eq(cfg.logger.level, LOG_WARN);
+	ck_assert_str_eq(cfg.logger.log_path, "/l");
+
+	o = from("{\"metrics_path\": \"/m\"}");
+	ck_assert_int_eq(config_metrics_from_json(&cfg, o, err, sizeof(err)), 0);
+	json_decref(o);
+	o = from("{\"metrics_path\": \"\"}");
+	ck_assert_int_eq(config_metrics_from_json(&cfg, o, err, sizeof(err)), -EINVAL);
+	json_decref(o);
+	ck_assert_str_eq(cfg.metrics.metrics_path, "/m");
+	ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), 0);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_validate)
+{
+	struct vm_config cfg;
+
+	config_init(&cfg);
+	ck_assert_int_eq(parse(MIN_CONFIG "}", &cfg), 0);
+	ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), 0);
+	cfg.machine.smt = true;
+	cfg.machine.vcpu_count = 5;
+	ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "machine-config.vcpu_count"), "%s", err);
+	cfg.machine.vcpu_count = 4;
+	cfg.nr_drives = 2;
+	cfg.drives[0] = (struct drive_config){ .drive_id = strdup("a"), .path_on_host = strdup("/a"),
+					       .is_root_device = true };
+	cfg.drives[1] = (struct drive_config){ .drive_id = strdup("b"), .path_on_host = strdup("/b"),
+					       .is_root_device = true };
+	ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "drives: 2 drives have is_root_device"), "%s", err);
+	/* A tiny error buffer truncates, never overflows. */
+	ck_assert_int_eq(config_validate(&cfg, err, 4), -EINVAL);
+	ck_assert_str_eq(err, "dri");
+	ck_assert_int_eq(config_validate(&cfg, NULL, 0), -EINVAL);
+	config_free(&cfg);
+}
+END_TEST
+
+static Suite *config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("parse");
+
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_full);
+	tcase_add_test(tc, test_minimal);
+	tcase_add_test(tc, test_example_file);
+	tcase_add_loop_test(tc, test_bad_document, 0, sizeof(bad) / sizeof(bad[0]));
+	tcase_add_test(tc, test_drive_limit);
+	tcase_add_test(tc, test_net_limit);
+	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_to_json_shape);
+	tcase_add_test(tc, test_file_errors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("api");
+	tcase_add_test(tc, test_machine_put_patch);
+	tcase_add_test(tc, test_drive_put);
+	tcase_add_test(tc, test_net_put);
+	tcase_add_test(tc, test_sections_put);
+	tcase_add_test(tc, test_validate);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(config_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
