@@ -56,10 +56,14 @@ static const uint64_t gdt[] = {
 static struct kvm_segment segment(unsigned int index)
 {
 	uint64_t e = gdt[index];
+	uint32_t limit = ((e >> 32) & 0xf0000) | (e & 0xffff);
 
+	/* KVM wants the limit in bytes: expand page granularity. */
+	if ((e >> 55) & 1)
+		limit = (limit << 12) | 0xfff;
 	return (struct kvm_segment){
 		.base = ((e >> 16) & 0xffffff) | (((e >> 56) & 0xff) << 24),
-		.limit = (uint32_t)(((e >> 32) & 0xf0000) | (e & 0xffff)),
+		.limit = limit,
 		.selector = index * 8,
 		.type = (e >> 40) & 0xf,
 		.present = (e >> 47) & 1,
