@@ -7,13 +7,16 @@ probe=$(probe_elf)
 
 for action in poweroff reset triplefault badio; do
 	write_config "$T/$action.json" "$probe" "console=ttyS0 probe.action=$action"
-	run_petrel "$action" 30 --no-api --config-file "$T/$action.json"
+	run_petrel "$action" 30 --no-api --level Info --config-file "$T/$action.json"
 	expect_line "$action" "^probe: action=$action" "$action: probe ran"
 	expect_rc "$action" 0 "$action: petrel ends the VM"
 done
+expect_line poweroff "guest powered off" "poweroff came through the ACPI sleep register"
+expect_line reset "guest reset" "i8042 0xFE resets"
+expect_line triplefault "triple fault, resetting" "triple fault is a reset"
 expect_line badio "^probe: badio survived" "badio: unassigned I/O is ignored"
-expect_line reset "^probe: action=reset" "reset"
-if grep -q "reset failed" "$T/reset.out"; then fail "i8042 reset did not end the VM"; fi
+expect_line badio "guest powered off" "badio: then powers off"
+if grep -q "failed" "$T/reset.out" "$T/poweroff.out"; then fail "the probe saw a failed reset or poweroff"; fi
 
 for sig in TERM INT; do
 	write_config "$T/halt.json" "$probe" "probe.action=halt"
