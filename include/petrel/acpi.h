@@ -31,7 +31,13 @@ struct acpi_device {
 	uint16_t io_base2;	/* a second port range (i8042: 0x60, then 0x64) */
 	uint16_t io_size2;
 	int gsi;		/* -1: none */
-	int gsi_level;		/* 1: level-triggered, active high (virtio); 0: edge */
+	/*
+	 * 1: level-triggered, active high; 0: edge. Level only when the line
+	 * stays up until the guest acks (irqfd with KVM_IRQFD_FLAG_RESAMPLE):
+	 * a plain irqfd pulses, and the IOAPIC drops a pulse that comes while
+	 * the previous level interrupt awaits its EOI.
+	 */
+	int gsi_level;
 };
 
 struct acpi_config {
