@@ -16,6 +16,8 @@
 #include <petrel/memory.h>
 #include <petrel/util.h>
 
+#include "tables.h"
+
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "ACPI tables are little-endian");
 
 #define OEM_ID		"PETREL"
@@ -179,7 +181,7 @@ struct tables {
 	uint64_t rsdp_gpa, xsdt_gpa, fadt_gpa, madt_gpa, dsdt_gpa;
 };
 
-static uint8_t checksum(const void *p, size_t len)
+uint8_t boot_checksum(const void *p, size_t len)
 {
 	const uint8_t *b = p;
 	uint8_t sum = 0;
@@ -204,7 +206,7 @@ static void header_init(struct acpi_header *h, const char *sig, size_t len, uint
 static void header_seal(struct acpi_header *h)
 {
 	h->checksum = 0;
-	h->checksum = checksum(h, h->length);
+	h->checksum = boot_checksum(h, h->length);
 }
 
 /* A zeroed, 16-byte aligned slot of len bytes in the region (padding zeroed too), or NULL. */
@@ -336,8 +338,8 @@ static void fill_rsdp(struct acpi_rsdp *rsdp, uint64_t xsdt_gpa)
 	rsdp->revision = 2;
 	rsdp->length = sizeof(*rsdp);
 	rsdp->xsdt_addr = xsdt_gpa;
-	rsdp->checksum = checksum(rsdp, RSDP_V1_SIZE);
-	rsdp->ext_checksum = checksum(rsdp, sizeof(*rsdp));
+	rsdp->checksum = boot_checksum(rsdp, RSDP_V1_SIZE);
+	rsdp->ext_checksum = boot_checksum(rsdp, sizeof(*rsdp));
 }
 
 static void fill_xsdt(const struct tables *t)

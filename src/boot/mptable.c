@@ -14,6 +14,8 @@
 #include <petrel/memory.h>
 #include <petrel/util.h>
 
+#include "tables.h"
+
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "MP tables are little-endian");
 
 #define EBDA_SIZE	1024
@@ -109,16 +111,6 @@ static_assert(sizeof(struct mpc_irq) == 8, "MP interrupt entry");
 			 sizeof(struct mpc_bus) + sizeof(struct mpc_ioapic) + \
 			 (IOAPIC_PINS + MP_NR_LINTS) * sizeof(struct mpc_irq))
 
-static uint8_t checksum(const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	uint8_t sum = 0;
-
-	while (len--)
-		sum += *b++;
-	return -sum;
-}
-
 static uint8_t *put(uint8_t *p, const void *entry, size_t len)
 {
 	memcpy(p, entry, len);
@@ -191,7 +183,7 @@ static void fill_header(struct mpc_header *h, size_t len, unsigned int nr_cpus)
 	h->count = nr_cpus + 2 + IOAPIC_PINS + MP_NR_LINTS;
 	h->lapic_addr = MEM_LAPIC_ADDR;
 	h->checksum = 0;
-	h->checksum = checksum(h, len);
+	h->checksum = boot_checksum(h, len);
 }
 
 static int build(uint8_t *buf, uint64_t base, size_t size, unsigned int nr_cpus, size_t *used)
@@ -215,7 +207,7 @@ static int build(uint8_t *buf, uint64_t base, size_t size, unsigned int nr_cpus,
 	mpf->config_addr = base + sizeof(*mpf);
 	mpf->length = sizeof(*mpf) / 16;
 	mpf->spec_rev = MP_SPEC_REV;
-	mpf->checksum = checksum(mpf, sizeof(*mpf));
+	mpf->checksum = boot_checksum(mpf, sizeof(*mpf));
 	return 0;
 }
 
