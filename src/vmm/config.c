@@ -441,7 +441,6 @@ static int drive_root(const struct vm_config *cfg)
 static int drive_put(struct ctx *c, struct vm_config *cfg, struct drive_config *d, bool replace)
 {
 	int idx = drive_find(cfg, d->drive_id), root = drive_root(cfg);
-	struct drive_config moved;
 
 	if (idx >= 0 && !replace)
 		return fail(c, "drive_id", "duplicate id \"%s\"", d->drive_id);
@@ -456,7 +455,8 @@ static int drive_put(struct ctx *c, struct vm_config *cfg, struct drive_config *
 		idx = cfg->nr_drives++;
 	cfg->drives[idx] = *d;
 	if (d->is_root_device && idx) {
-		moved = cfg->drives[idx];
+		struct drive_config moved = cfg->drives[idx];
+
 		memmove(&cfg->drives[1], &cfg->drives[0], idx * sizeof(moved));
 		cfg->drives[0] = moved;
 	}
