@@ -445,7 +445,7 @@ static void fill_dsdt(struct acpi_header *h, const struct aml *a)
 
 static int build(struct region *r, const struct acpi_config *cfg, uint64_t *rsdp_addr)
 {
-	struct tables t;
+	struct tables t = { 0 };
 	struct aml dsdt;
 	int ret;
 

@@ -302,7 +302,7 @@ void aml_resources_begin(struct aml *a)
 static void close_resources(struct aml *a, size_t at)
 {
 	static const uint8_t end_tag[] = { RES_END_TAG, 0 };	/* 0: no checksum */
-	uint8_t size[9];
+	uint8_t size[9] = { 0 };
 
 	emit(a, end_tag, sizeof(end_tag));
 	insert(a, at, size, encode_integer(a->len - at, size));
@@ -336,7 +336,7 @@ void aml_name(struct aml *a, const char *name)
 
 void aml_integer(struct aml *a, uint64_t v)
 {
-	uint8_t b[9];
+	uint8_t b[9] = { 0 };
 
 	emit(a, b, encode_integer(v, b));
 }
