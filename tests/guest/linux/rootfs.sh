@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# A busybox root filesystem for the block tests, made from a folder with
+# mkfs.ext4 -d (no loop mount); resources/guest/init is its /sbin/init.
+#   rootfs.sh OUTDIR  ->  rootfs.ext4 (64 MiB)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+res=$(cd "$here/../../../resources/guest" && pwd)
+out=${1:?usage: rootfs.sh OUTDIR}
+. "$here/common.sh"
+
+size=64M
+
+need_pkgs busybox-static e2fsprogs
+log "$(busybox_version), e2fsprogs $(pkg_version e2fsprogs)"
+id=$(digest "$size" "$(busybox_version)" "$(pkg_version e2fsprogs)" \
+	"$(file_sum "$res/init")" "$(file_sum "$here/common.sh")")
+if is_fresh rootfs "$id" rootfs.ext4; then
+	log "rootfs.ext4: reused"
+	exit 0
+fi
+tmp=$out/work/rootfs
+rm -rf "$tmp"
+busybox_tree "$tmp"
+rm -f "$out/rootfs.ext4.tmp"
+mkfs.ext4 -q -F -L petrel-root -d "$tmp" "$out/rootfs.ext4.tmp" "$size" >/dev/null
+mv "$out/rootfs.ext4.tmp" "$out/rootfs.ext4"
+rm -rf "$tmp"
+mark_fresh rootfs "$id"
+log "rootfs: $(sizes rootfs.ext4)"
