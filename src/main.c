@@ -51,7 +51,7 @@ static void usage(FILE *out)
 		"  --no-api             do not serve the control API\n"
 		"  --id ID              VM identifier shown in log lines (default anonymous-instance)\n"
 		"  --boot-timer         log Guest-boot-time when the guest writes the boot timer\n"
-		"  --level LEVEL        Off, Error, Warning, Info, Debug or Trace (default Warning)\n"
+		"  --level LEVEL        Off, Error, Warning, Info, Debug or Trace (default Info)\n"
 		"  --log-path PATH      log to a file or FIFO instead of stderr\n"
 		"  --show-level         put the level in each log line\n"
 		"  --show-log-origin    put the source file and line in each log line\n"
@@ -121,14 +121,11 @@ static int setup_logger(const struct options *o, const struct vm_config *cfg)
 {
 	const struct logger_config *lc = &cfg->logger;
 	const char *path = o->log_path ? o->log_path : (lc->present ? lc->log_path : NULL);
-	enum log_level level = o->level_set ? o->level : (lc->present ? lc->level : LOG_WARN);
+	enum log_level level = o->level_set ? o->level : (lc->present ? lc->level : LOG_INFO);
 	int ret;
 
 	if (o->id)
 		log_set_id(o->id);
-	/* Asking for the boot timer means wanting to see its line. */
-	if (o->boot_timer && level < LOG_INFO)
-		level = LOG_INFO;
 	log_set_level(level);
 	log_set_show(o->show_level || (lc->present && lc->show_level),
 		     o->show_origin || (lc->present && lc->show_log_origin));
@@ -152,8 +149,8 @@ static int run_config_file(const struct options *o)
 	int ret;
 
 	config_init(&cfg);
-	if (config_parse_file(o->config_file, &cfg, err, sizeof(err)) ||
-	    config_validate(&cfg, err, sizeof(err))) {
+	/* Parsing a whole document validates it too. */
+	if (config_parse_file(o->config_file, &cfg, err, sizeof(err))) {
 		fprintf(stderr, "petrel: %s\n", err);
 		config_free(&cfg);
 		return 1;
@@ -171,7 +168,7 @@ static int run_config_file(const struct options *o)
 
 int main(int argc, char **argv)
 {
-	struct options o = { .level = LOG_WARN };
+	struct options o = { .level = LOG_INFO };
 	int ret = parse_args(argc, argv, &o);
 
 	if (ret)

@@ -60,11 +60,7 @@ static int place(const struct setup_header *h, uint64_t need, uint64_t ram_size,
 {
 	uint64_t align = h->kernel_alignment;
 
-	if (fits(h->pref_address, need, ram_size)) {
-		*load = h->pref_address;
-		return 0;
-	}
-	if (!h->relocatable_kernel) {
+	if (fits(h->pref_address, need, ram_size) || !h->relocatable_kernel) {
 		*load = h->pref_address;
 	} else if (!align || (align & (align - 1))) {
 		pr_err("kernel %s: bad kernel_alignment 0x%" PRIx64, name, align);
@@ -73,6 +69,24 @@ static int place(const struct setup_header *h, uint64_t need, uint64_t ram_size,
 		*load = ALIGN_UP(MEM_HIMEM_START, align);
 	}
 	return boot_check_range(*load, need, ram_size, name, "kernel (init_size)");
+}
+
+/*
+ * Where the kernel runs: a relocatable Linux moves itself up to its
+ * pref_address (LOAD_PHYSICAL_ADDR) before decompressing, so loading it
+ * lower saves no RAM, and the initrd must stay clear of that range too.
+ */
+static int runtime_end(const struct setup_header *h, uint64_t load, uint64_t need,
+		       uint64_t ram_size, const char *name, uint64_t *end)
+{
+	uint64_t run = h->relocatable_kernel ? MAX(load, h->pref_address) : load;
+	int ret;
+
+	ret = boot_check_range(run, need, ram_size, name, "decompressed kernel (init_size)");
+	if (ret < 0)
+		return ret;
+	*end = run + need;
+	return 0;
 }
 
 static void copy_header(const uint8_t *data, struct boot_info *info)
@@ -110,12 +124,13 @@ int bzimage_parse(const uint8_t *data, size_t size, uint64_t ram_size, const cha
 	}
 	need = MAX((uint64_t)h.init_size, size - off);
 	ret = place(&h, need, ram_size, name, &load);
+	if (!ret)
+		ret = runtime_end(&h, load, need, ram_size, name, &info->kernel_end);
 	if (ret < 0)
 		return ret;
 	info->entry = BOOT_ENTRY_LINUX64;
 	info->entry_addr = load + BZ_ENTRY64_OFF;
 	info->kernel_start = load;
-	info->kernel_end = load + need;
 	info->cmdline_max = MIN((uint64_t)h.cmdline_size + 1, MEM_CMDLINE_MAX);
 	copy_header(data, info);
 	return 0;

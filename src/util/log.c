@@ -28,7 +28,7 @@ static struct {
 	bool show_origin;
 	int fd;
 	char id[65];
-} logger = { .level = LOG_WARN, .fd = STDERR_FILENO, .id = "anonymous-instance" };
+} logger = { .level = LOG_INFO, .fd = STDERR_FILENO, .id = "anonymous-instance" };
 
 void log_set_id(const char *id)
 {

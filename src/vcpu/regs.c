@@ -162,22 +162,23 @@ int vcpu_setup_msrs(struct vcpu *vcpu)
 		{ MSR_IA32_TSC, 0 }, { MSR_IA32_MISC_ENABLE, MISC_ENABLE_FAST_STRING },
 		{ MSR_MTRR_DEF_TYPE, MTRR_ENABLE_WB },
 	};
-	struct {
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry entries[ARRAY_SIZE(boot_msrs)];
+		/* kvm_msrs ends in a flexible array: room for its entries. */
+		uint8_t buf[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry) * ARRAY_SIZE(boot_msrs)];
 	} msrs = { .hdr.nmsrs = ARRAY_SIZE(boot_msrs) };
 	int n;
 
 	for (size_t i = 0; i < ARRAY_SIZE(boot_msrs); i++) {
-		msrs.entries[i].index = boot_msrs[i].index;
-		msrs.entries[i].data = boot_msrs[i].data;
+		msrs.hdr.entries[i].index = boot_msrs[i].index;
+		msrs.hdr.entries[i].data = boot_msrs[i].data;
 	}
 	n = ioctl(vcpu->fd, KVM_SET_MSRS, &msrs);
 	if (n < 0)
 		return -errno;
 	if (n != (int)ARRAY_SIZE(boot_msrs))
 		pr_debug("vcpu%u: KVM took %d of %zu boot MSRs (0x%x refused)", vcpu->index, n,
-			 ARRAY_SIZE(boot_msrs), msrs.entries[n].index);
+			 ARRAY_SIZE(boot_msrs), msrs.hdr.entries[n].index);
 	return 0;
 }
 
