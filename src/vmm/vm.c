@@ -164,11 +164,26 @@ static void vm_init_fds(struct vm *vm)
 		vm->irqfds[i] = -1;
 }
 
+/* Sections the config model accepts but this build has no device for. */
+static int check_devices(const struct vm_config *cfg)
+{
+	const char *what = cfg->nr_drives ? "drives" : cfg->nr_nets ? "network-interfaces" :
+			   cfg->entropy ? "entropy" : NULL;
+
+	if (!what)
+		return 0;
+	pr_err("%s: this build of petrel has no virtio devices; remove the section", what);
+	return -ENOTSUP;
+}
+
 int vm_build(const struct vm_config *cfg, const struct vm_options *opts, struct vm **out)
 {
-	struct vm *vm = calloc(1, sizeof(*vm));
-	int ret;
+	struct vm *vm;
+	int ret = check_devices(cfg);
 
+	if (ret)
+		return ret;
+	vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return -ENOMEM;
 	vm_init_fds(vm);
