@@ -123,38 +123,37 @@ static int find_pvh_note(const uint8_t *p, uint64_t len, uint64_t align, const c
 	return 0;
 }
 
-static uint64_t note_align(uint64_t align)
+/* One note area ("segment" or "section") of the file: bounds, then the notes. */
+static int scan_area(const uint8_t *data, size_t size, uint64_t off, uint64_t len,
+		     uint64_t align, const char *what, const char *name, uint64_t *entry)
 {
-	return align == 8 ? 8 : 4;
+	if (!in_file(off, len, size)) {
+		pr_err("kernel %s: ELF note %s lies outside the file", name, what);
+		return -ENOEXEC;
+	}
+	return find_pvh_note(data + off, len, align == 8 ? 8 : 4, name, entry);
 }
 
 static int scan_segments(const uint8_t *data, size_t size, const Elf64_Ehdr *eh,
 			 const char *name, uint64_t *entry)
 {
 	Elf64_Phdr ph;
-	int ret;
+	int ret = 0;
 
-	for (unsigned int i = 0; i < eh->e_phnum; i++) {
+	for (unsigned int i = 0; i < eh->e_phnum && !ret; i++) {
 		get_phdr(data, eh, i, &ph);
-		if (ph.p_type != PT_NOTE)
-			continue;
-		if (!in_file(ph.p_offset, ph.p_filesz, size)) {
-			pr_err("kernel %s: ELF note segment lies outside the file", name);
-			return -ENOEXEC;
-		}
-		ret = find_pvh_note(data + ph.p_offset, ph.p_filesz, note_align(ph.p_align),
-				    name, entry);
-		if (ret)
-			return ret;
+		if (ph.p_type == PT_NOTE)
+			ret = scan_area(data, size, ph.p_offset, ph.p_filesz, ph.p_align,
+					"segment", name, entry);
 	}
-	return 0;
+	return ret;
 }
 
 static int scan_sections(const uint8_t *data, size_t size, const Elf64_Ehdr *eh,
 			 const char *name, uint64_t *entry)
 {
 	Elf64_Shdr sh;
-	int ret;
+	int ret = 0;
 
 	if (!eh->e_shoff || !eh->e_shnum)
 		return 0;
@@ -163,20 +162,13 @@ static int scan_sections(const uint8_t *data, size_t size, const Elf64_Ehdr *eh,
 		pr_err("kernel %s: truncated ELF section header table", name);
 		return -ENOEXEC;
 	}
-	for (unsigned int i = 0; i < eh->e_shnum; i++) {
+	for (unsigned int i = 0; i < eh->e_shnum && !ret; i++) {
 		memcpy(&sh, data + eh->e_shoff + (uint64_t)i * sizeof(sh), sizeof(sh));
-		if (sh.sh_type != SHT_NOTE)
-			continue;
-		if (!in_file(sh.sh_offset, sh.sh_size, size)) {
-			pr_err("kernel %s: ELF note section lies outside the file", name);
-			return -ENOEXEC;
-		}
-		ret = find_pvh_note(data + sh.sh_offset, sh.sh_size, note_align(sh.sh_addralign),
-				    name, entry);
-		if (ret)
-			return ret;
+		if (sh.sh_type == SHT_NOTE)
+			ret = scan_area(data, size, sh.sh_offset, sh.sh_size, sh.sh_addralign,
+					"section", name, entry);
 	}
-	return 0;
+	return ret;
 }
 
 static int check_entry(const char *name, struct boot_info *info)

@@ -22,12 +22,14 @@
 
 /* ---- fixtures: a log file per test, so messages can be checked ---- */
 
-static char log_path[] = "/tmp/petrel-test-boot-log-XXXXXX";
+static char log_path[64];
 
 static void log_setup(void)
 {
-	int fd = mkstemp(log_path);
+	int fd;
 
+	strcpy(log_path, "/tmp/petrel-test-boot-log-XXXXXX");
+	fd = mkstemp(log_path);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
 	ck_assert_int_eq(log_set_path(log_path), 0);
@@ -426,6 +428,7 @@ START_TEST(bz_pref_address)
 }
 END_TEST
 
+/* A relocatable kernel with no usable pref_address goes to the lowest slot. */
 START_TEST(bz_relocated)
 {
 	static uint8_t buf[BZ_SIZE];
@@ -433,11 +436,12 @@ START_TEST(bz_relocated)
 	struct boot_info info;
 
 	bz_default(&h);
+	h.pref_address = 0;
 	bz_build(buf, &h);
-	/* 16 MiB + 4 MiB init_size does not fit in 18 MiB: the lowest 2 MiB slot */
-	ck_assert_int_eq(parse(buf, sizeof(buf), MiB(18), &info), 0);
+	ck_assert_int_eq(parse(buf, sizeof(buf), MiB(8), &info), 0);
 	ck_assert_uint_eq(info.kernel_start, 0x200000);
 	ck_assert_uint_eq(info.entry_addr, 0x200200);
+	ck_assert_uint_eq(info.kernel_end, 0x200000 + BZ_INIT_SIZE);
 }
 END_TEST
 
@@ -509,6 +513,11 @@ static void bz_bad_align(struct setup_header *h, size_t *size, uint64_t *ram)
 	*ram = MiB(18);
 }
 static void bz_tiny_ram(struct setup_header *h, size_t *size, uint64_t *ram) { *ram = MiB(4); }
+/* Loadable at 2 MiB, but Linux moves itself up to pref_address to decompress. */
+static void bz_runs_beyond_ram(struct setup_header *h, size_t *size, uint64_t *ram)
+{
+	*ram = MiB(18);
+}
 
 static const struct bz_breakage bz_breakages[] = {
 	{ "boot protocol 2.11 is too old", bz_old },
@@ -520,6 +529,8 @@ static const struct bz_breakage bz_breakages[] = {
 	{ "beyond guest RAM", bz_not_relocatable },
 	{ "bad kernel_alignment", bz_bad_align },
 	{ "beyond guest RAM", bz_tiny_ram },
+	{ "decompressed kernel (init_size) [0x1000000, 0x1400000) is beyond guest RAM",
+	  bz_runs_beyond_ram },
 };
 
 START_TEST(bz_malformed)
@@ -550,13 +561,21 @@ START_TEST(kernel_unknown_format)
 }
 END_TEST
 
-START_TEST(kernel_missing_file)
+START_TEST(kernel_file_errors)
 {
+	char path[] = "/tmp/petrel-test-junk-XXXXXX";
 	struct guest_mem mem = mem_alloc(MiB(4));
+	static const uint8_t junk[8192] = { 'M', 'Z' };
 	struct boot_info info;
 
 	ck_assert_int_eq(boot_load_kernel(&mem, "/nonexistent/vmlinux", &info), -ENOENT);
 	expect_log("kernel /nonexistent/vmlinux", "No such file");
+	ck_assert_int_eq(boot_load_kernel(&mem, "/tmp", &info), -EINVAL);
+	expect_log("kernel /tmp", "not a regular file");
+	write_tmp(path, junk, sizeof(junk));
+	ck_assert_int_eq(boot_load_kernel(&mem, path, &info), -ENOEXEC);
+	expect_log(path, "neither an ELF vmlinux nor a bzImage");
+	unlink(path);
 	free(mem.regions[0].host);
 }
 END_TEST
@@ -934,7 +953,7 @@ static Suite *boot_suite(void)
 	tcase_add_test(tc, bz_load);
 	tcase_add_loop_test(tc, bz_malformed, 0, ARRAY_SIZE(bz_breakages));
 	tcase_add_test(tc, kernel_unknown_format);
-	tcase_add_test(tc, kernel_missing_file);
+	tcase_add_test(tc, kernel_file_errors);
 	suite_add_tcase(s, tc);
 
 	tc = tcase("initrd");
