@@ -81,7 +81,7 @@ static void config(struct acpi_config *cfg, unsigned int nr_cpus, unsigned int n
 	add(cfg, &com1);
 	add(cfg, &ps2);
 	for (i = 0; i < nr_virtio; i++) {
-		snprintf(v.name, sizeof(v.name), "V%03u", i);
+		snprintf(v.name, sizeof(v.name), "V%03u", i % 1000);
 		v.uid = i;
 		v.mmio_base = MEM_VIRTIO_MMIO_BASE + i * MEM_VIRTIO_MMIO_SLOT;
 		v.gsi = 5 + i % 19;	/* GSIs 5..23 */
