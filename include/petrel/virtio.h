@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef PETREL_VIRTIO_H
+#define PETREL_VIRTIO_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include <petrel/config.h>
+#include <petrel/devices.h>
+#include <petrel/memory.h>
+#include <petrel/vmm.h>
+
+#define VIRTIO_MAX_QUEUES	4
+#define VIRTQ_MAX_SIZE		256	/* QueueNumMax offered to drivers */
+#define VIRTQ_MAX_SEGS		(2 * VIRTQ_MAX_SIZE)	/* chain + one indirect table */
+
+/* A split virtqueue as the driver set it up; every address is checked on use. */
+struct virtq {
+	uint16_t size;			/* QueueNum */
+	bool ready;
+	uint64_t desc_gpa;
+	uint64_t avail_gpa;
+	uint64_t used_gpa;
+	uint16_t last_avail;		/* next avail ring entry to take */
+	uint16_t used_idx;		/* our copy of used->idx */
+	uint16_t signalled_used;	/* used_idx at the last interrupt (EVENT_IDX) */
+	bool signalled_valid;
+	bool event_idx;			/* VIRTIO_F_EVENT_IDX negotiated */
+	int kick_fd;			/* ioeventfd on QueueNotify, -1 when none */
+};
+
+/* One request: a validated descriptor chain mapped to host memory. */
+struct virtq_elem {
+	uint16_t head;
+	uint16_t nr_out;		/* device-readable segments, first */
+	uint16_t nr_in;			/* then device-writable ones */
+	uint32_t out_len;
+	uint32_t in_len;
+	struct iovec iov[VIRTQ_MAX_SEGS];
+};
+
+/*
+ * Take the next available chain. 1: *elem filled; 0: ring empty; -EINVAL:
+ * the ring or chain is malformed (out-of-range address, loop, bad length,
+ * nested indirect, writable before readable...) and *why says how; the
+ * caller then fails the device (virtio_dev_fail).
+ */
+int virtq_pop(struct virtq *vq, const struct guest_mem *mem, struct virtq_elem *elem,
+	      const char **why);
+/* Return a chain with len bytes written into its writable part. */
+int virtq_push(struct virtq *vq, const struct guest_mem *mem, uint16_t head, uint32_t len);
+/* Whether the driver wants an interrupt for what was pushed (EVENT_IDX aware). */
+bool virtq_should_notify(struct virtq *vq, const struct guest_mem *mem);
+/* With EVENT_IDX, publish avail_event so the driver kicks only when needed. */
+void virtq_set_avail_event(struct virtq *vq, const struct guest_mem *mem);
+void virtq_reset(struct virtq *vq);
+
+struct virtio_dev;
+
+struct virtio_dev_metrics {
+	uint64_t queue_errors;		/* malformed rings/chains from the guest */
+	uint64_t requests;
+	uint64_t bytes_read;
+	uint64_t bytes_written;
+	uint64_t io_errors;
+	uint64_t interrupts;
+};
+
+/* What one device type provides to the transport. */
+struct virtio_dev_ops {
+	uint32_t device_id;		/* VIRTIO_ID_* */
+	/* Device feature bits; the transport adds VERSION_1, EVENT_IDX, INDIRECT_DESC. */
+	uint64_t (*features)(struct virtio_dev *dev);
+	uint32_t config_size;
+	void (*config_read)(struct virtio_dev *dev, uint32_t offset, uint8_t *data, uint32_t len);
+	void (*config_write)(struct virtio_dev *dev, uint32_t offset, const uint8_t *data,
+			     uint32_t len);
+	/* DRIVER_OK: start serving (e.g. watch a tap fd). Non-zero fails the device. */
+	int (*activate)(struct virtio_dev *dev);
+	/* The driver kicked queue q: runs on the vmm thread with dev->lock held. */
+	void (*queue_notify)(struct virtio_dev *dev, unsigned int q);
+	/* Device reset by the driver: stop serving, forget negotiated state. */
+	void (*reset)(struct virtio_dev *dev);
+	void (*destroy)(struct virtio_dev *dev);
+};
+
+/* The generic part every device embeds (first member). */
+struct virtio_dev {
+	const struct virtio_dev_ops *ops;
+	char id[65];			/* drive_id / iface_id / "rng", for logs and metrics */
+	unsigned int nr_queues;
+	struct virtq queues[VIRTIO_MAX_QUEUES];
+	pthread_mutex_t lock;		/* registers (vCPU threads) vs queue work (vmm thread) */
+	const struct guest_mem *mem;
+	struct event_loop *loop;
+	uint64_t driver_features;	/* what the driver accepted */
+	bool broken;			/* NEEDS_RESET set: stop serving until reset */
+	struct virtio_dev_metrics metrics;
+	void *transport;		/* owned by the transport */
+};
+
+/* For devices: signal used buffers on vq (if the driver wants it). */
+void virtio_dev_notify(struct virtio_dev *dev, struct virtq *vq);
+/* For devices: the config space changed (e.g. disk resized). */
+void virtio_dev_config_changed(struct virtio_dev *dev);
+/* For devices: the guest broke the protocol: log, count, set NEEDS_RESET, stop serving. */
+void virtio_dev_fail(struct virtio_dev *dev, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+bool virtio_dev_has_feature(const struct virtio_dev *dev, unsigned int bit);
+
+/* What the MMIO transport needs from the VM. */
+struct virtio_host {
+	int vm_fd;
+	struct bus *mmio;
+	struct event_loop *loop;
+	const struct guest_mem *mem;
+};
+
+/*
+ * Put dev on the MMIO bus at base (a 4 KiB slot), with one ioeventfd per
+ * queue on QueueNotify and the interrupt irq (an irqfd on an edge-triggered
+ * GSI). The caller adds the DSDT entry and the command-line word.
+ */
+int virtio_mmio_attach(const struct virtio_host *host, struct virtio_dev *dev, uint64_t base,
+		       struct irq_line irq);
+void virtio_mmio_detach(struct virtio_dev *dev);
+/* Register access, exposed for unit tests and fuzzing (the bus calls these). */
+extern const struct bus_ops virtio_mmio_bus_ops;
+
+/* Devices. Each logs why it failed (naming the file or device) and returns NULL. */
+struct virtio_dev *virtio_blk_create(const struct drive_config *cfg);
+struct virtio_dev *virtio_net_create(const struct net_config *cfg);
+struct virtio_dev *virtio_rng_create(void);
+void virtio_dev_destroy(struct virtio_dev *dev);
+
+#endif
