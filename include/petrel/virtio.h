@@ -67,6 +67,7 @@ struct virtio_dev_metrics {
 	uint64_t bytes_written;
 	uint64_t io_errors;
 	uint64_t interrupts;
+	uint64_t register_errors;	/* ignored out-of-order or malformed register accesses */
 };
 
 /* What one device type provides to the transport. */
@@ -93,7 +94,8 @@ struct virtio_dev {
 	char id[65];			/* drive_id / iface_id / "rng", for logs and metrics */
 	unsigned int nr_queues;
 	struct virtq queues[VIRTIO_MAX_QUEUES];
-	pthread_mutex_t lock;		/* registers (vCPU threads) vs queue work (vmm thread) */
+	/* Registers (vCPU threads) vs queue work (vmm thread); recursive, set up by attach. */
+	pthread_mutex_t lock;
 	const struct guest_mem *mem;
 	struct event_loop *loop;
 	uint64_t driver_features;	/* what the driver accepted */
@@ -102,6 +104,7 @@ struct virtio_dev {
 	void *transport;		/* owned by the transport */
 };
 
+/* These helpers take dev->lock themselves (it is recursive: holding it is fine). */
 /* For devices: signal used buffers on vq (if the driver wants it). */
 void virtio_dev_notify(struct virtio_dev *dev, struct virtq *vq);
 /* For devices: the config space changed (e.g. disk resized). */
