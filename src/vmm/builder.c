@@ -120,12 +120,27 @@ int vm_setup_devices(struct vm *vm)
 	return ret;
 }
 
+/* As Firecracker: the root drive (always drives[0]) is the first virtio disk. */
+static int append_root(struct cmdline *cl, const struct vm_config *cfg)
+{
+	const struct drive_config *d = &cfg->drives[0];
+	int ret;
+
+	if (!cfg->nr_drives || !d->is_root_device || cmdline_has_key(cl, "root="))
+		return 0;
+	if (d->partuuid)
+		ret = cmdline_appendf(cl, "root=PARTUUID=%s", d->partuuid);
+	else
+		ret = cmdline_append(cl, "root=/dev/vda");
+	return ret ?: cmdline_append(cl, d->is_read_only ? "ro" : "rw");
+}
+
 static int build_cmdline(struct vm *vm, const struct vm_config *cfg)
 {
 	const char *args = cfg->boot.boot_args ? cfg->boot.boot_args : CONFIG_DEFAULT_BOOT_ARGS;
 
 	cmdline_init(&vm->cmdline, vm->boot.cmdline_max);
-	if (cmdline_append(&vm->cmdline, args)) {
+	if (cmdline_append(&vm->cmdline, args) || append_root(&vm->cmdline, cfg)) {
 		pr_err("boot-source.boot_args: longer than the kernel's limit of %zu bytes",
 		       vm->cmdline.max - 1);
 		return -E2BIG;
