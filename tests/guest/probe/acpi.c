@@ -32,6 +32,18 @@
 #define AML_BYTE_PREFIX	0x0a
 #define AML_PACKAGE_OP	0x12
 #define AML_ROOT_CHAR	'\\'
+#define AML_WORD_PREFIX	0x0b
+#define AML_DWORD_PREFIX 0x0c
+#define AML_STRING_PREFIX 0x0d
+#define AML_BUFFER_OP	0x11
+
+#define RES_LARGE		0x80
+#define RES_SMALL_TYPE(tag)	(((tag) >> 3) & 0x0f)
+#define RES_SMALL_LEN(tag)	((tag) & 0x07)
+#define RES_SMALL_IRQ		0x04
+#define RES_SMALL_END		0x0f
+#define RES_MEMORY32_FIXED	0x86
+#define RES_EXT_IRQ		0x89
 
 struct acpi_rsdp {
 	char signature[8];
@@ -372,4 +384,157 @@ void acpi_reset(void)
 		return;
 	gas_write8(&fadt->reset_reg, fadt->reset_value);
 	settle();
+}
+
+/* A PkgLength: its value in *len; the bytes it takes, or 0 if cut short. */
+static uint32_t pkg_length(const uint8_t *aml, uint32_t avail, uint32_t *len)
+{
+	uint32_t extra, i;
+
+	if (!avail)
+		return 0;
+	extra = aml[0] >> 6;
+	if (avail < 1 + extra)
+		return 0;
+	if (!extra) {
+		*len = aml[0] & 0x3f;
+		return 1;
+	}
+	*len = aml[0] & 0x0f;
+	for (i = 0; i < extra; i++)
+		*len |= (uint32_t)aml[1 + i] << (4 + 8 * i);
+	return 1 + extra;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* The Memory32Fixed range and first interrupt of a resource template. */
+static bool crs_parse(const uint8_t *r, uint32_t len, struct acpi_mmio_dev *dev)
+{
+	bool found = false;
+	uint32_t i = 0;
+
+	dev->gsi = ACPI_NO_GSI;
+	while (i < len) {
+		uint8_t tag = r[i];
+		uint32_t hdr = 1, size = RES_SMALL_LEN(tag);
+		const uint8_t *body;
+
+		if (tag & RES_LARGE) {
+			if (len - i < 3)
+				break;
+			hdr = 3;
+			size = r[i + 1] | (uint32_t)r[i + 2] << 8;
+		} else if (RES_SMALL_TYPE(tag) == RES_SMALL_END) {
+			break;
+		}
+		if (size > len - i - hdr)
+			break;
+		body = r + i + hdr;
+		if (tag == RES_MEMORY32_FIXED && size >= 9) {
+			dev->base = le32(body + 1);
+			dev->size = le32(body + 5);
+			found = true;
+		} else if (tag == RES_EXT_IRQ && size >= 6 && body[1] &&
+			   dev->gsi == ACPI_NO_GSI) {
+			dev->gsi = le32(body + 2);
+		} else if (!(tag & RES_LARGE) && RES_SMALL_TYPE(tag) == RES_SMALL_IRQ &&
+			   size >= 2 && dev->gsi == ACPI_NO_GSI && (body[0] | body[1])) {
+			dev->gsi = (uint32_t)__builtin_ctz(body[0] | body[1] << 8);
+		}
+		i += hdr + size;
+	}
+	return found;
+}
+
+/* Name (_CRS, Buffer) at aml[0..len): the buffer's bytes. */
+static bool crs_buffer(const uint8_t *aml, uint32_t len, const uint8_t **res,
+		       uint32_t *res_len)
+{
+	uint32_t pkg, used, at;
+
+	if (len < 2 || aml[0] != AML_BUFFER_OP)
+		return false;
+	used = pkg_length(aml + 1, len - 1, &pkg);
+	if (!used || pkg < used || pkg > len - 1)
+		return false;
+	at = 1 + used;		/* BufferSize: a byte, word or dword constant */
+	if (at >= 1 + pkg)
+		return false;
+	switch (aml[at]) {
+	case AML_BYTE_PREFIX:
+		at += 2;
+		break;
+	case AML_WORD_PREFIX:
+		at += 3;
+		break;
+	case AML_DWORD_PREFIX:
+		at += 5;
+		break;
+	default:
+		return false;
+	}
+	if (at > 1 + pkg)
+		return false;
+	*res = aml + at;
+	*res_len = 1 + pkg - at;
+	return true;
+}
+
+/* Is aml[i..i+4) a name defined here by Name (NAME, ...)? */
+static bool name_op_at(const uint8_t *aml, uint32_t len, uint32_t i, const char *name)
+{
+	return i >= 1 && i + 4 <= len && aml[i - 1] == AML_NAME_OP &&
+	       !memcmp(aml + i, name, 4);
+}
+
+static uint32_t next_name(const uint8_t *aml, uint32_t len, uint32_t from,
+			  const char *name)
+{
+	uint32_t i;
+
+	for (i = from; i + 4 <= len; i++) {
+		if (name_op_at(aml, len, i, name))
+			return i;
+	}
+	return len;
+}
+
+/*
+ * Not an AML interpreter: find Name (_HID, "hid"), then the Name (_CRS,
+ * ResourceTemplate) that follows it before the next _HID.
+ */
+int acpi_find_mmio_devices(const char *hid, struct acpi_mmio_dev *out, int max)
+{
+	const struct acpi_fadt *fadt = find_fadt();
+	const struct acpi_header *dsdt = fadt ? fadt_dsdt(fadt) : NULL;
+	uint32_t hid_len = strnlen(hid, 16), len, i, end, crs;
+	const uint8_t *aml;
+	int n = 0;
+
+	if (!dsdt)
+		return -1;
+	aml = (const uint8_t *)(dsdt + 1);
+	len = dsdt->length - sizeof(*dsdt);
+	for (i = next_name(aml, len, 0, "_HID"); i < len && n < max; i = end) {
+		const uint8_t *res, *s = aml + i + 4;
+		uint32_t res_len;
+
+		end = next_name(aml, len, i + 4, "_HID");
+		if (end - i - 4 < hid_len + 2 || s[0] != AML_STRING_PREFIX ||
+		    memcmp(s + 1, hid, hid_len) || s[1 + hid_len] != 0)
+			continue;
+		crs = next_name(aml, end, i + 4, "_CRS");
+		if (crs < end &&
+		    crs_buffer(aml + crs + 4, end - crs - 4, &res, &res_len) &&
+		    crs_parse(res, res_len, &out[n]))
+			n++;
+	}
+	return n;
 }

@@ -11,6 +11,10 @@
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define __packed	__attribute__((packed))
 #define __noreturn	__attribute__((noreturn))
+#define MIN(a, b)	((a) < (b) ? (a) : (b))
+
+/* Orders our ring writes against the device's view; x86 keeps stores in order. */
+#define barrier()	asm volatile("" : : : "memory")
 
 /* start.S identity-maps this much; nothing above it is reachable. */
 #define PHYS_LIMIT	(4ULL << 30)
@@ -38,6 +42,26 @@ static inline void mmio_write8(uint64_t addr, uint8_t val)
 	*(volatile uint8_t *)(uintptr_t)addr = val;
 }
 
+static inline void mmio_write16(uint64_t addr, uint16_t val)
+{
+	*(volatile uint16_t *)(uintptr_t)addr = val;
+}
+
+static inline void mmio_write32(uint64_t addr, uint32_t val)
+{
+	*(volatile uint32_t *)(uintptr_t)addr = val;
+}
+
+static inline uint8_t mmio_read8(uint64_t addr)
+{
+	return *(volatile uint8_t *)(uintptr_t)addr;
+}
+
+static inline uint16_t mmio_read16(uint64_t addr)
+{
+	return *(volatile uint16_t *)(uintptr_t)addr;
+}
+
 static inline uint32_t mmio_read32(uint64_t addr)
 {
 	return *(volatile uint32_t *)(uintptr_t)addr;
@@ -49,6 +73,12 @@ static inline void *phys_ptr(uint64_t pa, uint64_t len)
 	if (!pa || pa >= PHYS_LIMIT || len > PHYS_LIMIT - pa)
 		return NULL;
 	return (void *)(uintptr_t)pa;
+}
+
+static inline void cpuid(uint32_t leaf, uint32_t r[4])
+{
+	asm volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+		     : "a"(leaf), "c"(0));
 }
 
 static inline uint64_t rdtsc(void)

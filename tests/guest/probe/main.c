@@ -4,12 +4,13 @@
  * then do what probe.action= on the command line asks.
  */
 #include "acpi.h"
+#include "actions.h"
+#include "cmdline.h"
 #include "io.h"
 #include "lib.h"
 #include "serial.h"
 
 #define XEN_HVM_START_MAGIC	0x336ec578
-#define CMDLINE_MAX		4096
 
 #define BOOT_TIMER_PORT		0x3f0
 #define BOOT_TIMER_MMIO		0xc0000000ULL
@@ -39,20 +40,15 @@ struct hvm_start_info {
 };
 static_assert(sizeof(struct hvm_start_info) == 56, "PVH hvm_start_info");
 
-struct options {
-	const char *action;
-	size_t action_len;
-	bool boottimer_mmio;
-};
-
+/* An action that returns is followed by a power-off. */
 struct action {
 	const char *name;
-	__noreturn void (*run)(void);
+	void (*run)(void);
 };
 
 void probe_main(const struct hvm_start_info *si);
 
-static __noreturn void poweroff(void)
+__noreturn void probe_poweroff(void)
 {
 	acpi_poweroff();
 	serial_puts("probe: poweroff failed\n");
@@ -104,7 +100,7 @@ static __noreturn void do_echo(void)
 			continue;
 		}
 		if (str_eq(line, len, "poweroff"))
-			poweroff();
+			probe_poweroff();
 		len = 0;
 	}
 }
@@ -114,60 +110,21 @@ static __noreturn void do_badio(void)
 	outb(UNASSIGNED_PORT, 0);
 	(void)mmio_read32(UNASSIGNED_MMIO);
 	serial_puts("probe: badio survived\n");
-	poweroff();
+	probe_poweroff();
 }
 
 static const struct action actions[] = {
-	{ "poweroff",		poweroff },
+	{ "poweroff",		probe_poweroff },
 	{ "reset",		do_reset },
 	{ "triplefault",	do_triplefault },
 	{ "halt",		do_halt },
 	{ "echo",		do_echo },
 	{ "badio",		do_badio },
+	{ "blk",		blk_action },
+	{ "rng",		rng_action },
+	{ "net",		net_action },
+	{ "hostile",		hostile_action },
 };
-
-static bool word_value(const char *word, size_t len, const char *key,
-		       const char **val, size_t *val_len)
-{
-	size_t klen = strnlen(key, len + 1);
-
-	if (klen > len || memcmp(word, key, klen))
-		return false;
-	*val = word + klen;
-	*val_len = len - klen;
-	return true;
-}
-
-static void parse_word(const char *word, size_t len, struct options *opt)
-{
-	const char *val;
-	size_t val_len;
-
-	if (word_value(word, len, "probe.action=", &val, &val_len)) {
-		opt->action = val;
-		opt->action_len = val_len;
-	} else if (word_value(word, len, "probe.boottimer=", &val, &val_len)) {
-		opt->boottimer_mmio = str_eq(val, val_len, "mmio");
-	}
-}
-
-static void parse_cmdline(const char *s, struct options *opt)
-{
-	size_t len = strnlen(s, CMDLINE_MAX);
-	size_t i = 0;
-
-	while (i < len) {
-		size_t start;
-
-		while (i < len && s[i] == ' ')
-			i++;
-		start = i;
-		while (i < len && s[i] != ' ')
-			i++;
-		if (i > start)
-			parse_word(s + start, i - start, opt);
-	}
-}
 
 static void boot_timer(bool mmio)
 {
@@ -181,38 +138,34 @@ static __noreturn void run_action(const char *name, size_t len)
 {
 	size_t i;
 
-	serial_puts("probe: action=");
-	serial_write(name, len);
-	serial_putc('\n');
+	serial_printf("probe: action=%.*s\n", (int)len, name);
 	for (i = 0; i < ARRAY_SIZE(actions); i++) {
-		if (str_eq(name, len, actions[i].name))
+		if (str_eq(name, len, actions[i].name)) {
 			actions[i].run();
+			probe_poweroff();
+		}
 	}
-	serial_puts("probe: unknown action ");
-	serial_write(name, len);
-	serial_putc('\n');
-	poweroff();
+	serial_printf("probe: unknown action %.*s\n", (int)len, name);
+	probe_poweroff();
 }
 
 /* A start_info with the wrong magic is treated as absent. */
 void probe_main(const struct hvm_start_info *si)
 {
-	struct options opt = { .action = "poweroff", .action_len = 8 };
-	const char *cmdline = NULL;
+	const char *action = "poweroff", *timer;
+	size_t action_len = 8, timer_len;
 	uint64_t rsdp = 0;
 
 	serial_init();
 	if (si && si->magic == XEN_HVM_START_MAGIC) {
 		rsdp = si->rsdp_paddr;
-		cmdline = phys_ptr(si->cmdline_paddr, CMDLINE_MAX);
+		cmdline_init(phys_ptr(si->cmdline_paddr, CMDLINE_MAX));
 	}
-	if (cmdline)
-		parse_cmdline(cmdline, &opt);
+	cmdline_value("probe.action=", &action, &action_len);
 	acpi_init(rsdp);
 
-	serial_puts("probe: hello cpus=");
-	serial_putu(acpi_cpu_count());
-	serial_putc('\n');
-	boot_timer(opt.boottimer_mmio);
-	run_action(opt.action, opt.action_len);
+	serial_printf("probe: hello cpus=%u\n", acpi_cpu_count());
+	boot_timer(cmdline_value("probe.boottimer=", &timer, &timer_len) &&
+		   str_eq(timer, timer_len, "mmio"));
+	run_action(action, action_len);
 }

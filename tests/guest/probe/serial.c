@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* COM1 as a polled 8250: no interrupts, so nothing to set up but the UART. */
+#include <stdarg.h>
+
 #include "io.h"
+#include "lib.h"
 #include "serial.h"
 
 #define COM1		0x3f8
@@ -56,16 +59,95 @@ void serial_puts(const char *s)
 		serial_putc(*s++);
 }
 
-void serial_putu(uint32_t val)
+static void put_num(uint64_t val, unsigned int base, unsigned int width, char pad)
 {
-	char buf[10];
+	char buf[24];
 	size_t i = sizeof(buf);
 
 	do {
-		buf[--i] = (char)('0' + val % 10);
-		val /= 10;
+		buf[--i] = "0123456789abcdef"[val % base];
+		val /= base;
 	} while (val);
+	while (i > 0 && sizeof(buf) - i < width)
+		buf[--i] = pad;
 	serial_write(buf + i, sizeof(buf) - i);
+}
+
+void serial_putu(uint32_t val)
+{
+	put_num(val, 10, 0, ' ');
+}
+
+/* Unsigned arguments promoted to int or taken as long, by the length flag. */
+static uint64_t arg_unsigned(va_list *ap, bool wide)
+{
+	return wide ? va_arg(*ap, unsigned long) : va_arg(*ap, unsigned int);
+}
+
+/* %s %.*s %c %d %u %x %% with an optional 0, a width and l or z. */
+static void vprint(const char *fmt, va_list *ap)
+{
+	for (; *fmt; fmt++) {
+		unsigned int width = 0;
+		size_t prec = SIZE_MAX;
+		bool wide = false;
+		char pad = ' ';
+
+		if (*fmt != '%') {
+			serial_putc(*fmt);
+			continue;
+		}
+		if (*++fmt == '0')
+			pad = *fmt++;
+		while (*fmt >= '0' && *fmt <= '9')
+			width = width * 10 + (unsigned int)(*fmt++ - '0');
+		if (fmt[0] == '.' && fmt[1] == '*') {
+			prec = (size_t)va_arg(*ap, int);
+			fmt += 2;
+		}
+		while (*fmt == 'l' || *fmt == 'z') {
+			wide = true;
+			fmt++;
+		}
+		switch (*fmt) {
+		case 'd': {
+			int64_t v = wide ? va_arg(*ap, long) : va_arg(*ap, int);
+
+			if (v < 0)
+				serial_putc('-');
+			put_num(v < 0 ? -(uint64_t)v : (uint64_t)v, 10, width, pad);
+			break;
+		}
+		case 'u':
+		case 'x':
+			put_num(arg_unsigned(ap, wide), *fmt == 'u' ? 10 : 16,
+				width, pad);
+			break;
+		case 's': {
+			const char *s = va_arg(*ap, const char *);
+
+			serial_write(s, strnlen(s, prec));
+			break;
+		}
+		case 'c':
+			serial_putc((char)va_arg(*ap, int));
+			break;
+		case '%':
+			serial_putc('%');
+			break;
+		default:
+			return;
+		}
+	}
+}
+
+void serial_printf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprint(fmt, &ap);
+	va_end(ap);
 }
 
 char serial_getc(void)

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+/* What probe.action= runs; an action that returns is followed by power-off. */
+#ifndef PROBE_ACTIONS_H
+#define PROBE_ACTIONS_H
+
+#include "io.h"
+
+void blk_action(void);
+void rng_action(void);
+void net_action(void);
+void hostile_action(void);
+
+__noreturn void probe_poweroff(void);
+
+#endif

@@ -1,0 +1,3 @@
+// SPDX-License-Identifier: MIT
+#include "actions.h"
+void hostile_action(void) {}
