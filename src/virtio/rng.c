@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: Apache-2.0
+/* virtio-rng (virtio 1.2, section 5.4): one queue of writable buffers, filled from getrandom(). */
+#include <errno.h>
+#include <linux/virtio_rng.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <petrel/log.h>
+#include <petrel/util.h>
+#include <petrel/virtio.h>
+
+/* Bytes served per request: a huge buffer must not stall the vmm thread. */
+#define RNG_MAX_REQUEST		KiB(64)
+
+struct rng {
+	struct virtio_dev dev;		/* first: the transport sees only this */
+	struct virtq_elem elem;
+};
+
+static uint64_t rng_features(struct virtio_dev *dev)
+{
+	return 0;
+}
+
+static int fill(uint8_t *p, size_t len)
+{
+	while (len) {
+		ssize_t n = getrandom(p, len, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Fill the writable part of e, up to RNG_MAX_REQUEST bytes; how many were written. */
+static uint32_t fill_elem(struct virtio_dev *dev, const struct virtq_elem *e)
+{
+	uint32_t done = 0;
+
+	for (unsigned int i = e->nr_out; i < e->nr_out + e->nr_in && done < RNG_MAX_REQUEST; i++) {
+		size_t len = MIN(e->iov[i].iov_len, RNG_MAX_REQUEST - done);
+
+		if (fill(e->iov[i].iov_base, len)) {
+			dev->metrics.io_errors++;
+			break;
+		}
+		done += len;
+	}
+	return done;
+}
+
+/* Pop; when the ring looks empty, ask for the next kick and look once more. */
+static int next(struct virtio_dev *dev, struct virtq *vq, struct virtq_elem *e, const char **why)
+{
+	int ret = virtq_pop(vq, dev->mem, e, why);
+
+	if (ret)
+		return ret;
+	virtq_set_avail_event(vq, dev->mem);
+	return virtq_pop(vq, dev->mem, e, why);
+}
+
+/* Out of budget: let the vmm loop serve other fds, then come back. */
+static void requeue(const struct virtq *vq)
+{
+	uint64_t one = 1;
+
+	if (vq->kick_fd >= 0 && write(vq->kick_fd, &one, sizeof(one)) < 0) {
+		/* A kick is already pending. */
+	}
+}
+
+static int serve(struct virtio_dev *dev, struct virtq *vq, const struct virtq_elem *e,
+		 const char **why)
+{
+	uint32_t len;
+
+	if (!e->nr_in) {
+		*why = "request without a writable buffer";
+		return -EINVAL;
+	}
+	len = fill_elem(dev, e);
+	dev->metrics.requests++;
+	dev->metrics.bytes_written += len;
+	if (virtq_push(vq, dev->mem, e->head, len)) {
+		*why = "used ring not writable";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void rng_queue_notify(struct virtio_dev *dev, unsigned int q)
+{
+	struct virtq_elem *e = &((struct rng *)dev)->elem;
+	struct virtq *vq = &dev->queues[0];
+	const char *why = NULL;
+	unsigned int served = 0;
+	int ret;
+
+	while ((ret = next(dev, vq, e, &why)) > 0) {
+		ret = serve(dev, vq, e, &why);
+		if (ret || ++served == vq->size)
+			break;
+	}
+	if (ret < 0)
+		virtio_dev_fail(dev, "queue 0: %s", why);
+	else if (served == vq->size)
+		requeue(vq);
+	virtio_dev_notify(dev, vq);
+}
+
+static void rng_destroy(struct virtio_dev *dev)
+{
+	free(dev);
+}
+
+static const struct virtio_dev_ops rng_ops = {
+	.device_id = VIRTIO_ID_RNG,
+	.features = rng_features,
+	.queue_notify = rng_queue_notify,
+	.destroy = rng_destroy,
+};
+
+struct virtio_dev *virtio_rng_create(void)
+{
+	struct rng *r = calloc(1, sizeof(*r));
+
+	if (!r) {
+		pr_err("entropy: cannot allocate the virtio-rng device");
+		return NULL;
+	}
+	r->dev.ops = &rng_ops;
+	r->dev.nr_queues = 1;
+	snprintf(r->dev.id, sizeof(r->dev.id), "rng");
+	return &r->dev;
+}
