@@ -137,6 +137,8 @@ extern const struct bus_ops virtio_mmio_bus_ops;
 struct virtio_dev *virtio_blk_create(const struct drive_config *cfg);
 struct virtio_dev *virtio_net_create(const struct net_config *cfg);
 struct virtio_dev *virtio_rng_create(void);
+/* PATCH /drives/{id}: serve another file from now on, with its capacity; -errno, unchanged. */
+int virtio_blk_update_path(struct virtio_dev *dev, const char *path);
 void virtio_dev_destroy(struct virtio_dev *dev);
 
 #endif

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <string.h>
+#include <unistd.h>
+
+#include <petrel/util.h>
+
+#include "dev_util.h"
+
+int dev_pop(struct virtio_dev *dev, unsigned int q, struct virtq_elem *elem)
+{
+	struct virtq *vq = &dev->queues[q];
+	const char *why = "";
+	int ret;
+
+	ret = virtq_pop(vq, dev->mem, elem, &why);
+	if (ret == 0) {
+		virtq_set_avail_event(vq, dev->mem);
+		ret = virtq_pop(vq, dev->mem, elem, &why);
+	}
+	if (ret < 0)
+		virtio_dev_fail(dev, "queue %u: %s", q, why);
+	return ret;
+}
+
+void dev_unpop(struct virtio_dev *dev, unsigned int q, unsigned int count)
+{
+	dev->queues[q].last_avail -= (uint16_t)count;
+}
+
+void dev_requeue(struct virtio_dev *dev, unsigned int q)
+{
+	uint64_t one = 1;
+	int fd = dev->queues[q].kick_fd;
+
+	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0) {
+		/* The counter is already non-zero: a kick is pending. */
+	}
+}
+
+static size_t iov_copy(const struct iovec *iov, unsigned int n, size_t offset, void *buf,
+		       size_t len, int to_iov)
+{
+	uint8_t *p = buf;
+	size_t done = 0;
+
+	for (unsigned int i = 0; i < n && done < len; i++) {
+		size_t chunk;
+
+		if (offset >= iov[i].iov_len) {
+			offset -= iov[i].iov_len;
+			continue;
+		}
+		chunk = MIN(iov[i].iov_len - offset, len - done);
+		if (to_iov)
+			memcpy((uint8_t *)iov[i].iov_base + offset, p + done, chunk);
+		else
+			memcpy(p + done, (uint8_t *)iov[i].iov_base + offset, chunk);
+		done += chunk;
+		offset = 0;
+	}
+	return done;
+}
+
+size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t offset, void *buf,
+		  size_t len)
+{
+	return iov_copy(iov, n, offset, buf, len, 0);
+}
+
+size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t offset, const void *buf,
+		    size_t len)
+{
+	return iov_copy(iov, n, offset, (void *)buf, len, 1);
+}
+
+size_t iov_pull(struct iovec **iov, unsigned int *n, size_t bytes)
+{
+	size_t done = 0;
+
+	while (*n && done < bytes) {
+		size_t chunk = MIN((*iov)->iov_len, bytes - done);
+
+		(*iov)->iov_base = (uint8_t *)(*iov)->iov_base + chunk;
+		(*iov)->iov_len -= chunk;
+		done += chunk;
+		if ((*iov)->iov_len)
+			break;
+		(*iov)++;
+		(*n)--;
+	}
+	return done;
+}
+
+size_t iov_trim(struct iovec *iov, unsigned int *n, size_t bytes)
+{
+	size_t done = 0;
+
+	while (*n && done < bytes) {
+		struct iovec *last = &iov[*n - 1];
+		size_t chunk = MIN(last->iov_len, bytes - done);
+
+		last->iov_len -= chunk;
+		done += chunk;
+		if (last->iov_len)
+			break;
+		(*n)--;
+	}
+	return done;
+}
