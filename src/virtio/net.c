@@ -1,0 +1,455 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * virtio-net over an existing TAP device: receive queue 0, transmit queue 1.
+ * The tap carries the 12-byte virtio_net_hdr_v1 in front of every frame
+ * (IFF_VNET_HDR), so headers pass through unchanged in both directions and
+ * the guest's offloads become the tap's.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <linux/if_ether.h>
+#include <linux/if_tun.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_net.h>
+
+#include <petrel/log.h>
+#include <petrel/util.h>
+#include <petrel/virtio.h>
+
+#include "dev_util.h"
+
+#define RXQ		0
+#define TXQ		1
+#define VNET_HDR_LEN	sizeof(struct virtio_net_hdr_v1)
+#define NUM_BUFFERS_OFF	offsetof(struct virtio_net_hdr_v1, num_buffers)
+#define VLAN_HLEN	4
+/* The largest frame a tap hands out: a 64 KiB GSO packet, its Ethernet and VLAN headers. */
+#define RX_FRAME_MAX	(VNET_HDR_LEN + 65536 + ETH_HLEN + VLAN_HLEN)
+#define RX_BURST	64	/* frames per wakeup, so other devices get their turn */
+
+static_assert(sizeof(struct virtio_net_hdr_v1) == 12, "virtio-net header");
+
+struct net {
+	struct virtio_dev dev;
+	int tap;
+	bool has_mac;
+	uint8_t mac[ETH_ALEN];
+	bool active;			/* DRIVER_OK and not reset since */
+	bool rx_stalled;		/* the guest had no room: wait for its rx kick */
+	bool tx_blocked;		/* the tap said EAGAIN: wait for EPOLLOUT */
+	uint32_t watch;			/* events the loop watches on the tap, 0: none */
+	struct virtq_elem elem;
+	size_t rx_len;			/* a frame read from the tap, not yet delivered */
+	uint8_t rx_buf[RX_FRAME_MAX];
+};
+
+struct used {
+	uint16_t head;
+	uint32_t len;
+};
+
+static struct net *to_net(struct virtio_dev *dev)
+{
+	return (struct net *)dev;
+}
+
+/* Attach to an existing tap; TUNSETIFF alone would create a missing one. */
+static int open_tap(const char *iface, const char *name)
+{
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
+	int hdr_len = VNET_HDR_LEN;
+	int fd, err;
+
+	if (strlen(name) >= IFNAMSIZ || !if_nametoindex(name)) {
+		pr_err("network interface %s: host_dev_name %s: no such device", iface, name);
+		return -ENODEV;
+	}
+	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		pr_err("network interface %s: cannot open /dev/net/tun: %s", iface, strerror(errno));
+		return err;
+	}
+	memcpy(ifr.ifr_name, name, strlen(name));
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		err = -errno;
+		pr_err("network interface %s: cannot attach to tap %s (%s): %s", iface, name,
+		       errno == EBUSY ? "in use by another process" : "not a tap device?",
+		       strerror(errno));
+		goto err_close;
+	}
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0 || ioctl(fd, TUNSETOFFLOAD, 0) < 0) {
+		err = -errno;
+		pr_err("network interface %s: tap %s: cannot set the virtio header: %s", iface,
+		       name, strerror(errno));
+		goto err_close;
+	}
+	return fd;
+
+err_close:
+	close(fd);
+	return err;
+}
+
+/* The guest's receive offloads are what the tap may hand us. */
+static unsigned int tun_offloads(const struct virtio_dev *dev)
+{
+	unsigned int f;
+
+	if (!virtio_dev_has_feature(dev, VIRTIO_NET_F_GUEST_CSUM))
+		return 0;	/* segmentation offloads need checksum offload */
+	f = TUN_F_CSUM;
+	if (virtio_dev_has_feature(dev, VIRTIO_NET_F_GUEST_TSO4))
+		f |= TUN_F_TSO4;
+	if (virtio_dev_has_feature(dev, VIRTIO_NET_F_GUEST_TSO6))
+		f |= TUN_F_TSO6;
+	if (virtio_dev_has_feature(dev, VIRTIO_NET_F_GUEST_UFO))
+		f |= TUN_F_UFO;
+	return f;
+}
+
+static void on_tap(void *opaque, uint32_t events);
+
+/* Watch the tap for what we wait on: frames (unless stalled) and room to write. */
+static void update_watch(struct net *n)
+{
+	uint32_t want = 0;
+	int ret;
+
+	if (n->active && !n->dev.broken)
+		want = (n->rx_stalled ? 0 : EPOLLIN) | (n->tx_blocked ? EPOLLOUT : 0);
+	if (want == n->watch)
+		return;
+	if (n->watch)
+		event_loop_del(n->dev.loop, n->tap);
+	n->watch = 0;
+	if (!want)
+		return;
+	ret = event_loop_add(n->dev.loop, n->tap, want, on_tap, n);
+	if (ret)
+		pr_err("network interface %s: cannot watch the tap: %s", n->dev.id, strerror(-ret));
+	else
+		n->watch = want;
+}
+
+static bool push(struct net *n, unsigned int q, const struct used *u, unsigned int count)
+{
+	for (unsigned int i = 0; i < count; i++) {
+		if (virtq_push(&n->dev.queues[q], n->dev.mem, u[i].head, u[i].len)) {
+			virtio_dev_fail(&n->dev, "queue %u: used ring not writable", q);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Send what the guest queued, a queue's worth per call; true when chains were returned. */
+static bool process_tx(struct net *n)
+{
+	unsigned int budget = n->dev.queues[TXQ].size;
+	struct used u = { 0 };
+	bool pushed = false;
+	ssize_t w;
+
+	while (!n->dev.broken && dev_pop(&n->dev, TXQ, &n->elem) > 0) {
+		if (n->elem.nr_in || n->elem.out_len < VNET_HDR_LEN) {
+			virtio_dev_fail(&n->dev, "queue 1: tx chain %s", n->elem.nr_in ?
+					"has device-writable buffers" : "shorter than its header");
+			break;
+		}
+		do
+			w = writev(n->tap, n->elem.iov, n->elem.nr_out);
+		while (w < 0 && errno == EINTR);
+		if (w < 0 && errno == EAGAIN) {
+			dev_unpop(&n->dev, TXQ, 1);	/* keep the frame; EPOLLOUT brings us back */
+			n->tx_blocked = true;
+			break;
+		}
+		if (w < 0) {
+			n->dev.metrics.io_errors++;
+		} else {
+			n->dev.metrics.requests++;
+			n->dev.metrics.bytes_written += n->elem.out_len - VNET_HDR_LEN;
+		}
+		u.head = n->elem.head;
+		if (!push(n, TXQ, &u, 1))
+			break;
+		pushed = true;
+		if (!--budget) {
+			dev_requeue(&n->dev, TXQ);
+			break;
+		}
+	}
+	return pushed;
+}
+
+/* Point at header byte off inside the first rx chain (which holds the whole header). */
+static uint8_t *hdr_byte(const struct virtq_elem *e, size_t off)
+{
+	for (unsigned int i = 0; i < e->nr_in; i++) {
+		if (off < e->iov[i].iov_len)
+			return (uint8_t *)e->iov[i].iov_base + off;
+		off -= e->iov[i].iov_len;
+	}
+	return NULL;
+}
+
+/* A chain fit to receive into: -EINVAL fails the device, 0 fine, 1 too small (drop). */
+static int check_rx_chain(struct net *n, bool mrg)
+{
+	const struct virtq_elem *e = &n->elem;
+
+	if (e->nr_out || (mrg && e->in_len < VNET_HDR_LEN)) {
+		virtio_dev_fail(&n->dev, "queue 0: rx buffer %s",
+				e->nr_out ? "not device-writable" : "shorter than the header");
+		return -EINVAL;
+	}
+	return !mrg && e->in_len < n->rx_len;
+}
+
+static void drop_frame(struct net *n)
+{
+	n->dev.metrics.io_errors++;
+	n->rx_len = 0;
+}
+
+/*
+ * Copy the pending frame into the guest's receive chains (several with
+ * MRG_RXBUF). 1: delivered or dropped; 0: not enough room yet (the chains
+ * taken are given back); <0: the device failed.
+ */
+static int deliver(struct net *n)
+{
+	struct virtq *vq = &n->dev.queues[RXQ];
+	bool mrg = virtio_dev_has_feature(&n->dev, VIRTIO_NET_F_MRG_RXBUF);
+	struct used u[VIRTQ_MAX_SIZE];
+	uint8_t *nb_lo = NULL, *nb_hi = NULL;
+	unsigned int nbufs = 0;
+	size_t off = 0;
+	int ret;
+
+	while (off < n->rx_len) {
+		if (nbufs == vq->size) {
+			dev_unpop(&n->dev, RXQ, nbufs);	/* more than the whole ring: never fits */
+			drop_frame(n);
+			return 1;
+		}
+		ret = dev_pop(&n->dev, RXQ, &n->elem);
+		if (ret <= 0) {
+			if (ret == 0)
+				dev_unpop(&n->dev, RXQ, nbufs);
+			return ret;
+		}
+		ret = check_rx_chain(n, mrg);
+		if (ret) {
+			if (ret > 0) {
+				dev_unpop(&n->dev, RXQ, 1);	/* it may suit the next frame */
+				drop_frame(n);
+			}
+			return ret < 0 ? ret : 1;
+		}
+		if (!nbufs) {
+			nb_lo = hdr_byte(&n->elem, NUM_BUFFERS_OFF);
+			nb_hi = hdr_byte(&n->elem, NUM_BUFFERS_OFF + 1);
+		}
+		u[nbufs].head = n->elem.head;
+		u[nbufs].len = (uint32_t)iov_from_buf(n->elem.iov, n->elem.nr_in, 0,
+						      n->rx_buf + off, n->rx_len - off);
+		off += u[nbufs++].len;
+	}
+	*nb_lo = (uint8_t)nbufs;
+	*nb_hi = (uint8_t)(nbufs >> 8);
+	n->dev.metrics.requests++;
+	n->dev.metrics.bytes_read += n->rx_len - VNET_HDR_LEN;
+	n->rx_len = 0;
+	return push(n, RXQ, u, nbufs) ? 1 : -EINVAL;
+}
+
+/* 1: a frame in rx_buf; 0: the tap is empty; <0: the tap failed. */
+static int read_frame(struct net *n)
+{
+	ssize_t r;
+
+	do
+		r = read(n->tap, n->rx_buf, sizeof(n->rx_buf));
+	while (r < 0 && errno == EINTR);
+	if (r < 0 && errno == EAGAIN)
+		return 0;
+	if (r < 0) {
+		pr_warn("network interface %s: tap read: %s", n->dev.id, strerror(errno));
+		return -errno;
+	}
+	if ((size_t)r <= VNET_HDR_LEN) {
+		n->dev.metrics.io_errors++;	/* nothing behind the header: nothing to deliver */
+		return 1;
+	}
+	n->rx_len = (size_t)r;
+	return 1;
+}
+
+/* Move frames from the tap to the guest until either side runs dry. */
+static bool process_rx(struct net *n)
+{
+	bool pushed = false;
+	int ret;
+
+	for (unsigned int i = 0; i < RX_BURST && !n->dev.broken; i++) {
+		if (!n->rx_len) {
+			ret = read_frame(n);
+			if (ret < 0)
+				n->rx_stalled = true;	/* retry on the next rx kick, no spinning */
+			if (ret <= 0)
+				break;
+			if (!n->rx_len)
+				continue;
+		}
+		ret = deliver(n);
+		if (ret == 0)
+			n->rx_stalled = true;	/* no room: the frame waits in rx_buf */
+		if (ret <= 0)
+			break;
+		pushed = true;
+	}
+	return pushed;
+}
+
+static void on_tap(void *opaque, uint32_t events)
+{
+	struct net *n = opaque;
+
+	pthread_mutex_lock(&n->dev.lock);
+	if (n->active && !n->dev.broken && (events & EPOLLOUT)) {
+		n->tx_blocked = false;
+		if (process_tx(n))
+			virtio_dev_notify(&n->dev, &n->dev.queues[TXQ]);
+	}
+	if (n->active && !n->dev.broken && (events & ~EPOLLOUT) && process_rx(n))
+		virtio_dev_notify(&n->dev, &n->dev.queues[RXQ]);
+	update_watch(n);
+	pthread_mutex_unlock(&n->dev.lock);
+}
+
+static uint64_t net_features(struct virtio_dev *dev)
+{
+	static const unsigned int bits[] = {
+		VIRTIO_NET_F_CSUM, VIRTIO_NET_F_GUEST_CSUM, VIRTIO_NET_F_GUEST_TSO4,
+		VIRTIO_NET_F_GUEST_TSO6, VIRTIO_NET_F_GUEST_UFO, VIRTIO_NET_F_HOST_TSO4,
+		VIRTIO_NET_F_HOST_TSO6, VIRTIO_NET_F_HOST_UFO, VIRTIO_NET_F_MRG_RXBUF,
+		VIRTIO_NET_F_STATUS,
+	};
+	uint64_t f = to_net(dev)->has_mac ? 1ULL << VIRTIO_NET_F_MAC : 0;
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(bits); i++)
+		f |= 1ULL << bits[i];
+	return f;
+}
+
+static void net_config_read(struct virtio_dev *dev, uint32_t offset, uint8_t *data, uint32_t len)
+{
+	struct virtio_net_config cfg = { .status = htole16(VIRTIO_NET_S_LINK_UP) };
+
+	memcpy(cfg.mac, to_net(dev)->mac, ETH_ALEN);
+	memset(data, 0, len);
+	if (offset < sizeof(cfg))
+		memcpy(data, (uint8_t *)&cfg + offset, MIN(len, sizeof(cfg) - offset));
+}
+
+static void net_config_write(struct virtio_dev *dev, uint32_t offset, const uint8_t *data,
+			     uint32_t len)
+{
+	/* The MAC is read-only without CTRL_MAC_ADDR (legacy drivers wrote it): ignored. */
+}
+
+static int net_activate(struct virtio_dev *dev)
+{
+	struct net *n = to_net(dev);
+	unsigned int offloads = tun_offloads(dev);
+
+	if (ioctl(n->tap, TUNSETOFFLOAD, offloads) < 0) {
+		int err = -errno;
+
+		pr_err("network interface %s: TUNSETOFFLOAD 0x%x: %s", dev->id, offloads,
+		       strerror(errno));
+		return err;
+	}
+	/* The transport kicks the ready queues next: the tap is watched from there. */
+	n->active = true;
+	n->rx_stalled = false;
+	n->tx_blocked = false;
+	return 0;
+}
+
+static void net_queue_notify(struct virtio_dev *dev, unsigned int q)
+{
+	struct net *n = to_net(dev);
+
+	if (!n->active || dev->broken)
+		return;
+	if (q == RXQ) {
+		n->rx_stalled = false;
+		if (process_rx(n))
+			virtio_dev_notify(dev, &dev->queues[RXQ]);
+	} else if (q == TXQ && !n->tx_blocked && process_tx(n)) {
+		virtio_dev_notify(dev, &dev->queues[TXQ]);
+	}
+	update_watch(n);
+}
+
+/* On a vCPU thread: the loop drops the tap at its next wakeup (on_tap sees !active). */
+static void net_reset(struct virtio_dev *dev)
+{
+	struct net *n = to_net(dev);
+
+	n->active = false;
+	n->rx_len = 0;		/* the guest's buffers are gone with the reset */
+}
+
+static void net_destroy(struct virtio_dev *dev)
+{
+	struct net *n = to_net(dev);
+
+	net_reset(dev);
+	update_watch(n);
+	close(n->tap);
+	free(n);
+}
+
+static const struct virtio_dev_ops net_ops = {
+	.device_id = VIRTIO_ID_NET,
+	.features = net_features,
+	.config_size = sizeof(struct virtio_net_config),
+	.config_read = net_config_read,
+	.config_write = net_config_write,
+	.activate = net_activate,
+	.queue_notify = net_queue_notify,
+	.reset = net_reset,
+	.destroy = net_destroy,
+};
+
+struct virtio_dev *virtio_net_create(const struct net_config *cfg)
+{
+	struct net *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	n->dev.ops = &net_ops;
+	n->dev.nr_queues = 2;
+	snprintf(n->dev.id, sizeof(n->dev.id), "%s", cfg->iface_id);
+	n->has_mac = cfg->has_guest_mac;
+	if (n->has_mac)
+		memcpy(n->mac, cfg->guest_mac, ETH_ALEN);
+	n->tap = open_tap(cfg->iface_id, cfg->host_dev_name);
+	if (n->tap < 0) {
+		free(n);
+		return NULL;
+	}
+	return &n->dev;
+}
