@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Turn a vm_config into guest state: devices, firmware tables, kernel, command line. */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -120,6 +122,69 @@ int vm_setup_devices(struct vm *vm)
 	return ret;
 }
 
+static uint64_t virtio_base(unsigned int n)
+{
+	return MEM_VIRTIO_MMIO_BASE + n * MEM_VIRTIO_MMIO_SLOT;
+}
+
+/* Device n: MMIO slot n, GSI 5 + n (edge: irqfd pulses), DSDT device Vnnn. */
+static int add_virtio(struct vm *vm, struct virtio_dev *dev)
+{
+	struct virtio_host host = { vm->vm_fd, &vm->mmio, vm->loop, &vm->mem };
+	unsigned int n = vm->nr_virtio;
+	struct acpi_device adev = {
+		.hid = "LNRO0005", .uid = n, .mmio_base = virtio_base(n),
+		.mmio_size = MEM_VIRTIO_MMIO_SLOT, .gsi = VM_VIRTIO_FIRST_GSI + n, .gsi_level = 0,
+	};
+	struct irq_line irq;
+	int ret;
+
+	if (!dev)
+		return -EINVAL;		/* the device said why */
+	if (n == VM_MAX_VIRTIO) {
+		pr_err("virtio %s: no room, petrel attaches at most %d virtio devices", dev->id,
+		       VM_MAX_VIRTIO);
+		virtio_dev_destroy(dev);
+		return -ENOSPC;
+	}
+	snprintf(adev.name, sizeof(adev.name), "V%03u", n);
+	ret = irq_line_for(vm, adev.gsi, &irq);
+	ret = ret ?: virtio_mmio_attach(&host, dev, adev.mmio_base, irq);
+	if (ret) {
+		virtio_dev_destroy(dev);
+		return ret;
+	}
+	vm->virtio[vm->nr_virtio++] = dev;
+	pr_debug("virtio %s: %s at 0x%" PRIx64 ", GSI %d", dev->id, adev.name, adev.mmio_base,
+		 adev.gsi);
+	return acpi_add_device(&vm->acpi, &adev);
+}
+
+/*
+ * In config order: drives, network interfaces, entropy. Drives and network
+ * interfaces attach here once virtio_blk_create() and virtio_net_create()
+ * land; until then vm.c's check_devices() refuses them.
+ */
+int vm_setup_virtio(struct vm *vm, const struct vm_config *cfg)
+{
+	int ret = 0;
+
+	if (cfg->entropy)
+		ret = add_virtio(vm, virtio_rng_create());
+	return ret;
+}
+
+/* For kernels with VIRTIO_MMIO_CMDLINE_DEVICES; others find them in the DSDT. */
+static int append_virtio(struct vm *vm)
+{
+	int ret = 0;
+
+	for (unsigned int i = 0; i < vm->nr_virtio && !ret; i++)
+		ret = cmdline_appendf(&vm->cmdline, "virtio_mmio.device=4K@0x%" PRIx64 ":%u",
+				      virtio_base(i), VM_VIRTIO_FIRST_GSI + i);
+	return ret;
+}
+
 /* As Firecracker: the root drive (always drives[0]) is the first virtio disk. */
 static int append_root(struct cmdline *cl, const struct vm_config *cfg)
 {
@@ -140,11 +205,13 @@ static int build_cmdline(struct vm *vm, const struct vm_config *cfg)
 	const char *args = cfg->boot.boot_args ? cfg->boot.boot_args : CONFIG_DEFAULT_BOOT_ARGS;
 
 	cmdline_init(&vm->cmdline, vm->boot.cmdline_max);
-	if (cmdline_append(&vm->cmdline, args) || append_root(&vm->cmdline, cfg)) {
-		pr_err("boot-source.boot_args: longer than the kernel's limit of %zu bytes",
-		       vm->cmdline.max - 1);
+	if (cmdline_append(&vm->cmdline, args) || append_root(&vm->cmdline, cfg) ||
+	    append_virtio(vm)) {
+		pr_err("boot-source.boot_args: with the root and virtio device words, longer than "
+		       "the kernel's limit of %zu bytes", vm->cmdline.max - 1);
 		return -E2BIG;
 	}
+	pr_debug("kernel command line: %s", vm->cmdline.buf);
 	return 0;
 }
 

@@ -167,12 +167,11 @@ static void vm_init_fds(struct vm *vm)
 /* Sections the config model accepts but this build has no device for. */
 static int check_devices(const struct vm_config *cfg)
 {
-	const char *what = cfg->nr_drives ? "drives" : cfg->nr_nets ? "network-interfaces" :
-			   cfg->entropy ? "entropy" : NULL;
+	const char *what = cfg->nr_drives ? "drives" : cfg->nr_nets ? "network-interfaces" : NULL;
 
 	if (!what)
 		return 0;
-	pr_err("%s: this build of petrel has no virtio devices; remove the section", what);
+	pr_err("%s: this build of petrel cannot attach them yet; remove the section", what);
 	return -ENOTSUP;
 }
 
@@ -203,6 +202,7 @@ int vm_build(const struct vm_config *cfg, const struct vm_options *opts, struct 
 	ret = ret ?: get_cpuid(vm);
 	vm->acpi.nr_cpus = cfg->machine.vcpu_count;
 	ret = ret ?: vm_setup_devices(vm);
+	ret = ret ?: vm_setup_virtio(vm, cfg);
 	ret = ret ?: vm_load_guest(vm, cfg);
 	ret = ret ?: create_vcpus(vm, cfg);
 	if (ret)
@@ -290,6 +290,8 @@ void vm_destroy(struct vm *vm)
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(vm->vcpus[i]);
 	vm_console_detach(vm);
+	for (unsigned int i = 0; i < vm->nr_virtio; i++)
+		virtio_dev_destroy(vm->virtio[i]);
 	serial_destroy(vm->serial);
 	i8042_destroy(vm->i8042);
 	for (size_t i = 0; i < ARRAY_SIZE(vm->irqfds); i++)

@@ -11,7 +11,12 @@
 #include <petrel/devices.h>
 #include <petrel/memory.h>
 #include <petrel/vcpu.h>
+#include <petrel/virtio.h>
 #include <petrel/vmm.h>
+
+/* Virtio device n: MMIO slot n after MEM_VIRTIO_MMIO_BASE, GSI 5 + n (5..23). */
+#define VM_VIRTIO_FIRST_GSI	5
+#define VM_MAX_VIRTIO		19
 
 struct vm {
 	struct vm_options opts;
@@ -27,6 +32,8 @@ struct vm {
 	struct serial *serial;
 	struct i8042 *i8042;
 	struct boot_timer boot_timer;
+	struct virtio_dev *virtio[VM_MAX_VIRTIO];
+	unsigned int nr_virtio;
 	int irqfds[24];			/* per GSI, -1 when unused */
 	struct acpi_config acpi;
 	struct boot_info boot;
@@ -46,6 +53,7 @@ struct vm {
 
 /* builder.c */
 int vm_setup_devices(struct vm *vm);
+int vm_setup_virtio(struct vm *vm, const struct vm_config *cfg);
 int vm_load_guest(struct vm *vm, const struct vm_config *cfg);
 /* console.c */
 int vm_console_attach(struct vm *vm);
