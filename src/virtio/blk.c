@@ -434,9 +434,7 @@ static void blk_config_read(struct virtio_dev *dev, uint32_t offset, uint8_t *da
 		.blk_size = htole32(SECTOR_SIZE),
 	};
 
-	memset(data, 0, len);
-	if (offset < sizeof(cfg))
-		memcpy(data, (uint8_t *)&cfg + offset, MIN(len, sizeof(cfg) - offset));
+	dev_config_read(&cfg, sizeof(cfg), offset, data, len);
 }
 
 static void blk_config_write(struct virtio_dev *dev, uint32_t offset, const uint8_t *data,

@@ -37,6 +37,13 @@ void dev_requeue(struct virtio_dev *dev, unsigned int q)
 	}
 }
 
+void dev_config_read(const void *cfg, size_t size, uint32_t offset, uint8_t *data, uint32_t len)
+{
+	memset(data, 0, len);
+	if (offset < size)
+		memcpy(data, (const uint8_t *)cfg + offset, MIN(len, size - offset));
+}
+
 static size_t iov_copy(const struct iovec *iov, unsigned int n, size_t offset, void *buf,
 		       size_t len, int to_iov)
 {

@@ -19,6 +19,9 @@ void dev_unpop(struct virtio_dev *dev, unsigned int q, unsigned int count);
 /* Serve queue q again from the event loop, after other fds had their turn. */
 void dev_requeue(struct virtio_dev *dev, unsigned int q);
 
+/* A config space read: bytes [offset, offset + len) of cfg, zeros beyond its size. */
+void dev_config_read(const void *cfg, size_t size, uint32_t offset, uint8_t *data, uint32_t len);
+
 /* Copy up to len bytes out of / into iov starting at byte offset; returns bytes copied. */
 size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t offset, void *buf,
 		  size_t len);

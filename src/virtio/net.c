@@ -291,6 +291,9 @@ static int read_frame(struct net *n)
 		n->dev.metrics.io_errors++;	/* nothing behind the header: nothing to deliver */
 		return 1;
 	}
+	/* Without GUEST_CSUM the flags must be 0, though the tap may say DATA_VALID. */
+	if (!virtio_dev_has_feature(&n->dev, VIRTIO_NET_F_GUEST_CSUM))
+		n->rx_buf[offsetof(struct virtio_net_hdr_v1, flags)] = 0;
 	n->rx_len = (size_t)r;
 	return 1;
 }
@@ -357,9 +360,7 @@ static void net_config_read(struct virtio_dev *dev, uint32_t offset, uint8_t *da
 	struct virtio_net_config cfg = { .status = htole16(VIRTIO_NET_S_LINK_UP) };
 
 	memcpy(cfg.mac, to_net(dev)->mac, ETH_ALEN);
-	memset(data, 0, len);
-	if (offset < sizeof(cfg))
-		memcpy(data, (uint8_t *)&cfg + offset, MIN(len, sizeof(cfg) - offset));
+	dev_config_read(&cfg, sizeof(cfg), offset, data, len);
 }
 
 static void net_config_write(struct virtio_dev *dev, uint32_t offset, const uint8_t *data,

@@ -14,9 +14,9 @@
 #include <unistd.h>
 #include <linux/virtio_blk.h>
 
-#include <petrel/log.h>
 #include <petrel/virtio.h>
 
+#include "log_capture.h"
 #include "virtio_driver.h"
 
 #define IMG_SIZE	MiB(1)
@@ -24,7 +24,6 @@
 #define WAIT_MS		2000
 
 static char img_path[64];
-static char log_path[64];
 
 /* ---- fixtures: an image with a known pattern, and a log file to check ---- */
 
@@ -45,31 +44,13 @@ static void setup(void)
 		buf[i] = pattern(i);
 	ck_assert_int_eq(util_write_all(fd, buf, IMG_SIZE), 0);
 	close(fd);
-	strcpy(log_path, "/tmp/petrel-test-blk-log-XXXXXX");
-	fd = mkstemp(log_path);
-	ck_assert_int_ge(fd, 0);
-	close(fd);
-	ck_assert_int_eq(log_set_path(log_path), 0);
+	log_capture_start();
 }
 
 static void teardown(void)
 {
-	log_set_path(NULL);
+	log_capture_stop();
 	unlink(img_path);
-	unlink(log_path);
-}
-
-static void expect_log(const char *a, const char *b)
-{
-	char buf[8192];
-	FILE *f = fopen(log_path, "r");
-	size_t n;
-
-	ck_assert_ptr_nonnull(f);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	ck_assert_msg(strstr(buf, a) && strstr(buf, b), "log lacks '%s'/'%s': %s", a, b, buf);
 }
 
 static struct drive_config drive(const char *id, bool ro, enum cache_type cache, int engine)
@@ -110,19 +91,27 @@ static bool device_writes(uint32_t type)
 	return type == VIRTIO_BLK_T_IN || type == VIRTIO_BLK_T_GET_ID;
 }
 
+/* A request header in guest RAM, and a status byte (*st) the device has not written yet. */
+static uint64_t new_hdr(struct vdrv *d, uint32_t type, uint64_t sector, uint64_t *st)
+{
+	uint64_t h = vd_alloc(d, sizeof(struct virtio_blk_outhdr));
+	struct virtio_blk_outhdr *hdr = vd_ptr(d, h);
+
+	hdr->type = htole32(type);
+	hdr->sector = htole64(sector);
+	*st = vd_alloc(d, 1);
+	*(uint8_t *)vd_ptr(d, *st) = 0xee;
+	return h;
+}
+
 /* Header, payload, status: queue one request; the status byte's gpa. */
 static uint64_t queue_req(struct vdrv *d, const struct req *r)
 {
-	struct virtio_blk_outhdr *hdr;
 	struct vd_seg s[8];
 	unsigned int n = 0, split = r->split ? r->split : 1;
-	uint64_t h = vd_alloc(d, sizeof(*hdr)), st = vd_alloc(d, 1);
+	uint64_t st, h = new_hdr(d, r->type, r->sector, &st);
 
-	hdr = vd_ptr(d, h);
-	hdr->type = htole32(r->type);
-	hdr->sector = htole64(r->sector);
-	*(uint8_t *)vd_ptr(d, st) = 0xee;
-	s[n++] = (struct vd_seg){ h, sizeof(*hdr), false };
+	s[n++] = (struct vd_seg){ h, sizeof(struct virtio_blk_outhdr), false };
 	for (unsigned int i = 0; r->len && i < split; i++) {
 		uint32_t part = r->len / split, off = part * i;
 
@@ -256,17 +245,13 @@ END_TEST
 START_TEST(long_id_and_split_header)
 {
 	struct drive_config cfg = drive("a-drive-id-of-32-characters-long", false, CACHE_UNSAFE, _i);
-	struct virtio_blk_outhdr *hdr;
 	uint64_t h, st, data;
 	struct vdrv d;
 
 	open_drive(&d, &cfg);
 	/* The header in two descriptors: framing is the driver's business. */
-	h = vd_alloc(&d, 16);
-	st = vd_alloc(&d, 1);
+	h = new_hdr(&d, VIRTIO_BLK_T_GET_ID, 0, &st);
 	data = vd_alloc(&d, 20);
-	hdr = vd_ptr(&d, h);
-	hdr->type = htole32(VIRTIO_BLK_T_GET_ID);
 	vd_add(&d, 0, (struct vd_seg[]){ { h, 5, false }, { h + 5, 11, false },
 					  { data, 20, true }, { st, 1, true } }, 4);
 	vd_kick(&d, 0);
@@ -351,17 +336,15 @@ static const char *const malformed_names[] = {
 START_TEST(malformed)
 {
 	struct drive_config cfg = drive("data", false, CACHE_WRITEBACK, _i % 2);
-	uint64_t h, st, data;
 	struct virtio_blk_outhdr *hdr;
+	uint64_t h, st, data;
 	struct vd_seg s[3];
 	struct vdrv d;
 
 	open_drive(&d, &cfg);
-	h = vd_alloc(&d, 16);
-	st = vd_alloc(&d, 1);
+	h = new_hdr(&d, VIRTIO_BLK_T_IN, 0, &st);
 	data = vd_alloc(&d, 512);
 	hdr = vd_ptr(&d, h);
-	hdr->type = htole32(VIRTIO_BLK_T_IN);
 	s[0] = (struct vd_seg){ h, 16, false };
 	s[1] = (struct vd_seg){ data, 512, true };
 	s[2] = (struct vd_seg){ st, 1, true };

@@ -24,9 +24,9 @@
 #include <linux/sockios.h>
 #include <linux/virtio_net.h>
 
-#include <petrel/log.h>
 #include <petrel/virtio.h>
 
+#include "log_capture.h"
 #include "virtio_driver.h"
 
 #define TAP		"ptap0"
@@ -38,7 +38,6 @@
 
 static const uint8_t guest_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 static const uint8_t host_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
-static char log_path[64];
 
 /* ---- the namespace, the tap and the host's end of the link ---- */
 
@@ -178,34 +177,17 @@ static uint16_t num_buffers(struct vdrv *d, uint64_t gpa)
 	return le16toh(h->num_buffers);
 }
 
-static void setup(void)
+/* Device up, count receive buffers of len bytes posted and the tap watched: the host socket. */
+static int rx_start(struct vdrv *d, uint64_t want, uint64_t *buf, unsigned int count,
+		    uint32_t len)
 {
-	int fd;
+	int s;
 
-	strcpy(log_path, "/tmp/petrel-test-net-log-XXXXXX");
-	fd = mkstemp(log_path);
-	ck_assert_int_ge(fd, 0);
-	close(fd);
-	ck_assert_int_eq(log_set_path(log_path), 0);
-}
-
-static void teardown(void)
-{
-	log_set_path(NULL);
-	unlink(log_path);
-}
-
-static void expect_log(const char *a, const char *b)
-{
-	char buf[8192];
-	FILE *f = fopen(log_path, "r");
-	size_t n;
-
-	ck_assert_ptr_nonnull(f);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	ck_assert_msg(strstr(buf, a) && strstr(buf, b), "log lacks '%s'/'%s': %s", a, b, buf);
+	open_net(d, want);
+	s = host_socket();
+	post_rx(d, buf, count, len);
+	ck_assert_int_eq(event_loop_run_once(d->loop, 10), 0);
+	return s;
 }
 
 /* ---- tests ---- */
@@ -321,10 +303,7 @@ START_TEST(rx_from_host)
 
 	if (!tap_env(__func__))
 		return;
-	open_net(&d, F(MAC));
-	s = host_socket();
-	post_rx(&d, buf, ARRAY_SIZE(buf), HDR + 1514);
-	ck_assert_int_eq(event_loop_run_once(d.loop, 10), 0);
+	s = rx_start(&d, F(MAC), buf, ARRAY_SIZE(buf), HDR + 1514);
 	host_send(s, 1, 60);
 	host_send(s, 2, 1514);
 	host_send(s, 3, 333);
@@ -356,11 +335,8 @@ START_TEST(rx_mergeable)
 
 	if (!tap_env(__func__))
 		return;
-	open_net(&d, F(MAC) | F(MRG_RXBUF));
+	s = rx_start(&d, F(MAC) | F(MRG_RXBUF), buf, ARRAY_SIZE(buf), 256);
 	ck_assert(d.features & F(MRG_RXBUF));
-	s = host_socket();
-	post_rx(&d, buf, ARRAY_SIZE(buf), 256);
-	ck_assert_int_eq(event_loop_run_once(d.loop, 10), 0);
 	host_send(s, 7, sizeof(frame));
 	/* 12 + 1000 bytes: three full buffers and 244 bytes of a fourth. */
 	ck_assert(vd_wait_used(&d, RXQ, 4, WAIT_MS));
@@ -389,10 +365,7 @@ START_TEST(rx_waits_for_buffers)
 
 	if (!tap_env(__func__))
 		return;
-	open_net(&d, F(MAC));
-	s = host_socket();
-	vd_kick(&d, RXQ);
-	ck_assert_int_eq(event_loop_run_once(d.loop, 10), 0);
+	s = rx_start(&d, F(MAC), NULL, 0, 0);	/* kicked, no buffers */
 	for (unsigned int i = 0; i < ARRAY_SIZE(buf); i++)
 		host_send(s, i, 100 + i);
 	ck_assert_int_eq(event_loop_run_once(d.loop, 500), 0);	/* the first frame: no room */
@@ -426,10 +399,7 @@ START_TEST(rx_too_large_dropped)
 
 	if (!tap_env(__func__))
 		return;
-	open_net(&d, F(MAC));
-	s = host_socket();
-	post_rx(&d, &buf, 1, HDR + 100);
-	ck_assert_int_eq(event_loop_run_once(d.loop, 10), 0);
+	s = rx_start(&d, F(MAC), &buf, 1, HDR + 100);
 	host_send(s, 1, 500);
 	host_send(s, 2, 100);
 	ck_assert(vd_wait_used(&d, RXQ, 1, WAIT_MS));
@@ -496,7 +466,7 @@ static Suite *net_suite(void)
 	Suite *s = suite_create("virtio_net");
 	TCase *tc = tcase_create("net");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, log_capture_start, log_capture_stop);
 	tcase_add_test(tc, missing_tap);
 	tcase_add_test(tc, busy_or_not_a_tap);
 	tcase_add_test(tc, features_and_config);
