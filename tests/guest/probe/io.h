@@ -52,6 +52,11 @@ static inline void mmio_write32(uint64_t addr, uint32_t val)
 	*(volatile uint32_t *)(uintptr_t)addr = val;
 }
 
+static inline void mmio_write64(uint64_t addr, uint64_t val)
+{
+	*(volatile uint64_t *)(uintptr_t)addr = val;
+}
+
 static inline uint8_t mmio_read8(uint64_t addr)
 {
 	return *(volatile uint8_t *)(uintptr_t)addr;
@@ -65,6 +70,11 @@ static inline uint16_t mmio_read16(uint64_t addr)
 static inline uint32_t mmio_read32(uint64_t addr)
 {
 	return *(volatile uint32_t *)(uintptr_t)addr;
+}
+
+static inline uint64_t mmio_read64(uint64_t addr)
+{
+	return *(volatile uint64_t *)(uintptr_t)addr;
 }
 
 /* A pointer to [pa, pa + len), or NULL if it is not mapped. */

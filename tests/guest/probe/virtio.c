@@ -105,6 +105,7 @@ static void add_device(const struct acpi_mmio_dev *w)
 	if (!id)
 		return;		/* an empty slot */
 	d->base = w->base;
+	d->size = w->size;
 	d->gsi = w->gsi;
 	d->id = id;
 	d->name = id < ARRAY_SIZE(names) && names[id] ? names[id] : "other";

@@ -18,6 +18,7 @@
 
 struct virtio_dev {
 	uint64_t base;
+	uint64_t size;		/* of the register window */
 	uint32_t gsi;
 	uint32_t id;		/* VIRTIO_ID_* */
 	const char *name;	/* "blk", "net", "rng", ... */
