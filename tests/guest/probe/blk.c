@@ -227,6 +227,7 @@ static void limits(struct blk *b)
 	size_max = virtio_config32(b->dev, offsetof(struct virtio_blk_config, size_max));
 	if (virtio_has(b->dev, VIRTIO_BLK_F_SEG_MAX) && seg_max)
 		segs = MIN(segs, seg_max);
+	segs = MIN(segs, b->q.num - 2u);	/* a whole request fits the queue */
 	b->seg = (REQ_MAX / segs + SECTOR - 1) & ~(SECTOR - 1);
 	if (virtio_has(b->dev, VIRTIO_BLK_F_SIZE_MAX) && size_max >= SECTOR)
 		b->seg = MIN(b->seg, size_max & ~(SECTOR - 1));
@@ -243,13 +244,13 @@ static int blk_open(struct blk *b)
 	    virtq_init(&b->q, b->dev, 0, QUEUE_SIZE))
 		return -1;
 	virtio_driver_ok(b->dev);
-	b->capacity = virtio_config64(b->dev, offsetof(struct virtio_blk_config, capacity));
-	limits(b);
-	depth = MIN(MAX_DEPTH, b->q.num / (b->req_max / b->seg + 2));
-	if (!depth) {
+	if (b->q.num < 3) {
 		serial_printf("probe: blk queue of %u too small\n", b->q.num);
 		return -1;
 	}
+	b->capacity = virtio_config64(b->dev, offsetof(struct virtio_blk_config, capacity));
+	limits(b);
+	depth = MIN(MAX_DEPTH, b->q.num / ((b->req_max + b->seg - 1) / b->seg + 2));
 	slots = mem_zalloc(sizeof(*slots) * depth, 64);
 	b->free = NULL;
 	for (i = 0; i < depth; i++) {
