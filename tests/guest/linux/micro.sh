@@ -42,11 +42,11 @@ check_config() {
 	while IFS= read -r line; do
 		case "$line" in
 		CONFIG_*=*)
-			grep -qxF "$line" "$config" || bad+=("$line") ;;
+			if ! grep -qxF "$line" "$config"; then bad+=("$line"); fi ;;
 		"# CONFIG_"*" is not set")
 			opt=${line#\# }
 			opt=${opt%% *}
-			grep -qE "^$opt=[ym]$" "$config" && bad+=("$line") ;;
+			if grep -qE "^$opt=[ym]$" "$config"; then bad+=("$line"); fi ;;
 		esac
 	done < "$fragment"
 	[ ${#bad[@]} -eq 0 ] && return 0
@@ -55,10 +55,12 @@ check_config() {
 }
 
 configure() {
-	local tree=$1
-	make -C "$tree" -s ARCH=x86_64 tinyconfig
-	(cd "$tree" && scripts/kconfig/merge_config.sh -m .config "$fragment" >/dev/null)
-	make -C "$tree" -s ARCH=x86_64 olddefconfig
+	local tree=$1 logf=$1/petrel-config.log
+	{
+		make -C "$tree" ARCH=x86_64 tinyconfig &&
+		(cd "$tree" && scripts/kconfig/merge_config.sh -m .config "$fragment") &&
+		make -C "$tree" ARCH=x86_64 olddefconfig
+	} >"$logf" 2>&1 || { cat "$logf" >&2; die "kernel configuration failed"; }
 	check_config "$tree/.config"
 }
 
