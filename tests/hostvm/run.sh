@@ -92,7 +92,7 @@ stage=$work/stage
 mkdir -p "$stage"/{bin,guest,src,out,script,.hostvm}
 
 # Hard links when the files share a file system with the work folder.
-carry() { cp -al "$1" "$2" 2>/dev/null || cp -a "$1" "$2"; }
+carry() { cp -RlL "$1" "$2" 2>/dev/null || cp -RL --preserve=mode,timestamps "$1" "$2"; }
 
 [ -f "$bin" ] && carry "$bin" "$stage/bin/petrel"
 # The guest images, not the build trees or this cache; from the cloud kernel
@@ -156,7 +156,7 @@ t_staged=$EPOCHREALTIME
 
 # --- L1 -----------------------------------------------------------------
 cmdline="console=ttyS1 loglevel=4 panic=-1 rdinit=/init 8250.nr_uarts=3"
-cmdline+=" mitigations=off nowatchdog random.trust_cpu=on tsc=reliable"
+cmdline+=" mitigations=off nowatchdog random.trust_cpu=on tsc=reliable cryptomgr.notests"
 cmdline+=" ${PETREL_HOSTVM_APPEND:-}"
 : > "$work/console.log"
 : > "$work/status"
