@@ -301,7 +301,7 @@ static bool process_sync(struct blk *b)
 	return pushed;
 }
 
-static void release(struct blk *b, struct blk_req *r)
+static void release(struct blk *b, const struct blk_req *r)
 {
 	b->free[b->nr_free++] = (uint16_t)(r - b->slots);
 }

@@ -191,17 +191,6 @@ static bool process_tx(struct net *n)
 	return pushed;
 }
 
-/* Point at header byte off inside the first rx chain (which holds the whole header). */
-static uint8_t *hdr_byte(const struct virtq_elem *e, size_t off)
-{
-	for (unsigned int i = 0; i < e->nr_in; i++) {
-		if (off < e->iov[i].iov_len)
-			return (uint8_t *)e->iov[i].iov_base + off;
-		off -= e->iov[i].iov_len;
-	}
-	return NULL;
-}
-
 /* A chain fit to receive into: -EINVAL fails the device, 0 fine, 1 too small (drop). */
 static int check_rx_chain(struct net *n, bool mrg)
 {
@@ -215,10 +204,41 @@ static int check_rx_chain(struct net *n, bool mrg)
 	return !mrg && e->in_len < n->rx_len;
 }
 
-static void drop_frame(struct net *n)
+/* The chains one frame goes into, until they are pushed. */
+struct rx_batch {
+	struct used u[VIRTQ_MAX_SIZE];
+	unsigned int nbufs;
+	struct iovec hdr[VNET_HDR_LEN];	/* the first chain's start: >= 1 byte an iovec */
+	unsigned int nr_hdr;
+};
+
+enum { RX_NO_ROOM, RX_TAKEN, RX_DROPPED };
+
+/* Give back the chains taken and drop the frame: it can never fit. */
+static int drop_frame(struct net *n, unsigned int taken)
 {
+	dev_unpop(&n->dev, RXQ, taken);
 	n->dev.metrics.io_errors++;
 	n->rx_len = 0;
+	return RX_DROPPED;
+}
+
+/* One more receive chain for the pending frame into n->elem; <0: the device failed. */
+static int take_chain(struct net *n, bool mrg, const struct rx_batch *b)
+{
+	int ret;
+
+	if (b->nbufs == n->dev.queues[RXQ].size)
+		return drop_frame(n, b->nbufs);		/* more than the whole ring */
+	ret = dev_pop(&n->dev, RXQ, &n->elem);
+	if (ret == 0)
+		dev_unpop(&n->dev, RXQ, b->nbufs);	/* wait for room, keep the frame */
+	if (ret <= 0)
+		return ret < 0 ? ret : RX_NO_ROOM;
+	ret = check_rx_chain(n, mrg);
+	if (ret > 0)
+		return drop_frame(n, 1);	/* without MRG_RXBUF; the buffer may suit the next */
+	return ret ?: RX_TAKEN;
 }
 
 /*
@@ -228,49 +248,31 @@ static void drop_frame(struct net *n)
  */
 static int deliver(struct net *n)
 {
-	struct virtq *vq = &n->dev.queues[RXQ];
 	bool mrg = virtio_dev_has_feature(&n->dev, VIRTIO_NET_F_MRG_RXBUF);
-	struct used u[VIRTQ_MAX_SIZE];
-	uint8_t *nb_lo = NULL, *nb_hi = NULL;
-	unsigned int nbufs = 0;
+	struct rx_batch b = { .nbufs = 0 };
+	uint16_t num_buffers;
 	size_t off = 0;
-	int ret;
 
 	while (off < n->rx_len) {
-		if (nbufs == vq->size) {
-			dev_unpop(&n->dev, RXQ, nbufs);	/* more than the whole ring: never fits */
-			drop_frame(n);
-			return 1;
+		int ret = take_chain(n, mrg, &b);
+
+		if (ret != RX_TAKEN)
+			return ret == RX_DROPPED ? 1 : ret;
+		if (!b.nbufs) {
+			b.nr_hdr = MIN(n->elem.nr_in, VNET_HDR_LEN);
+			memcpy(b.hdr, n->elem.iov, b.nr_hdr * sizeof(b.hdr[0]));
 		}
-		ret = dev_pop(&n->dev, RXQ, &n->elem);
-		if (ret <= 0) {
-			if (ret == 0)
-				dev_unpop(&n->dev, RXQ, nbufs);
-			return ret;
-		}
-		ret = check_rx_chain(n, mrg);
-		if (ret) {
-			if (ret > 0) {
-				dev_unpop(&n->dev, RXQ, 1);	/* it may suit the next frame */
-				drop_frame(n);
-			}
-			return ret < 0 ? ret : 1;
-		}
-		if (!nbufs) {
-			nb_lo = hdr_byte(&n->elem, NUM_BUFFERS_OFF);
-			nb_hi = hdr_byte(&n->elem, NUM_BUFFERS_OFF + 1);
-		}
-		u[nbufs].head = n->elem.head;
-		u[nbufs].len = (uint32_t)iov_from_buf(n->elem.iov, n->elem.nr_in, 0,
-						      n->rx_buf + off, n->rx_len - off);
-		off += u[nbufs++].len;
+		b.u[b.nbufs].head = n->elem.head;
+		b.u[b.nbufs].len = (uint32_t)iov_from_buf(n->elem.iov, n->elem.nr_in, 0,
+							  n->rx_buf + off, n->rx_len - off);
+		off += b.u[b.nbufs++].len;
 	}
-	*nb_lo = (uint8_t)nbufs;
-	*nb_hi = (uint8_t)(nbufs >> 8);
+	num_buffers = htole16((uint16_t)b.nbufs);
+	iov_from_buf(b.hdr, b.nr_hdr, NUM_BUFFERS_OFF, &num_buffers, sizeof(num_buffers));
 	n->dev.metrics.requests++;
 	n->dev.metrics.bytes_read += n->rx_len - VNET_HDR_LEN;
 	n->rx_len = 0;
-	return push(n, RXQ, u, nbufs) ? 1 : -EINVAL;
+	return push(n, RXQ, b.u, b.nbufs) ? 1 : -EINVAL;
 }
 
 /* 1: a frame in rx_buf; 0: the tap is empty; <0: the tap failed. */

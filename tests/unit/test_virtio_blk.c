@@ -61,10 +61,12 @@ static struct drive_config drive(const char *id, bool ro, enum cache_type cache,
 	};
 }
 
+/* As Linux does: every feature the device offers, EVENT_IDX included. */
 static void open_drive(struct vdrv *d, const struct drive_config *cfg)
 {
 	vd_init(d, virtio_blk_create(cfg), 1ULL << VIRTIO_BLK_F_FLUSH | 1ULL << VIRTIO_BLK_F_RO |
-		1ULL << VIRTIO_BLK_F_SEG_MAX | 1ULL << VIRTIO_BLK_F_BLK_SIZE);
+		1ULL << VIRTIO_BLK_F_SEG_MAX | 1ULL << VIRTIO_BLK_F_BLK_SIZE |
+		1ULL << VIRTIO_RING_F_EVENT_IDX);
 }
 
 static void read_image(uint64_t off, void *buf, size_t len)

@@ -355,6 +355,36 @@ START_TEST(rx_mergeable)
 }
 END_TEST
 
+/* A frame that needs more merged buffers than posted waits for them, whole. */
+START_TEST(rx_mergeable_waits)
+{
+	uint64_t buf[4];
+	uint8_t frame[1000];
+	uint32_t len;
+	uint16_t head;
+	int s;
+	struct vdrv d;
+
+	if (!tap_env(__func__))
+		return;
+	s = rx_start(&d, F(MAC) | F(MRG_RXBUF) | 1ULL << VIRTIO_RING_F_EVENT_IDX, buf, 2, 256);
+	host_send(s, 9, sizeof(frame));
+	ck_assert(!vd_wait_used(&d, RXQ, 1, 200));
+	post_rx(&d, buf + 2, 2, 256);
+	ck_assert(vd_wait_used(&d, RXQ, 4, WAIT_MS));
+	for (unsigned int i = 0; i < 4; i++) {
+		ck_assert(vd_used(&d, RXQ, &head, &len));
+		ck_assert_uint_eq(len, i < 3 ? 256 : 244);
+	}
+	ck_assert_uint_eq(num_buffers(&d, buf[0]), 4);
+	make_frame(frame, sizeof(frame), 9);
+	ck_assert_mem_eq((uint8_t *)vd_ptr(&d, buf[3]), frame + 3 * 256 - HDR, 244);
+	ck_assert_uint_eq(d.dev->metrics.io_errors, 0);
+	close(s);
+	vd_fini(&d);
+}
+END_TEST
+
 /* No buffers: frames wait in the tap (no spinning), then all arrive once there is room. */
 START_TEST(rx_waits_for_buffers)
 {
@@ -365,7 +395,8 @@ START_TEST(rx_waits_for_buffers)
 
 	if (!tap_env(__func__))
 		return;
-	s = rx_start(&d, F(MAC), NULL, 0, 0);	/* kicked, no buffers */
+	/* With EVENT_IDX the driver kicks only when the device asked for it. */
+	s = rx_start(&d, F(MAC) | 1ULL << VIRTIO_RING_F_EVENT_IDX, NULL, 0, 0);
 	for (unsigned int i = 0; i < ARRAY_SIZE(buf); i++)
 		host_send(s, i, 100 + i);
 	ck_assert_int_eq(event_loop_run_once(d.loop, 500), 0);	/* the first frame: no room */
@@ -473,6 +504,7 @@ static Suite *net_suite(void)
 	tcase_add_test(tc, tx_to_host);
 	tcase_add_test(tc, rx_from_host);
 	tcase_add_test(tc, rx_mergeable);
+	tcase_add_test(tc, rx_mergeable_waits);
 	tcase_add_test(tc, rx_waits_for_buffers);
 	tcase_add_test(tc, rx_too_large_dropped);
 	tcase_add_test(tc, offloads);

@@ -29,6 +29,7 @@ struct vd_queue {
 	uint64_t desc, avail, used;
 	uint16_t next_desc;
 	uint16_t avail_idx;
+	uint16_t kicked_idx;		/* avail_idx at the last kick */
 	uint16_t last_used;
 };
 
@@ -175,9 +176,21 @@ static inline uint16_t vd_add(struct vdrv *d, unsigned int q, const struct vd_se
 	return head;
 }
 
+/* Kick, or with EVENT_IDX only when the device asked to be (avail_event). */
 static inline void vd_kick(struct vdrv *d, unsigned int q)
 {
-	vd_write32(d, VIRTIO_MMIO_QUEUE_NOTIFY, q);
+	struct vd_queue *vq = &d->q[q];
+	uint16_t event;
+
+	/* avail_event: the word after the used ring's last element. */
+	memcpy(&event, (uint8_t *)vd_ptr(d, vq->used) + sizeof(struct vring_used) +
+	       vq->size * sizeof(struct vring_used_elem), sizeof(event));
+	event = le16toh(event);
+
+	if (!(d->features & 1ULL << VIRTIO_RING_F_EVENT_IDX) ||
+	    vring_need_event(event, vq->avail_idx, vq->kicked_idx))
+		vd_write32(d, VIRTIO_MMIO_QUEUE_NOTIFY, q);
+	vq->kicked_idx = vq->avail_idx;
 }
 
 /* Take the next used entry: true with *head and *len, false when none. */
