@@ -75,7 +75,8 @@ static int open_tap(const char *iface, const char *name)
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
-		pr_err("network interface %s: cannot open /dev/net/tun: %s", iface, strerror(errno));
+		pr_err("network interface %s: cannot open /dev/net/tun: %s", iface,
+		       strerror(errno));
 		return err;
 	}
 	memcpy(ifr.ifr_name, name, strlen(name));
@@ -169,7 +170,7 @@ static bool process_tx(struct net *n)
 			w = writev(n->tap, n->elem.iov, n->elem.nr_out);
 		while (w < 0 && errno == EINTR);
 		if (w < 0 && errno == EAGAIN) {
-			dev_unpop(&n->dev, TXQ, 1);	/* keep the frame; EPOLLOUT brings us back */
+			dev_unpop(&n->dev, TXQ, 1);	/* kept; EPOLLOUT brings us back */
 			n->tx_blocked = true;
 			break;
 		}
@@ -237,7 +238,7 @@ static int take_chain(struct net *n, bool mrg, const struct rx_batch *b)
 		return ret < 0 ? ret : RX_NO_ROOM;
 	ret = check_rx_chain(n, mrg);
 	if (ret > 0)
-		return drop_frame(n, 1);	/* without MRG_RXBUF; the buffer may suit the next */
+		return drop_frame(n, 1);	/* no MRG_RXBUF; the buffer may suit the next */
 	return ret ?: RX_TAKEN;
 }
 

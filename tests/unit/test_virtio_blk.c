@@ -246,7 +246,8 @@ END_TEST
 
 START_TEST(long_id_and_split_header)
 {
-	struct drive_config cfg = drive("a-drive-id-of-32-characters-long", false, CACHE_UNSAFE, _i);
+	struct drive_config cfg = drive("a-drive-id-of-32-characters-long", false, CACHE_UNSAFE,
+					_i);
 	uint64_t h, st, data;
 	struct vdrv d;
 
