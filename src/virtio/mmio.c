@@ -47,7 +47,7 @@ struct mmio {
 	int vm_fd;
 	uint64_t base;
 	uint64_t offered;		/* device features plus TRANSPORT_FEATURES */
-	uint32_t status;		/* driver-written bits; NEEDS_RESET comes from dev->broken */
+	uint32_t status;		/* driver's bits; NEEDS_RESET is dev->broken */
 	uint32_t isr;
 	uint32_t config_gen;
 	uint32_t dev_features_sel;
@@ -504,7 +504,8 @@ int virtio_mmio_attach(const struct virtio_host *host, struct virtio_dev *dev, u
 	for (q = 0; host->loop && q < dev->nr_queues && !ret; q++)
 		ret = add_kick(dev, m, q);
 	if (!ret && host->mmio)
-		ret = bus_register(host->mmio, base, MEM_VIRTIO_MMIO_SLOT, &virtio_mmio_bus_ops, dev);
+		ret = bus_register(host->mmio, base, MEM_VIRTIO_MMIO_SLOT, &virtio_mmio_bus_ops,
+				   dev);
 	if (ret)
 		goto err_kicks;
 	return 0;

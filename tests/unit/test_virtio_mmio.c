@@ -513,7 +513,8 @@ START_TEST(rng_fills_buffers)
 	ck_assert_uint_eq(used()->idx, 1);
 	ck_assert_uint_eq(used()->ring[0].id, 1);
 	ck_assert_uint_eq(used()->ring[0].len, 32);
-	ck_assert(memcmp(ram + BUF_GPA + 0x100, zero, 16) || memcmp(ram + BUF_GPA + 0x200, zero, 16));
+	ck_assert(memcmp(ram + BUF_GPA + 0x100, zero, 16) ||
+		  memcmp(ram + BUF_GPA + 0x200, zero, 16));
 	ck_assert_uint_eq(dev->metrics.requests, 1);
 	ck_assert_uint_eq(dev->metrics.bytes_written, 32);
 	ck_assert_uint_eq(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
