@@ -71,8 +71,11 @@ build_initrd() {
 		[ -e "$tree/bin/$m" ] || ln -s busybox "$tree/bin/$m"
 	done
 	install -m 0755 "$here/init" "$tree/init"
-	mknod -m 0600 "$tree/dev/console" c 5 1
-	mknod -m 0666 "$tree/dev/null" c 1 3
+	# The console the kernel opens before init mounts devtmpfs (root only).
+	if [ "$(id -u)" = 0 ]; then
+		mknod -m 0600 "$tree/dev/console" c 5 1
+		mknod -m 0666 "$tree/dev/null" c 1 3
+	fi
 	chmod 1777 "$tree/tmp"
 	echo 'root:x:0:0:root:/root:/bin/sh' > "$tree/etc/passwd"
 	echo 'root:x:0:' > "$tree/etc/group"

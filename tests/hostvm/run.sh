@@ -155,7 +155,7 @@ rm -rf "$stage"
 t_staged=$EPOCHREALTIME
 
 # --- L1 -----------------------------------------------------------------
-cmdline="console=ttyS1 loglevel=4 panic=-1 rdinit=/init 8250.nr_uarts=3"
+cmdline="console=ttyS1 loglevel=$((verbose ? 7 : 4)) panic=-1 rdinit=/init 8250.nr_uarts=3"
 cmdline+=" mitigations=off nowatchdog random.trust_cpu=on tsc=reliable cryptomgr.notests"
 cmdline+=" ${PETREL_HOSTVM_APPEND:-}"
 : > "$work/console.log"

@@ -33,7 +33,7 @@ rc=0
 
 echo "selftest: 3. QEMU microvm boots Linux on L1's /dev/kvm, $runs times"
 rc=0
-"$here/run.sh" --times "$here/inner/qemu-l2-boot.sh" "$runs" | tee "$work/stdout" || rc=$?
+"$here/run.sh" --times "$here/inner/qemu-l2-boot.sh" "$runs" quiet | tee "$work/stdout" || rc=$?
 [ "$rc" = 0 ] && ok "L2 reached init $runs times" || bad "L2 boot: exit $rc"
 
 [ "$fails" = 0 ] && echo "selftest: all passed" || echo "selftest: $fails failed"
