@@ -160,16 +160,22 @@ static int add_virtio(struct vm *vm, struct virtio_dev *dev)
 	return acpi_add_device(&vm->acpi, &adev);
 }
 
-/*
- * In config order: drives, network interfaces, entropy. Drives and network
- * interfaces attach here once virtio_blk_create() and virtio_net_create()
- * land; until then vm.c's check_devices() refuses them.
- */
+/* In config order: drives (the root drive, drives[0], becomes vda), network interfaces, entropy. */
 int vm_setup_virtio(struct vm *vm, const struct vm_config *cfg)
 {
+	unsigned int i, n = cfg->nr_drives + cfg->nr_nets + (cfg->entropy ? 1 : 0);
 	int ret = 0;
 
-	if (cfg->entropy)
+	if (n > VM_MAX_VIRTIO) {
+		pr_err("drives, network-interfaces, entropy: %u virtio devices, at most %d fit",
+		       n, VM_MAX_VIRTIO);
+		return -ENOSPC;
+	}
+	for (i = 0; !ret && i < cfg->nr_drives; i++)
+		ret = add_virtio(vm, virtio_blk_create(&cfg->drives[i]));
+	for (i = 0; !ret && i < cfg->nr_nets; i++)
+		ret = add_virtio(vm, virtio_net_create(&cfg->nets[i]));
+	if (!ret && cfg->entropy)
 		ret = add_virtio(vm, virtio_rng_create());
 	return ret;
 }

@@ -164,25 +164,11 @@ static void vm_init_fds(struct vm *vm)
 		vm->irqfds[i] = -1;
 }
 
-/* Sections the config model accepts but this build has no device for. */
-static int check_devices(const struct vm_config *cfg)
-{
-	const char *what = cfg->nr_drives ? "drives" : cfg->nr_nets ? "network-interfaces" : NULL;
-
-	if (!what)
-		return 0;
-	pr_err("%s: this build of petrel cannot attach them yet; remove the section", what);
-	return -ENOTSUP;
-}
-
 int vm_build(const struct vm_config *cfg, const struct vm_options *opts, struct vm **out)
 {
-	struct vm *vm;
-	int ret = check_devices(cfg);
+	struct vm *vm = calloc(1, sizeof(*vm));
+	int ret;
 
-	if (ret)
-		return ret;
-	vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return -ENOMEM;
 	vm_init_fds(vm);
