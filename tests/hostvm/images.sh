@@ -5,9 +5,9 @@
 #   usr.ext4      read-only image mounted as L1's /usr: qemu-system-x86_64 with
 #                 its libraries and firmware, bash and a few tools (ldd-staged),
 #                 and the cloud kernel's full module tree
-# and prints "KERNEL INITRD USRIMG" on stdout. The kernel is Debian's cloud
-# kernel from tests/guest/fetch-cloud-kernel.sh. Each image is rebuilt when
-# what went into it changed.
+# and prints the paths of the kernel, initrd.cpio and usr.ext4, one a line.
+# The kernel is Debian's cloud kernel from tests/guest/fetch-cloud-kernel.sh.
+# Each image is rebuilt when what went into it changed.
 #   images.sh GUESTDIR
 # Extra host programs for /usr/bin: PETREL_HOSTVM_TOOLS="perf gdb ..."
 set -euo pipefail
@@ -80,7 +80,7 @@ build_initrd() {
 	echo 'root:x:0:0:root:/root:/bin/sh' > "$tree/etc/passwd"
 	echo 'root:x:0:' > "$tree/etc/group"
 	for m in $initrd_modules; do
-		modprobe -S "$kver" -d "$ck" --show-depends "$m" | awk '$1 == "insmod" {print $2}'
+		modprobe -S "$kver" -d "$ck" --show-depends "$m" | sed -n 's/^insmod \(.*\.ko\).*/\1/p'
 	done | sort -u | while read -r ko; do
 		ko=${ko#"$ck"/}
 		ko=${ko#./}
@@ -177,4 +177,4 @@ if [ ! -s "$out/usr.ext4" ] || [ "$(cat "$out/.usr.id" 2>/dev/null)" != "$id" ];
 	echo "$id" > "$out/.usr.id"
 fi
 
-echo "$kernel $out/initrd.cpio $out/usr.ext4"
+printf '%s\n' "$kernel" "$out/initrd.cpio" "$out/usr.ext4"

@@ -74,8 +74,9 @@ mkdir -p "$gdir"
 gdir=$(cd "$gdir" && pwd)
 bin=${PETREL_BIN:-$root/build/petrel}
 
-read -r kernel initrd usrimg < <("$here/images.sh" "$gdir") || die "images.sh failed"
-[ -n "$usrimg" ] || die "images.sh failed"
+mapfile -t images < <("$here/images.sh" "$gdir")
+[ ${#images[@]} = 3 ] || die "images.sh failed"
+kernel=${images[0]} initrd=${images[1]} usrimg=${images[2]}
 
 work=$(mktemp -d "$gdir/hostvm/run.XXXXXX")
 qpid=
@@ -238,7 +239,7 @@ fi
 
 if [ -n "$outdir" ]; then
 	mkdir -p "$outdir"
-	debugfs -R "rdump /out $work" "$work/payload.ext4" >/dev/null 2>"$work/debugfs.err" &&
+	debugfs -R "rdump /out \"$work\"" "$work/payload.ext4" >/dev/null 2>"$work/debugfs.err" &&
 		[ -d "$work/out" ] && cp -a "$work/out/." "$outdir/" ||
 		log "could not copy \$PETREL_OUT back: $(head -n 3 "$work/debugfs.err")"
 fi
