@@ -11,6 +11,7 @@
 #   images.sh GUESTDIR
 # Extra host programs for /usr/bin: PETREL_HOSTVM_TOOLS="perf gdb ..."
 set -euo pipefail
+export PATH="$PATH:/usr/sbin:/sbin"
 here=$(cd "$(dirname "$0")" && pwd)
 gdir=${1:?usage: images.sh GUESTDIR}
 mkdir -p "$gdir"

@@ -3,6 +3,7 @@
 # software emulator (TCG, -cpu max) whose /dev/kvm is real, SVM-backed KVM.
 # See tests/hostvm/README.md.
 set -euo pipefail
+export PATH="$PATH:/usr/sbin:/sbin"
 
 usage() {
 	cat <<'EOF'
