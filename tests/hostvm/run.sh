@@ -128,7 +128,11 @@ case "$script" in
 	cp "$script" "$stage/script/"
 	inner_script=/hostvm/script/${script##*/} ;;
 esac
-chmod +x "$stage${inner_script#/hostvm}"
+f=$stage${inner_script#/hostvm}
+if [ ! -x "$f" ]; then   # a copy: chmod on a hard link would change the original
+	cp --remove-destination "$script" "$f"
+	chmod +x "$f"
+fi
 
 q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }   # single-quote for sh
 {
