@@ -43,6 +43,7 @@ struct net {
 	bool has_mac;
 	uint8_t mac[ETH_ALEN];
 	bool active;			/* DRIVER_OK and not reset since */
+	bool started;			/* offloads set for this activation (vmm thread) */
 	bool rx_stalled;		/* the guest had no room: wait for its rx kick */
 	bool tx_blocked;		/* the tap said EAGAIN: wait for EPOLLOUT */
 	uint32_t watch;			/* events the loop watches on the tap, 0: none */
@@ -327,17 +328,38 @@ static bool process_rx(struct net *n)
 	return pushed;
 }
 
+/*
+ * On the vmm thread, before any frame moves: is the device up? The first
+ * time after DRIVER_OK, the guest's receive offloads become the tap's here
+ * rather than in activate, which runs on a vCPU thread.
+ */
+static bool serving(struct net *n)
+{
+	unsigned int offloads = tun_offloads(&n->dev);
+
+	if (!n->active || n->dev.broken)
+		return false;
+	if (n->started)
+		return true;
+	if (ioctl(n->tap, TUNSETOFFLOAD, offloads) < 0) {
+		virtio_dev_fail(&n->dev, "tap: TUNSETOFFLOAD 0x%x: %s", offloads, strerror(errno));
+		return false;
+	}
+	n->started = true;
+	return true;
+}
+
 static void on_tap(void *opaque, uint32_t events)
 {
 	struct net *n = opaque;
 
 	pthread_mutex_lock(&n->dev.lock);
-	if (n->active && !n->dev.broken && (events & EPOLLOUT)) {
+	if (serving(n) && (events & EPOLLOUT)) {
 		n->tx_blocked = false;
 		if (process_tx(n))
 			virtio_dev_notify(&n->dev, &n->dev.queues[TXQ]);
 	}
-	if (n->active && !n->dev.broken && (events & ~EPOLLOUT) && process_rx(n))
+	if (serving(n) && (events & ~EPOLLOUT) && process_rx(n))
 		virtio_dev_notify(&n->dev, &n->dev.queues[RXQ]);
 	update_watch(n);
 	pthread_mutex_unlock(&n->dev.lock);
@@ -372,20 +394,13 @@ static void net_config_write(struct virtio_dev *dev, uint32_t offset, const uint
 	/* The MAC is read-only without CTRL_MAC_ADDR (legacy drivers wrote it): ignored. */
 }
 
+/* On a vCPU thread: the transport kicks the ready queues next, and serving() starts there. */
 static int net_activate(struct virtio_dev *dev)
 {
 	struct net *n = to_net(dev);
-	unsigned int offloads = tun_offloads(dev);
 
-	if (ioctl(n->tap, TUNSETOFFLOAD, offloads) < 0) {
-		int err = -errno;
-
-		pr_err("network interface %s: TUNSETOFFLOAD 0x%x: %s", dev->id, offloads,
-		       strerror(errno));
-		return err;
-	}
-	/* The transport kicks the ready queues next: the tap is watched from there. */
 	n->active = true;
+	n->started = false;
 	n->rx_stalled = false;
 	n->tx_blocked = false;
 	return 0;
@@ -395,8 +410,10 @@ static void net_queue_notify(struct virtio_dev *dev, unsigned int q)
 {
 	struct net *n = to_net(dev);
 
-	if (!n->active || dev->broken)
+	if (!serving(n)) {
+		update_watch(n);
 		return;
+	}
 	if (q == RXQ) {
 		n->rx_stalled = false;
 		if (process_rx(n))

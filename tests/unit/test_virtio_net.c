@@ -464,10 +464,13 @@ START_TEST(offloads)
 	if (!tap_env(__func__))
 		return;
 	open_net(&d, F(MAC) | F(GUEST_CSUM) | F(GUEST_TSO4) | F(GUEST_TSO6) | F(GUEST_UFO));
+	ck_assert(!tap_tso());	/* set on the vmm thread, at the kicks that follow DRIVER_OK */
+	ck_assert_int_eq(event_loop_run_once(d.loop, 10), 0);
 	ck_assert(!vd_needs_reset(&d));
 	ck_assert(tap_tso());
 	vd_fini(&d);
 	open_net(&d, F(MAC) | F(GUEST_TSO4));	/* TSO without checksum offload: none */
+	ck_assert_int_eq(event_loop_run_once(d.loop, 10), 0);
 	ck_assert(!vd_needs_reset(&d));
 	ck_assert(!tap_tso());
 	vd_fini(&d);
