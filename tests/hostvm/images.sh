@@ -120,9 +120,12 @@ qemu_data="/usr/share/qemu /usr/share/seabios /usr/lib/ipxe/qemu"
 qemu_mods() { ls /usr/lib/x86_64-linux-gnu/qemu/accel-*.so 2>/dev/null || true; }
 
 usr_id() {
+	local files
+	mapfile -t files < <(printf '%s\n' "$@"; libs_of "$@"; qemu_mods)
 	{
 		echo "$kver"
-		stat_list "$@" $(libs_of "$@") $(qemu_mods)
+		stat_list "${files[@]}"
+		# shellcheck disable=SC2086 # a list of folders without spaces
 		find $qemu_data -printf '%p %s %T@\n' 2>/dev/null | sort
 		cat "$here/images.sh"
 	} | digest
@@ -138,10 +141,11 @@ usr_rel() {
 }
 
 build_usr() {
-	local tree=$out/usr.tmp f rel size
+	local tree=$out/usr.tmp f rel size files
 	rm -rf "$tree"
 	mkdir -p "$tree"/{bin,sbin,lib/modules,share}
-	for f in "$@" $(libs_of "$@") $(qemu_mods); do
+	mapfile -t files < <(printf '%s\n' "$@"; libs_of "$@"; qemu_mods)
+	for f in "${files[@]}"; do
 		rel=$(usr_rel "$f")
 		mkdir -p "$tree/$(dirname "$rel")"
 		cp -L "$f" "$tree/$rel"

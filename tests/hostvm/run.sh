@@ -38,7 +38,7 @@ t_begin=$EPOCHREALTIME
 log() { echo "hostvm: $*" >&2; }
 die() { echo "hostvm: error: $*" >&2; exit 125; }
 
-timeout=600 memory=4096 smp=2 outdir= out_size=1024 times=0 verbose=0 keep=0
+timeout=600 memory=4096 smp=2 outdir='' out_size=1024 times=0 verbose=0 keep=0
 includes=() envs=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -185,7 +185,7 @@ fi
 
 # Wait for QEMU to end, noting when the script started; kill it on timeout.
 deadline=$(( ${t_begin%.*} + timeout ))
-t_start= timed_out=0
+t_start='' timed_out=0
 while kill -0 "$qpid" 2>/dev/null; do
 	if [ -z "$t_start" ] && grep -q '^start ' "$work/status"; then
 		t_start=$EPOCHREALTIME
@@ -244,9 +244,12 @@ fi
 
 if [ -n "$outdir" ]; then
 	mkdir -p "$outdir"
-	debugfs -R "rdump /out \"$work\"" "$work/payload.ext4" >/dev/null 2>"$work/debugfs.err" &&
-		[ -d "$work/out" ] && cp -a "$work/out/." "$outdir/" ||
+	if debugfs -R "rdump /out \"$work\"" "$work/payload.ext4" >/dev/null 2>"$work/debugfs.err" &&
+		[ -d "$work/out" ]; then
+		cp -a "$work/out/." "$outdir/"
+	else
 		log "could not copy \$PETREL_OUT back: $(head -n 3 "$work/debugfs.err")"
+	fi
 fi
 
 if [ "$times" = 1 ]; then

@@ -54,7 +54,7 @@ for i in $(seq "$runs"); do
 		-kernel "$kernel" -initrd "$initrd" -append "$append" \
 		</dev/null >"$work/console" 2>&1 &
 	qpid=$!
-	t_init= t_end= wait_s=60
+	t_init='' t_end='' wait_s=60
 	: > "$work/log"
 	while true; do
 		if IFS= read -r -t "$wait_s" line; then
