@@ -22,7 +22,7 @@ need_kvm() {
 }
 
 probe_elf() {
-	[ -f "$PETREL_GUEST_DIR/probe.elf" ] || "$PETREL_SRC/tests/guest/build.sh" probe >/dev/null
+	"$PETREL_SRC/tests/guest/build.sh" probe >/dev/null
 	echo "$PETREL_GUEST_DIR/probe.elf"
 }
 
