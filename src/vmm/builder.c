@@ -206,13 +206,25 @@ static int append_root(struct cmdline *cl, const struct vm_config *cfg)
 	return ret ?: cmdline_append(cl, d->is_read_only ? "ro" : "rw");
 }
 
+/* Words after " -- " go to init, so the kernel's own words must come before it. */
 static int build_cmdline(struct vm *vm, const struct vm_config *cfg)
 {
 	const char *args = cfg->boot.boot_args ? cfg->boot.boot_args : CONFIG_DEFAULT_BOOT_ARGS;
+	const char *init_args = strncmp(args, "-- ", 3) ? strstr(args, " -- ") : args;
+	char kernel_args[MEM_CMDLINE_MAX];
+	size_t klen = init_args ? (size_t)(init_args - args) : strlen(args);
+	int ret;
 
+	if (klen >= sizeof(kernel_args))
+		klen = sizeof(kernel_args) - 1;
+	memcpy(kernel_args, args, klen);
+	kernel_args[klen] = 0;
 	cmdline_init(&vm->cmdline, vm->boot.cmdline_max);
-	if (cmdline_append(&vm->cmdline, args) || append_root(&vm->cmdline, cfg) ||
-	    append_virtio(vm)) {
+	ret = cmdline_append(&vm->cmdline, kernel_args) || append_root(&vm->cmdline, cfg) ||
+	      append_virtio(vm);
+	if (!ret && init_args)
+		ret = cmdline_append(&vm->cmdline, init_args + (*init_args == ' '));
+	if (ret || strlen(args) >= sizeof(kernel_args)) {
 		pr_err("boot-source.boot_args: with the root and virtio device words, longer than "
 		       "the kernel's limit of %zu bytes", vm->cmdline.max - 1);
 		return -E2BIG;
