@@ -50,6 +50,14 @@ struct virtq_elem {
  */
 int virtq_pop(struct virtq *vq, const struct guest_mem *mem, struct virtq_elem *elem,
 	      const char **why);
+/*
+ * Return chains: virtq_fill() writes the used element offset places past
+ * the published ones, virtq_flush() publishes count of them at once (a
+ * frame spread over several chains appears to the driver whole).
+ */
+int virtq_fill(struct virtq *vq, const struct guest_mem *mem, unsigned int offset,
+	       uint16_t head, uint32_t len);
+int virtq_flush(struct virtq *vq, const struct guest_mem *mem, unsigned int count);
 /* Return a chain with len bytes written into its writable part. */
 int virtq_push(struct virtq *vq, const struct guest_mem *mem, uint16_t head, uint32_t len);
 /* Whether the driver wants an interrupt for what was pushed (EVENT_IDX aware). */

@@ -144,13 +144,17 @@ static void update_watch(struct net *n)
 
 static bool push(struct net *n, unsigned int q, const struct used *u, unsigned int count)
 {
-	for (unsigned int i = 0; i < count; i++) {
-		if (virtq_push(&n->dev.queues[q], n->dev.mem, u[i].head, u[i].len)) {
-			virtio_dev_fail(&n->dev, "queue %u: used ring not writable", q);
-			return false;
-		}
-	}
-	return true;
+	struct virtq *vq = &n->dev.queues[q];
+	int ret = 0;
+
+	/* One publication for all the chains of a frame (MRG_RXBUF). */
+	for (unsigned int i = 0; !ret && i < count; i++)
+		ret = virtq_fill(vq, n->dev.mem, i, u[i].head, u[i].len);
+	if (!ret)
+		ret = virtq_flush(vq, n->dev.mem, count);
+	if (ret)
+		virtio_dev_fail(&n->dev, "queue %u: used ring not writable", q);
+	return !ret;
 }
 
 /* Send what the guest queued, a queue's worth per call; true when chains were returned. */

@@ -236,20 +236,35 @@ int virtq_pop(struct virtq *vq, const struct guest_mem *mem, struct virtq_elem *
 	return 1;
 }
 
-int virtq_push(struct virtq *vq, const struct guest_mem *mem, uint16_t head, uint32_t len)
+int virtq_fill(struct virtq *vq, const struct guest_mem *mem, unsigned int offset,
+	       uint16_t head, uint32_t len)
 {
 	struct vring_used *used = used_ring(vq, mem);
 	struct vring_used_elem *e;
 
-	if (!vq->ready || !used || head >= vq->size)
+	if (!vq->ready || !used || head >= vq->size || offset >= vq->size)
 		return -EINVAL;
-	e = &used->ring[vq->used_idx & (vq->size - 1)];
+	e = &used->ring[(uint16_t)(vq->used_idx + offset) & (vq->size - 1)];
 	e->id = htole32(head);
 	e->len = htole32(len);
-	vq->used_idx++;
-	/* Release: the element is visible before the index that publishes it. */
+	return 0;
+}
+
+int virtq_flush(struct virtq *vq, const struct guest_mem *mem, unsigned int count)
+{
+	struct vring_used *used = used_ring(vq, mem);
+
+	if (!vq->ready || !used || count > vq->size)
+		return -EINVAL;
+	vq->used_idx += count;
+	/* Release: the elements are visible before the index that publishes them. */
 	__atomic_store_n(&used->idx, htole16(vq->used_idx), __ATOMIC_RELEASE);
 	return 0;
+}
+
+int virtq_push(struct virtq *vq, const struct guest_mem *mem, uint16_t head, uint32_t len)
+{
+	return virtq_fill(vq, mem, 0, head, len) ?: virtq_flush(vq, mem, 1);
 }
 
 bool virtq_should_notify(struct virtq *vq, const struct guest_mem *mem)

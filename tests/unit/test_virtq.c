@@ -288,6 +288,20 @@ START_TEST(used_ring_contents)
 }
 END_TEST
 
+START_TEST(fill_then_flush_publishes_once)
+{
+	ck_assert_int_eq(virtq_fill(&vq, &mem, 0, 3, 30), 0);
+	ck_assert_int_eq(virtq_fill(&vq, &mem, 1, 4, 40), 0);
+	ck_assert_uint_eq(used()->idx, 0);		/* nothing visible yet */
+	ck_assert_int_eq(virtq_fill(&vq, &mem, QSIZE, 0, 0), -EINVAL);
+	ck_assert_int_eq(virtq_flush(&vq, &mem, 2), 0);
+	ck_assert_uint_eq(used()->idx, 2);
+	ck_assert_uint_eq(used()->ring[0].id, 3);
+	ck_assert_uint_eq(used()->ring[1].len, 40);
+	ck_assert_int_eq(virtq_flush(&vq, &mem, QSIZE + 1), -EINVAL);
+}
+END_TEST
+
 START_TEST(flags_suppress_interrupts)
 {
 	ck_assert_int_eq(virtq_push(&vq, &mem, 0, 0), 0);
@@ -387,6 +401,7 @@ int main(void)
 	tcase_add_test(tc, avail_event_published);
 	tcase_add_test(tc, reset_keeps_kick_fd);
 	tcase_add_test(tc, index_wraps);
+	tcase_add_test(tc, fill_then_flush_publishes_once);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
