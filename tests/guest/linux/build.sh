@@ -18,3 +18,4 @@ for what in "$@"; do
 	*) echo "build.sh: unknown target '$what' (micro, stock, rootfs)" >&2; exit 2 ;;
 	esac
 done
+rmdir "$out/work" 2>/dev/null || true
