@@ -4,6 +4,8 @@
 # Reused when already there.
 set -euo pipefail
 out=${1:?usage: fetch-cloud-kernel.sh OUTDIR}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
 dest="$out/cloud-kernel"
 if [ -f "$dest/.done" ]; then
 	exit 0
