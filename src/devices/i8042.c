@@ -10,6 +10,7 @@
 #define STS_OBF		0x01	/* output buffer full */
 #define STS_SYS		0x04	/* self-test passed */
 #define STS_CMD		0x08	/* last write was a command */
+#define STS_UNLOCKED	0x10	/* keyboard not inhibited by the keylock */
 #define CTR_KBD_INT	0x01
 #define CTR_XLATE	0x40
 #define OUT_BUF_SIZE	16
@@ -52,7 +53,7 @@ struct i8042 *i8042_create(struct irq_line irq, void (*on_reset)(void *), void *
 	k->irq = irq;
 	k->on_reset = on_reset;
 	k->opaque = opaque;
-	k->status = STS_SYS;
+	k->status = STS_SYS | STS_UNLOCKED;
 	k->ctr = CTR_KBD_INT | CTR_XLATE;
 	k->outp = 0x01;
 	return k;
