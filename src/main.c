@@ -9,6 +9,7 @@
 
 #include <petrel/config.h>
 #include <petrel/log.h>
+#include <petrel/metrics.h>
 #include <petrel/vmm.h>
 
 struct options {
@@ -139,6 +140,20 @@ static int setup_logger(const struct options *o, const struct vm_config *cfg)
 	return 0;
 }
 
+/* The config file's "metrics" section; vm_destroy() writes the last line. */
+static int setup_metrics(const struct vm_config *cfg)
+{
+	char err[512];
+	int ret;
+
+	if (!cfg->metrics.present)
+		return 0;
+	ret = metrics_set_path(cfg->metrics.metrics_path, err, sizeof(err));
+	if (ret)
+		fprintf(stderr, "petrel: %s\n", err);
+	return ret;
+}
+
 static int run_config_file(const struct options *o)
 {
 	struct vm_options vo = { .boot_timer = o->boot_timer, .console_in_fd = STDIN_FILENO,
@@ -156,12 +171,14 @@ static int run_config_file(const struct options *o)
 		return 1;
 	}
 	ret = setup_logger(o, &cfg);
+	ret = ret ?: setup_metrics(&cfg);
 	if (!ret)
 		ret = vm_build(&cfg, &vo, &vm) ? 1 : vm_run(vm);
 	else
 		ret = 1;
 	vm_destroy(vm);
 	config_free(&cfg);
+	metrics_close();
 	log_close();
 	return ret;
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <petrel/log.h>
+#include <petrel/metrics.h>
 #include <petrel/util.h>
 
 #include "vcpu_priv.h"
@@ -83,6 +84,7 @@ static void handle_io(struct vcpu *vcpu)
 	struct kvm_run *run = vcpu->run;
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 
+	metrics_inc(run->io.direction == KVM_EXIT_IO_OUT ? M_VCPU_EXIT_IO_OUT : M_VCPU_EXIT_IO_IN);
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
 		if (run->io.direction == KVM_EXIT_IO_OUT) {
 			if (!bus_write(vcpu->env->pio, run->io.port, data, run->io.size))
@@ -98,6 +100,7 @@ static void handle_mmio(struct vcpu *vcpu)
 	struct kvm_run *run = vcpu->run;
 	uint32_t len = MIN(run->mmio.len, sizeof(run->mmio.data));
 
+	metrics_inc(run->mmio.is_write ? M_VCPU_EXIT_MMIO_WRITE : M_VCPU_EXIT_MMIO_READ);
 	if (run->mmio.is_write) {
 		if (!bus_write(vcpu->env->mmio, run->mmio.phys_addr, run->mmio.data, len))
 			pr_trace("vcpu%u: write to unassigned MMIO %#llx", vcpu->index,
@@ -116,6 +119,7 @@ static void request_exit(struct vcpu *vcpu, enum vcpu_exit_reason why)
 static void fatal_exit(struct vcpu *vcpu, const char *what, unsigned long long detail)
 {
 	pr_err("vcpu%u: %s (%#llx)", vcpu->index, what, detail);
+	metrics_inc(M_VCPU_FAILURES);
 	vcpu_dump_regs(vcpu);
 	request_exit(vcpu, VCPU_EXIT_ERROR);
 }

@@ -2,6 +2,8 @@
 /* Turn a vm_config into guest state: devices, firmware tables, kernel, command line. */
 #include <errno.h>
 #include <inttypes.h>
+#include <linux/virtio_ids.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -9,6 +11,7 @@
 #include <unistd.h>
 
 #include <petrel/log.h>
+#include <petrel/metrics.h>
 #include <petrel/util.h>
 
 #include "vm_priv.h"
@@ -127,6 +130,32 @@ static uint64_t virtio_base(unsigned int n)
 	return MEM_VIRTIO_MMIO_BASE + n * MEM_VIRTIO_MMIO_SLOT;
 }
 
+#define VIRTIO_FIELD(f) { #f, offsetof(struct virtio_dev_metrics, f) }
+static const struct metrics_field virtio_fields[] = {
+	VIRTIO_FIELD(requests), VIRTIO_FIELD(bytes_read), VIRTIO_FIELD(bytes_written),
+	VIRTIO_FIELD(io_errors), VIRTIO_FIELD(interrupts), VIRTIO_FIELD(queue_errors),
+	VIRTIO_FIELD(register_errors),
+};
+static const struct metrics_schema blk_schema = {
+	"block", "drive", virtio_fields, ARRAY_SIZE(virtio_fields) };
+static const struct metrics_schema net_schema = {
+	"net", "iface", virtio_fields, ARRAY_SIZE(virtio_fields) };
+static const struct metrics_schema rng_schema = {
+	"entropy", NULL, virtio_fields, ARRAY_SIZE(virtio_fields) };
+
+/* "block_<drive_id>", "net_<iface_id>", "entropy" (one at most); vm_destroy removes them. */
+static int add_metrics(struct virtio_dev *dev)
+{
+	switch (dev->ops->device_id) {
+	case VIRTIO_ID_BLOCK:
+		return metrics_source_add(&blk_schema, dev->id, &dev->metrics);
+	case VIRTIO_ID_NET:
+		return metrics_source_add(&net_schema, dev->id, &dev->metrics);
+	default:
+		return metrics_source_add(&rng_schema, NULL, &dev->metrics);
+	}
+}
+
 /* Device n: MMIO slot n, GSI 5 + n (edge: irqfd pulses), DSDT device Vnnn. */
 static int add_virtio(struct vm *vm, struct virtio_dev *dev)
 {
@@ -155,6 +184,9 @@ static int add_virtio(struct vm *vm, struct virtio_dev *dev)
 		return ret;
 	}
 	vm->virtio[vm->nr_virtio++] = dev;
+	ret = add_metrics(dev);
+	if (ret)
+		return ret;
 	pr_debug("virtio %s: %s at 0x%" PRIx64 ", GSI %d", dev->id, adev.name, adev.mmio_base,
 		 adev.gsi);
 	return acpi_add_device(&vm->acpi, &adev);

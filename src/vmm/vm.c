@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <petrel/log.h>
+#include <petrel/metrics.h>
 #include <petrel/util.h>
 
 #include "vm_priv.h"
@@ -245,6 +246,11 @@ static int watch_signals(struct vm *vm)
 	return event_loop_add(vm->loop, vm->signal_fd, EPOLLIN, on_signal, vm);
 }
 
+static void on_metrics_timer(void *opaque, uint32_t events)
+{
+	metrics_on_timer();
+}
+
 int vm_run(struct vm *vm)
 {
 	int ret;
@@ -252,6 +258,7 @@ int vm_run(struct vm *vm)
 	ret = watch_signals(vm);
 	ret = ret ?: event_loop_add(vm->loop, vm->exit_efd, EPOLLIN, on_exit_request, vm);
 	ret = ret ?: vm_console_attach(vm);
+	ret = ret ?: event_loop_add(vm->loop, metrics_timer_fd(), EPOLLIN, on_metrics_timer, NULL);
 	for (unsigned int i = 0; !ret && i < vm->nr_vcpus; i++)
 		ret = vcpu_start(vm->vcpus[i]);
 	if (ret) {
@@ -276,8 +283,12 @@ void vm_destroy(struct vm *vm)
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(vm->vcpus[i]);
 	vm_console_detach(vm);
-	for (unsigned int i = 0; i < vm->nr_virtio; i++)
+	/* The vCPUs are stopped and the devices still here: the last line is complete. */
+	metrics_flush();
+	for (unsigned int i = 0; i < vm->nr_virtio; i++) {
+		metrics_source_remove(&vm->virtio[i]->metrics);
 		virtio_dev_destroy(vm->virtio[i]);
+	}
 	serial_destroy(vm->serial);
 	i8042_destroy(vm->i8042);
 	for (size_t i = 0; i < ARRAY_SIZE(vm->irqfds); i++)
