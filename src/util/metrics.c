@@ -8,7 +8,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -110,6 +113,7 @@ static struct {
 	uint64_t last[M_NR_METRICS];
 	struct source *sources;		/* in the order added */
 	int fd;
+	bool is_fifo;
 	int timer_fd;
 } mt = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1, .timer_fd = -1 };
 
@@ -303,11 +307,32 @@ static void commit_line(const uint64_t *snap)
 		memcpy(s->last, s->snap, s->schema->nr_fields * sizeof(uint64_t));
 }
 
+/*
+ * A FIFO takes up to PIPE_BUF bytes whole or not at all; a longer line
+ * could go in part and corrupt the next one for the reader. We are the only
+ * writer, so the room we see can only grow until we write.
+ */
+static bool fifo_lacks_room(size_t len)
+{
+	int size, unread;
+
+	if (!mt.is_fifo || len <= PIPE_BUF)
+		return false;
+	size = fcntl(mt.fd, F_GETPIPE_SZ);
+	if (size < 0 || ioctl(mt.fd, FIONREAD, &unread) < 0)
+		return false;
+	return (size_t)size - unread < len;
+}
+
 /* One write(): a line is written whole or counted lost, never waited for. */
 static int write_line(const char *line, size_t len)
 {
 	ssize_t n;
 
+	if (fifo_lacks_room(len)) {
+		metrics_inc(M_LOGGER_MISSED_METRICS_COUNT);
+		return -EAGAIN;
+	}
 	do {
 		n = write(mt.fd, line, len);
 	} while (n < 0 && errno == EINTR);
@@ -441,6 +466,7 @@ int metrics_set_path(const char *path, char *err, size_t errlen)
 {
 	/* Non-blocking so a FIFO nobody drains never stalls the flushing thread. */
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
+	struct stat st;
 	int ret;
 
 	if (fd < 0) {
@@ -454,6 +480,7 @@ int metrics_set_path(const char *path, char *err, size_t errlen)
 	if (mt.fd >= 0)
 		close(mt.fd);
 	mt.fd = fd;
+	mt.is_fifo = !fstat(fd, &st) && S_ISFIFO(st.st_mode);
 	ret = arm_timer();
 	pthread_mutex_unlock(&mt.lock);
 	if (ret)

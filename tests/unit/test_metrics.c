@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,18 +192,17 @@ END_TEST
 
 START_TEST(fifo_without_reader)
 {
-	char fifo[] = "/tmp/petrel-test-metrics-fifo-XXXXXX", err[256] = "";
+	char dir[] = "/tmp/petrel-test-metrics-fifo-XXXXXX", fifo[64], err[256] = "";
 
-	ck_assert_ptr_nonnull(mkdtemp(fifo));
-	strcat(fifo, "/m");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/m", dir);
 	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
 	ck_assert_int_eq(metrics_set_path(fifo, err, sizeof(err)), -ENXIO);
 	ck_assert_msg(strstr(err, fifo), "'%s' does not name the path", err);
 	ck_assert_int_eq(metrics_set_path("/nonexistent/dir/m", err, sizeof(err)), -ENOENT);
 	ck_assert(strstr(err, "/nonexistent/dir/m"));
 	unlink(fifo);
-	*strrchr(fifo, '/') = '\0';
-	rmdir(fifo);
+	rmdir(dir);
 }
 END_TEST
 
@@ -237,6 +237,45 @@ START_TEST(full_fifo_loses_lines)
 	ck_assert_int_gt(read(rd, buf, sizeof(buf) - 1), 0);
 	ck_assert(strstr(buf, "\"exit_io_out\":5"));
 	ck_assert(strstr(buf, "\"missed_metrics_count\":2"));
+	close(wr);
+	close(rd);
+	unlink(fifo);
+	rmdir(dir);
+}
+END_TEST
+
+/* A line longer than PIPE_BUF goes into a FIFO whole or not at all. */
+START_TEST(long_line_never_split)
+{
+	char dir[] = "/tmp/petrel-test-metrics-fifo-XXXXXX", fifo[64], err[256], id[16];
+	static struct dev_counters devs[100];
+	static char junk[65536], buf[65536];
+	int rd, wr, size;
+	ssize_t n, got = 0;
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(devs); i++) {
+		snprintf(id, sizeof(id), "d%u", i);
+		ck_assert_int_eq(metrics_source_add(&block_schema, id, &devs[i]), 0);
+	}
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/m", dir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	rd = open(fifo, O_RDONLY | O_NONBLOCK);
+	ck_assert_int_eq(metrics_set_path(fifo, err, sizeof(err)), 0);
+	wr = open(fifo, O_WRONLY | O_NONBLOCK);
+	size = fcntl(wr, F_GETPIPE_SZ);
+	ck_assert_int_gt(size, 4096);
+	/* Leave one free page: part of the line would fit. */
+	ck_assert_int_eq(write(wr, junk, size - 4096), size - 4096);
+	ck_assert_int_eq(metrics_flush(), -EAGAIN);
+	ck_assert_uint_eq(metrics_get(M_LOGGER_MISSED_METRICS_COUNT), 1);
+	while ((n = read(rd, buf, sizeof(buf))) > 0)
+		got += n;
+	ck_assert_int_eq(got, size - 4096);	/* nothing but the junk */
+	ck_assert_int_eq(metrics_flush(), 0);
+	n = read(rd, buf, sizeof(buf) - 1);
+	ck_assert_int_gt(n, PIPE_BUF);
+	ck_assert_int_eq(buf[n - 1], '\n');
 	close(wr);
 	close(rd);
 	unlink(fifo);
@@ -312,6 +351,7 @@ int main(void)
 	tcase_add_test(tc, no_path_no_line);
 	tcase_add_test(tc, fifo_without_reader);
 	tcase_add_test(tc, full_fifo_loses_lines);
+	tcase_add_test(tc, long_line_never_split);
 	tcase_add_test(tc, prometheus_text);
 	tcase_add_test(tc, timer_armed_by_path);
 	suite_add_tcase(s, tc);
