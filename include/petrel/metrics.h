@@ -137,12 +137,13 @@ int metrics_set_path(const char *path, char *err, size_t errlen);
 
 /*
  * Write one line now: counters as deltas since the last line written whole,
- * gauges as values. One write(); if the FIFO is full or the write is short
- * the line is lost (logger.missed_metrics_count counts it, nothing blocks)
- * and its deltas carry over to the next line. 0 on success or when no path
- * is set; -errno otherwise.
- * Callers: the vmm thread on the timer (metrics_on_timer), PUT /actions
- * FlushMetrics, and whoever ends the VM, once, after the vCPUs stopped.
+ * gauges as values. One write(); if the FIFO lacks room for the whole line
+ * or the write is short, the line is lost (logger.missed_metrics_count
+ * counts it, nothing blocks) and its deltas carry over to the next line.
+ * 0 on success or when no path is set; -errno otherwise (-EAGAIN: FIFO full).
+ * Callers: the vmm loop on the timer (metrics_on_timer), PUT /actions
+ * FlushMetrics, and vm_destroy() for the last line (its vCPUs stopped, its
+ * devices not yet gone); a process that never built a VM flushes at exit.
  */
 int metrics_flush(void);
 
@@ -156,11 +157,12 @@ char *metrics_prometheus(void);
 
 /*
  * A timerfd (non-blocking, close-on-exec) that fires every
- * METRICS_FLUSH_INTERVAL_S seconds once a path is set: the vmm loop watches
- * it for EPOLLIN and calls metrics_on_timer(). Created on first call; -errno.
+ * METRICS_FLUSH_INTERVAL_S seconds once a path is set: vm_run() watches it
+ * for EPOLLIN on the vmm loop and calls metrics_on_timer() (a loop running
+ * before the VM exists may watch it too). Created on first call; -errno.
  */
 int metrics_timer_fd(void);
-/* Acknowledge the timer and flush. */
+/* If the timer expired: acknowledge it and flush. */
 void metrics_on_timer(void);
 
 /* Close the path and the timer (after the last flush, at exit). */

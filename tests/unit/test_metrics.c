@@ -66,6 +66,14 @@ static json_t *line(unsigned int n)
 	return j;
 }
 
+static off_t file_size(const char *p)
+{
+	struct stat st;
+
+	ck_assert_int_eq(stat(p, &st), 0);
+	return st.st_size;
+}
+
 static long long field(json_t *j, const char *group, const char *name)
 {
 	json_t *v = json_object_get(json_object_get(j, group), name);
@@ -330,7 +338,13 @@ START_TEST(timer_armed_by_path)
 	ck_assert_int_eq(timerfd_gettime(fd, &its), 0);
 	ck_assert_int_eq(its.it_interval.tv_sec, METRICS_FLUSH_INTERVAL_S);
 	ck_assert_int_gt(its.it_value.tv_sec, 0);
-	metrics_on_timer();	/* not expired yet: still flushes, without blocking */
+	metrics_on_timer();	/* not expired: no line, no waiting */
+	ck_assert_int_eq(file_size(path), 0);
+	its.it_value.tv_sec = 0;
+	its.it_value.tv_nsec = 1000;
+	ck_assert_int_eq(timerfd_settime(fd, 0, &its, NULL), 0);
+	usleep(10000);
+	metrics_on_timer();
 	json_decref(line(0));
 	metrics_close();
 	unlink(path);
