@@ -5,17 +5,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <petrel/api.h>
 #include <petrel/config.h>
 #include <petrel/log.h>
 #include <petrel/metrics.h>
+#include <petrel/util.h>
 #include <petrel/vmm.h>
 
 struct options {
 	const char *config_file;
 	const char *id;
 	const char *log_path;
+	const char *api_sock;
+	uint64_t max_payload;
+	uint64_t start_us;		/* when the process started (CLOCK_MONOTONIC) */
 	bool no_api;
 	bool boot_timer;
 	bool level_set;
@@ -26,7 +32,8 @@ struct options {
 
 enum {
 	OPT_CONFIG_FILE = 256, OPT_NO_API, OPT_ID, OPT_BOOT_TIMER, OPT_LEVEL, OPT_LOG_PATH,
-	OPT_SHOW_LEVEL, OPT_SHOW_ORIGIN, OPT_VERSION, OPT_HELP,
+	OPT_SHOW_LEVEL, OPT_SHOW_ORIGIN, OPT_VERSION, OPT_HELP, OPT_API_SOCK, OPT_MAX_PAYLOAD,
+	OPT_START_TIME,
 };
 
 static const struct option long_options[] = {
@@ -38,6 +45,9 @@ static const struct option long_options[] = {
 	{ "log-path", required_argument, NULL, OPT_LOG_PATH },
 	{ "show-level", no_argument, NULL, OPT_SHOW_LEVEL },
 	{ "show-log-origin", no_argument, NULL, OPT_SHOW_ORIGIN },
+	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
+	{ "http-api-max-payload-size", required_argument, NULL, OPT_MAX_PAYLOAD },
+	{ "start-time-us", required_argument, NULL, OPT_START_TIME },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -46,10 +56,17 @@ static const struct option long_options[] = {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: petrel --no-api --config-file FILE [options]\n"
+		"Usage: petrel [--api-sock PATH] [--config-file FILE] [options]\n"
+		"       petrel --no-api --config-file FILE [options]\n"
 		"\n"
+		"  --api-sock PATH      serve the control API on this Unix socket\n"
+		"                       (default " API_DEFAULT_SOCKET ")\n"
 		"  --config-file FILE   boot the VM described by FILE (Firecracker's shape)\n"
-		"  --no-api             do not serve the control API\n"
+		"  --no-api             do not serve the control API (needs --config-file)\n"
+		"  --http-api-max-payload-size BYTES\n"
+		"                       refuse API request bodies larger than this (default %d)\n"
+		"  --start-time-us US   when the launcher started petrel (CLOCK_MONOTONIC), for\n"
+		"                       the process_startup_time_us metric\n"
 		"  --id ID              VM identifier shown in log lines (default anonymous-instance)\n"
 		"  --boot-timer         log Guest-boot-time when the guest writes the boot timer\n"
 		"  --level LEVEL        Off, Error, Warning, Info, Debug or Trace (default Info)\n"
@@ -57,7 +74,7 @@ static void usage(FILE *out)
 		"  --show-level         put the level in each log line\n"
 		"  --show-log-origin    put the source file and line in each log line\n"
 		"  --version            print the version and exit\n"
-		"  --help               print this help and exit\n");
+		"  --help               print this help and exit\n", API_DEFAULT_MAX_PAYLOAD);
 }
 
 static int valid_id(const char *id)
@@ -71,6 +88,22 @@ static int valid_id(const char *id)
 		      ((id[i] | 0x20) >= 'a' && (id[i] | 0x20) <= 'z')))
 			return 0;
 	return 1;
+}
+
+static int parse_number(const char *opt, const char *arg, uint64_t min, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno || end == arg || *end || *arg == '-' || v < min) {
+		fprintf(stderr, "petrel: --%s: expected a number >= %llu, got '%s'\n", opt,
+			(unsigned long long)min, arg);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
 }
 
 /* 0: go on; >0: exit 0 now (help, version); <0: bad usage. */
@@ -87,6 +120,15 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_LOG_PATH: o->log_path = optarg; break;
 		case OPT_SHOW_LEVEL: o->show_level = true; break;
 		case OPT_SHOW_ORIGIN: o->show_origin = true; break;
+		case OPT_API_SOCK: o->api_sock = optarg; break;
+		case OPT_MAX_PAYLOAD:
+			if (parse_number("http-api-max-payload-size", optarg, 1, &o->max_payload))
+				return -EINVAL;
+			break;
+		case OPT_START_TIME:
+			if (parse_number("start-time-us", optarg, 0, &o->start_us))
+				return -EINVAL;
+			break;
 		case OPT_LEVEL:
 			if (log_level_parse(optarg, &o->level)) {
 				fprintf(stderr, "petrel: --level: unknown level '%s' (Off, Error, "
@@ -108,6 +150,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "petrel: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (o->no_api && !o->config_file) {
+		fprintf(stderr, "petrel: --no-api needs --config-file FILE\n");
 		return -EINVAL;
 	}
 	if (o->id && !valid_id(o->id)) {
@@ -154,29 +200,68 @@ static int setup_metrics(const struct vm_config *cfg)
 	return ret;
 }
 
-static int run_config_file(const struct options *o)
+static int load_config(const struct options *o, struct vm_config *cfg)
 {
-	struct vm_options vo = { .boot_timer = o->boot_timer, .console_in_fd = STDIN_FILENO,
-				 .console_out_fd = STDOUT_FILENO };
-	struct vm_config cfg;
-	struct vm *vm = NULL;
+	char err[512];
+
+	/* Parsing a whole document validates it too. */
+	if (o->config_file && config_parse_file(o->config_file, cfg, err, sizeof(err))) {
+		fprintf(stderr, "petrel: %s\n", err);
+		return -EINVAL;
+	}
+	return setup_logger(o, cfg) ?: setup_metrics(cfg);
+}
+
+static int open_api(const struct options *o, struct api_server **api)
+{
 	char err[512];
 	int ret;
 
-	config_init(&cfg);
-	/* Parsing a whole document validates it too. */
-	if (config_parse_file(o->config_file, &cfg, err, sizeof(err))) {
+	ret = api_server_create(o->api_sock, o->max_payload, api, err, sizeof(err));
+	if (ret)
 		fprintf(stderr, "petrel: %s\n", err);
-		config_free(&cfg);
-		return 1;
-	}
-	ret = setup_logger(o, &cfg);
-	ret = ret ?: setup_metrics(&cfg);
-	if (!ret)
-		ret = vm_build(&cfg, &vo, &vm) ? 1 : vm_run(vm);
-	else
-		ret = 1;
-	vm_destroy(vm);
+	return ret;
+}
+
+/* process_startup_time_us: from the process's start to the API accepting. */
+static void record_startup(const struct options *o)
+{
+	struct rusage ru;
+	uint64_t us = util_now_us() - o->start_us;
+
+	metrics_set(M_API_PROCESS_STARTUP_TIME_US, us);
+	if (!getrusage(RUSAGE_SELF, &ru))
+		metrics_set(M_API_PROCESS_STARTUP_TIME_CPU_US,
+			    ru.ru_utime.tv_sec * 1000000ull + ru.ru_utime.tv_usec +
+			    ru.ru_stime.tv_sec * 1000000ull + ru.ru_stime.tv_usec);
+	pr_info("API server listening on %s (%llu us after start)", o->api_sock,
+		(unsigned long long)us);
+}
+
+/* With the API and a config file, the VM boots from the file and the API stays up. */
+static int run(const struct options *o)
+{
+	struct vm_options vo = { .boot_timer = o->boot_timer, .console_in_fd = STDIN_FILENO,
+				 .console_out_fd = STDOUT_FILENO };
+	struct api_server *api = NULL;
+	struct vmm *vmm = NULL;
+	struct vm_config cfg;
+	int ret = 1;
+
+	config_init(&cfg);
+	if (load_config(o, &cfg) || (!o->no_api && open_api(o, &api)))
+		goto out;
+	vmm = vmm_create(&vo, o->id, api);
+	if (!vmm || (api && api_server_start(api)))
+		goto out;
+	if (api)
+		record_startup(o);
+	if (o->config_file && vmm_boot(vmm, &cfg))
+		goto out;
+	ret = vmm_run(vmm);
+out:
+	api_server_destroy(api);
+	vmm_destroy(vmm);
 	config_free(&cfg);
 	metrics_close();
 	log_close();
@@ -185,18 +270,13 @@ static int run_config_file(const struct options *o)
 
 int main(int argc, char **argv)
 {
-	struct options o = { .level = LOG_INFO };
+	struct options o = {
+		.level = LOG_INFO, .api_sock = API_DEFAULT_SOCKET,
+		.max_payload = API_DEFAULT_MAX_PAYLOAD, .start_us = util_now_us(),
+	};
 	int ret = parse_args(argc, argv, &o);
 
 	if (ret)
 		return ret > 0 ? 0 : 1;
-	if (!o.config_file) {
-		fprintf(stderr, "petrel: --config-file is required (this build has no API server; "
-			"use --no-api --config-file FILE)\n");
-		return 1;
-	}
-	if (!o.no_api)
-		fprintf(stderr, "petrel: no API server in this build; booting %s as with --no-api\n",
-			o.config_file);
-	return run_config_file(&o);
+	return run(&o);
 }

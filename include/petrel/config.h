@@ -96,6 +96,12 @@ int config_machine_from_json(struct vm_config *cfg, json_t *obj, bool partial,
 			     char *err, size_t errlen);
 int config_drive_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
 int config_net_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
+int config_entropy_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
+/*
+ * PATCH /drives/{id}: check the body ({"drive_id", "path_on_host"}) without
+ * applying it; *path_on_host points into obj (NULL when absent).
+ */
+int config_drive_patch_check(json_t *obj, const char **path_on_host, char *err, size_t errlen);
 int config_logger_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
 int config_metrics_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
 

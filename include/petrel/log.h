@@ -23,6 +23,12 @@ int log_set_path(const char *path);
 int log_level_parse(const char *name, enum log_level *level);
 const char *log_level_name(enum log_level level);
 void log_close(void);
+/*
+ * The calling thread's last Error message, kept even when not printed ("" if
+ * none): the API answers a failed InstanceStart with it.
+ */
+const char *log_last_error(void);
+void log_clear_last_error(void);
 
 void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

@@ -42,6 +42,10 @@ int vcpu_write_boot_tables(struct guest_mem *mem);
 int vcpu_start(struct vcpu *vcpu);
 /* Make KVM_RUN return and the thread end; then join it. */
 void vcpu_stop(struct vcpu *vcpu);
+/* Kick the vCPU out of KVM_RUN and return once its thread is parked (or has ended). */
+void vcpu_pause(struct vcpu *vcpu);
+/* Let a parked vCPU run again. */
+void vcpu_resume(struct vcpu *vcpu);
 void vcpu_destroy(struct vcpu *vcpu);
 /* Log the registers (after a fatal exit). */
 void vcpu_dump_regs(struct vcpu *vcpu);

@@ -21,14 +21,29 @@ struct vm_options {
 	bool boot_timer;
 	int console_in_fd;	/* -1: no input */
 	int console_out_fd;
+	struct event_loop *loop;	/* the vmm thread's loop; NULL: the VM makes its own */
 };
 
 struct vm;
 
 /* Build a VM from a validated config: memory, devices, tables, kernel, vCPUs. */
 int vm_build(const struct vm_config *cfg, const struct vm_options *opts, struct vm **out);
-/* Start the vCPUs and run the event loop until the guest or a signal ends it; the exit code. */
-int vm_run(struct vm *vm);
 void vm_destroy(struct vm *vm);
+
+/*
+ * The vmm thread's top level: its event loop, the signals that end petrel,
+ * the metrics timer, the VM once built and, with an API server, the
+ * requests it hands over (applied here, one at a time, in the loop).
+ */
+struct vmm;
+struct api_server;
+
+/* id: GET /'s "id"; api may be NULL (--no-api). Blocks SIGTERM, SIGINT, SIGHUP. */
+struct vmm *vmm_create(const struct vm_options *opts, const char *id, struct api_server *api);
+/* Take cfg (left empty), build the VM from it and start it (--config-file). */
+int vmm_boot(struct vmm *vmm, struct vm_config *cfg);
+/* Run until the guest ends or a signal comes: petrel's exit code. */
+int vmm_run(struct vmm *vmm);
+void vmm_destroy(struct vmm *vmm);
 
 #endif

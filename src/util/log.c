@@ -102,6 +102,18 @@ static int format_time(char *buf, size_t len)
 	return n + snprintf(buf + n, len - n, ".%09ldZ", ts.tv_nsec);
 }
 
+static __thread char last_error[512];
+
+const char *log_last_error(void)
+{
+	return last_error;
+}
+
+void log_clear_last_error(void)
+{
+	last_error[0] = '\0';
+}
+
 void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
 {
 	static __thread char thread[16];
@@ -109,6 +121,11 @@ void log_msg(enum log_level level, const char *file, int line, const char *fmt, 
 	size_t n, cap = sizeof(buf) - 1;
 	va_list ap;
 
+	if (level == LOG_ERROR) {
+		va_start(ap, fmt);
+		vsnprintf(last_error, sizeof(last_error), fmt, ap);
+		va_end(ap);
+	}
 	if (level == LOG_OFF || level > logger.level)
 		return;
 	if (!thread[0] && prctl(PR_GET_NAME, thread) < 0)

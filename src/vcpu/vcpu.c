@@ -47,6 +47,8 @@ struct vcpu *vcpu_create(const struct vcpu_env *env, unsigned int index)
 		return NULL;
 	vcpu->env = env;
 	vcpu->index = index;
+	pthread_mutex_init(&vcpu->lock, NULL);
+	pthread_cond_init(&vcpu->cond, NULL);
 	vcpu->fd = ioctl(env->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
 	if (vcpu->fd < 0) {
 		pr_err("vcpu%u: KVM_CREATE_VCPU: %s", index, strerror(errno));
@@ -75,6 +77,8 @@ err_unmap:
 err_close:
 	close(vcpu->fd);
 err_free:
+	pthread_cond_destroy(&vcpu->cond);
+	pthread_mutex_destroy(&vcpu->lock);
 	free(vcpu);
 	return NULL;
 }
@@ -178,6 +182,26 @@ static void handle_exit(struct vcpu *vcpu)
 	}
 }
 
+/* Wait outside KVM_RUN while a pause is asked for; vcpu_pause() waits for parked. */
+static void park(struct vcpu *vcpu)
+{
+	pthread_mutex_lock(&vcpu->lock);
+	vcpu->parked = true;
+	pthread_cond_broadcast(&vcpu->cond);
+	while (atomic_load(&vcpu->pause) && !vcpu->stop)
+		pthread_cond_wait(&vcpu->cond, &vcpu->lock);
+	vcpu->parked = false;
+	pthread_mutex_unlock(&vcpu->lock);
+}
+
+static void thread_exited(struct vcpu *vcpu)
+{
+	pthread_mutex_lock(&vcpu->lock);
+	vcpu->exited = true;
+	pthread_cond_broadcast(&vcpu->cond);
+	pthread_mutex_unlock(&vcpu->lock);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -190,9 +214,15 @@ static void *vcpu_thread(void *arg)
 	sigaddset(&set, vcpu_signal());
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	while (!vcpu->stop) {
+		if (atomic_load(&vcpu->pause)) {
+			park(vcpu);
+			continue;
+		}
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->run->immediate_exit = 0;
+				/* Visible before stop and pause are read again: see vcpu_pause(). */
+				atomic_thread_fence(memory_order_seq_cst);
 				continue;
 			}
 			fatal_exit(vcpu, "KVM_RUN failed, errno", errno);
@@ -200,6 +230,7 @@ static void *vcpu_thread(void *arg)
 		}
 		handle_exit(vcpu);
 	}
+	thread_exited(vcpu);
 	return NULL;
 }
 
@@ -224,16 +255,48 @@ int vcpu_start(struct vcpu *vcpu)
 	return 0;
 }
 
+/* immediate_exit closes the race with a kick arriving just before KVM_RUN. */
+static void kick(struct vcpu *vcpu)
+{
+	vcpu->run->immediate_exit = 1;
+	pthread_kill(vcpu->thread, vcpu_signal());
+}
+
 void vcpu_stop(struct vcpu *vcpu)
 {
 	if (!vcpu->started)
 		return;
+	pthread_mutex_lock(&vcpu->lock);
 	vcpu->stop = true;
-	/* immediate_exit closes the race with a kick arriving just before KVM_RUN. */
-	vcpu->run->immediate_exit = 1;
-	pthread_kill(vcpu->thread, vcpu_signal());
+	pthread_cond_broadcast(&vcpu->cond);	/* a parked thread ends too */
+	pthread_mutex_unlock(&vcpu->lock);
+	kick(vcpu);
 	pthread_join(vcpu->thread, NULL);
 	vcpu->started = false;
+}
+
+/*
+ * pause is set before the kick: the thread checks it after every KVM_RUN
+ * return, and a kick that lands before KVM_RUN is caught by immediate_exit.
+ */
+void vcpu_pause(struct vcpu *vcpu)
+{
+	if (!vcpu->started)
+		return;
+	atomic_store(&vcpu->pause, true);
+	kick(vcpu);
+	pthread_mutex_lock(&vcpu->lock);
+	while (!vcpu->parked && !vcpu->exited)
+		pthread_cond_wait(&vcpu->cond, &vcpu->lock);
+	pthread_mutex_unlock(&vcpu->lock);
+}
+
+void vcpu_resume(struct vcpu *vcpu)
+{
+	pthread_mutex_lock(&vcpu->lock);
+	atomic_store(&vcpu->pause, false);
+	pthread_cond_broadcast(&vcpu->cond);
+	pthread_mutex_unlock(&vcpu->lock);
 }
 
 void vcpu_destroy(struct vcpu *vcpu)
@@ -243,5 +306,7 @@ void vcpu_destroy(struct vcpu *vcpu)
 	vcpu_stop(vcpu);
 	munmap(vcpu->run, vcpu->env->run_size);
 	close(vcpu->fd);
+	pthread_cond_destroy(&vcpu->cond);
+	pthread_mutex_destroy(&vcpu->lock);
 	free(vcpu);
 }

@@ -4,6 +4,7 @@
 
 #include <linux/kvm.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include <petrel/vcpu.h>
@@ -16,6 +17,12 @@ struct vcpu {
 	pthread_t thread;
 	bool started;
 	volatile bool stop;
+	/* Pause: the thread parks on cond, outside KVM_RUN, until resumed or stopped. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	atomic_bool pause;		/* asked for */
+	bool parked;			/* the thread waits on cond (under lock) */
+	bool exited;			/* the thread function returned (under lock) */
 };
 
 int vcpu_setup_msrs(struct vcpu *vcpu);

@@ -889,6 +889,26 @@ int config_net_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t e
 	return net_from_json(&c, cfg, obj, true);
 }
 
+int config_entropy_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen)
+{
+	struct ctx c = { .err = err, .errlen = errlen, .where = "entropy" };
+
+	return entropy_from_json(&c, cfg, obj);
+}
+
+int config_drive_patch_check(json_t *obj, const char **path_on_host, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "drive_id", "path_on_host", "rate_limiter", NULL };
+	struct ctx c = { .err = err, .errlen = errlen, .where = "drive" };
+	const char *id;
+
+	return check_object(&c, obj, keys) ?:
+	       peek_str(&c, obj, "drive_id", F_REQUIRED, &id) ?:
+	       check_id(&c, "drive_id", id) ?:
+	       peek_str(&c, obj, "path_on_host", F_NONEMPTY, path_on_host) ?:
+	       reject(&c, obj, "rate_limiter", NO_RATE_LIMITER);
+}
+
 int config_logger_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen)
 {
 	struct ctx c = { .err = err, .errlen = errlen, .where = "logger" };

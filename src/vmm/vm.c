@@ -2,13 +2,11 @@
 /* The VM object: KVM setup, the run loop on the vmm thread, teardown. */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <petrel/log.h>
@@ -159,7 +157,7 @@ static void warn_pvm(void)
 
 static void vm_init_fds(struct vm *vm)
 {
-	vm->kvm_fd = vm->vm_fd = vm->exit_efd = vm->signal_fd = vm->rx_space_efd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->exit_efd = vm->rx_space_efd = -1;
 	vm->mem.memfd = -1;
 	for (size_t i = 0; i < ARRAY_SIZE(vm->irqfds); i++)
 		vm->irqfds[i] = -1;
@@ -178,7 +176,8 @@ int vm_build(const struct vm_config *cfg, const struct vm_options *opts, struct 
 	vm->boot_timer.enabled = opts->boot_timer;
 	warn_pvm();
 	vm->exit_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	vm->loop = event_loop_create();
+	vm->own_loop = !opts->loop;
+	vm->loop = opts->loop ?: event_loop_create();
 	if (vm->exit_efd < 0 || !vm->loop) {
 		ret = -errno;
 		goto err;
@@ -217,63 +216,30 @@ static void on_exit_request(void *opaque, uint32_t events)
 		why == VCPU_EXIT_RESET ? "reset" : "stopped on an error");
 }
 
-static void on_signal(void *opaque, uint32_t events)
-{
-	struct vm *vm = opaque;
-	struct signalfd_siginfo si;
-
-	if (read(vm->signal_fd, &si, sizeof(si)) != sizeof(si))
-		return;
-	pr_info("received signal %u, stopping the VM", si.ssi_signo);
-	vm->running = false;
-	vm->exit_code = 0;
-}
-
-static int watch_signals(struct vm *vm)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	/* Blocked here before the vCPU threads start, so they inherit the mask. */
-	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
-		return -EINVAL;
-	vm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (vm->signal_fd < 0)
-		return -errno;
-	return event_loop_add(vm->loop, vm->signal_fd, EPOLLIN, on_signal, vm);
-}
-
-static void on_metrics_timer(void *opaque, uint32_t events)
-{
-	metrics_on_timer();
-}
-
-int vm_run(struct vm *vm)
+int vm_start(struct vm *vm)
 {
 	int ret;
 
-	ret = watch_signals(vm);
-	ret = ret ?: event_loop_add(vm->loop, vm->exit_efd, EPOLLIN, on_exit_request, vm);
+	ret = event_loop_add(vm->loop, vm->exit_efd, EPOLLIN, on_exit_request, vm);
 	ret = ret ?: vm_console_attach(vm);
-	ret = ret ?: event_loop_add(vm->loop, metrics_timer_fd(), EPOLLIN, on_metrics_timer, NULL);
 	for (unsigned int i = 0; !ret && i < vm->nr_vcpus; i++)
 		ret = vcpu_start(vm->vcpus[i]);
 	if (ret) {
 		pr_err("cannot start the VM: %s", strerror(-ret));
-		return 1;
+		return ret;
 	}
 	vm->running = true;
-	while (vm->running) {
-		ret = event_loop_run_once(vm->loop, -1);
-		if (ret) {
-			pr_err("event loop: %s", strerror(-ret));
-			return 1;
-		}
-	}
-	return vm->exit_code;
+	return 0;
+}
+
+/* The watches of a VM on a loop that outlives it. */
+static void unwatch(struct vm *vm)
+{
+	event_loop_del(vm->loop, vm->exit_efd);
+	if (vm->stdin_watched)
+		event_loop_del(vm->loop, vm->opts.console_in_fd);
+	if (vm->rx_space_efd >= 0)
+		event_loop_del(vm->loop, vm->rx_space_efd);
 }
 
 void vm_destroy(struct vm *vm)
@@ -283,6 +249,8 @@ void vm_destroy(struct vm *vm)
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(vm->vcpus[i]);
 	vm_console_detach(vm);
+	if (vm->loop)
+		unwatch(vm);
 	/* The vCPUs are stopped and the devices still here: the last line is complete. */
 	metrics_flush();
 	for (unsigned int i = 0; i < vm->nr_virtio; i++) {
@@ -294,7 +262,8 @@ void vm_destroy(struct vm *vm)
 	for (size_t i = 0; i < ARRAY_SIZE(vm->irqfds); i++)
 		if (vm->irqfds[i] >= 0)
 			close(vm->irqfds[i]);
-	event_loop_destroy(vm->loop);
+	if (vm->own_loop)
+		event_loop_destroy(vm->loop);
 	guest_mem_destroy(&vm->mem);
 	free(vm->cpuid);
 	if (vm->vm_fd >= 0)
@@ -303,8 +272,6 @@ void vm_destroy(struct vm *vm)
 		close(vm->kvm_fd);
 	if (vm->exit_efd >= 0)
 		close(vm->exit_efd);
-	if (vm->signal_fd >= 0)
-		close(vm->signal_fd);
 	if (vm->rx_space_efd >= 0)
 		close(vm->rx_space_efd);
 	free(vm);

@@ -39,9 +39,9 @@ struct vm {
 	struct boot_info boot;
 	struct cmdline cmdline;
 	struct event_loop *loop;
+	bool own_loop;			/* made by vm_build (no vm_options.loop) */
 	int exit_efd;			/* vCPUs ask the vmm thread to end the VM */
 	atomic_int exit_reason;		/* enum vcpu_exit_reason + 1, 0: none yet */
-	int signal_fd;
 	int rx_space_efd;
 	bool stdin_watched;
 	bool tty_raw;
@@ -50,6 +50,9 @@ struct vm {
 	bool running;
 	int exit_code;
 };
+
+/* vm.c: watch the vCPUs' exit requests and the console, start the vCPUs. */
+int vm_start(struct vm *vm);
 
 /* builder.c */
 int vm_setup_devices(struct vm *vm);

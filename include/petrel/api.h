@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef PETREL_API_H
+#define PETREL_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+/*
+ * The control API: Firecracker's REST paths over HTTP/1.1 on a Unix socket.
+ * The petrel_api thread parses and validates each request into a struct
+ * api_request, hands it to the vmm thread (an eventfd and a one-slot queue)
+ * and answers the client when the vmm thread has applied it.
+ */
+
+#define API_DEFAULT_SOCKET	"/run/petrel.socket"
+#define API_DEFAULT_MAX_PAYLOAD	51200
+/* GET /version's firecracker_version: the Firecracker API level petrel follows. */
+#define PETREL_FC_API_VERSION	"1.7.0"
+
+/* ---- HTTP request heads (exposed for unit tests and fuzzing) ---- */
+
+#define HTTP_HEAD_MAX		8192	/* request line and headers together */
+#define HTTP_PATH_MAX		1024
+
+enum http_method { HTTP_GET, HTTP_PUT, HTTP_PATCH, HTTP_OTHER };
+
+struct http_request {
+	enum http_method method;
+	char method_name[16];		/* as sent, for messages */
+	char path[HTTP_PATH_MAX];	/* the target without its query */
+	bool keep_alive;
+	bool has_length;		/* a Content-Length header was sent */
+	uint64_t content_length;
+	bool expect_continue;		/* Expect: 100-continue */
+};
+
+/*
+ * Parse the request head at the start of buf (leading empty lines are
+ * skipped; lines end in CRLF or LF). Returns the head's length through its
+ * empty line, 0 when more bytes are needed (and len < HTTP_HEAD_MAX), or a
+ * negative HTTP status (-400, -411, -501, -505) with the reason in err.
+ */
+int http_parse_head(const char *buf, size_t len, struct http_request *req,
+		    char *err, size_t errlen);
+/* "HTTP/1.1 <status> <reason>": the reason phrase of the statuses petrel sends. */
+const char *http_reason(int status);
+
+/* ---- requests for the vmm thread ---- */
+
+enum api_op {
+	API_GET_INFO,
+	API_GET_VERSION,
+	API_GET_MACHINE,
+	API_GET_VM_CONFIG,
+	API_GET_METRICS,
+	API_PUT_BOOT_SOURCE,
+	API_PUT_MACHINE,
+	API_PATCH_MACHINE,
+	API_PUT_DRIVE,
+	API_PATCH_DRIVE,
+	API_PUT_NET,
+	API_PUT_ENTROPY,
+	API_PUT_LOGGER,
+	API_PUT_METRICS,
+	API_INSTANCE_START,
+	API_SEND_CTRL_ALT_DEL,
+	API_FLUSH_METRICS,
+	API_PAUSE,
+	API_RESUME,
+	API_NR_OPS,
+};
+
+#define API_FAULT_MAX		1024
+
+/* A validated request, and then its answer. */
+struct api_request {
+	enum api_op op;
+	char id[65];			/* {drive_id} or {iface_id} from the path */
+	json_t *body;			/* the validated body; NULL when it has none */
+	const char *path_on_host;	/* PATCH /drives: the new file (in body), or NULL */
+
+	int status;			/* 200, 204 or 400 */
+	char *reply;			/* 200: the body, malloc'd */
+	bool reply_text;		/* the reply is text/plain, not JSON */
+	char fault[API_FAULT_MAX];	/* 400: the fault_message */
+};
+
+/*
+ * Route one request and validate its body. Returns 1 when req must be
+ * applied by the vmm thread, 0 when it is already answered (an error, or
+ * something that needs no VM state such as GET /version).
+ */
+int api_route(const struct http_request *http, const char *body, size_t len,
+	      struct api_request *req);
+const char *api_op_name(enum api_op op);
+
+void api_reply_ok(struct api_request *req);
+/* Takes the reference to v. */
+void api_reply_json(struct api_request *req, json_t *v);
+/* Takes ownership of text (malloc'd). */
+void api_reply_text(struct api_request *req, char *text);
+void api_reply_fault(struct api_request *req, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void api_request_free(struct api_request *req);
+
+/* ---- the server ---- */
+
+struct api_server;
+
+/*
+ * Bind and listen on path: refused (-EADDRINUSE) when a server answers
+ * there, a stale socket is replaced; the message goes to err.
+ */
+int api_server_create(const char *path, size_t max_payload, struct api_server **out,
+		      char *err, size_t errlen);
+/* Start the petrel_api thread. */
+int api_server_start(struct api_server *srv);
+/* Stop the thread, close the socket and remove its path. */
+void api_server_destroy(struct api_server *srv);
+
+/* vmm thread: readable when a request waits to be applied. */
+int api_server_request_fd(const struct api_server *srv);
+/* vmm thread: the waiting request (NULL if none); answer it with api_server_complete(). */
+struct api_request *api_server_take(struct api_server *srv);
+void api_server_complete(struct api_server *srv, struct api_request *req);
+
+#endif

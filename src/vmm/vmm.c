@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The vmm thread's top level: one event loop for the life of the process,
+ * the signals that end it, the metrics timer, the VM once built, and the
+ * API's requests, each applied here and answered through the server's
+ * slot. States: Not started -> (InstanceStart) Running <-> Paused; the
+ * guest's end, or a signal, ends the loop.
+ */
+#include <errno.h>
+#include <linux/virtio_ids.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <petrel/api.h>
+#include <petrel/log.h>
+#include <petrel/metrics.h>
+#include <petrel/util.h>
+
+#include "vm_priv.h"
+
+enum vmm_state { VMM_NOT_STARTED, VMM_RUNNING, VMM_PAUSED };
+
+static const char *const state_names[] = {
+	[VMM_NOT_STARTED] = "Not started", [VMM_RUNNING] = "Running", [VMM_PAUSED] = "Paused",
+};
+
+struct vmm {
+	struct vm_options opts;		/* opts.loop is ours */
+	struct api_server *api;
+	struct vm_config cfg;
+	struct vm *vm;
+	enum vmm_state state;
+	int signal_fd;
+	bool done;
+	int exit_code;
+	char id[65];
+};
+
+typedef void (*apply_fn)(struct vmm *v, struct api_request *req);
+
+/* ---- the VM ---- */
+
+static int start_vm(struct vmm *v)
+{
+	struct vm *vm;
+	int ret;
+
+	log_clear_last_error();
+	ret = vm_build(&v->cfg, &v->opts, &vm);
+	if (ret)
+		return ret;
+	ret = vm_start(vm);
+	if (ret) {
+		vm_destroy(vm);
+		return ret;
+	}
+	v->vm = vm;
+	v->state = VMM_RUNNING;
+	pr_info("VM started");
+	return 0;
+}
+
+static void pause_vcpus(struct vm *vm, bool pause)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		if (pause)
+			vcpu_pause(vm->vcpus[i]);
+		else
+			vcpu_resume(vm->vcpus[i]);
+	}
+}
+
+static struct virtio_dev *find_blk(struct vm *vm, const char *id)
+{
+	for (unsigned int i = 0; i < vm->nr_virtio; i++) {
+		struct virtio_dev *dev = vm->virtio[i];
+
+		if (dev->ops->device_id == VIRTIO_ID_BLOCK && !strcmp(dev->id, id))
+			return dev;
+	}
+	return NULL;
+}
+
+static int find_drive(const struct vm_config *cfg, const char *id)
+{
+	for (unsigned int i = 0; i < cfg->nr_drives; i++) {
+		if (!strcmp(cfg->drives[i].drive_id, id))
+			return i;
+	}
+	return -1;
+}
+
+/* ---- requests ---- */
+
+static void reply_parsed(struct api_request *req, int ret)
+{
+	if (ret)
+		req->status = 400;	/* the parser wrote the fault */
+	else
+		api_reply_ok(req);
+}
+
+static void get_info(struct vmm *v, struct api_request *req)
+{
+	api_reply_json(req, json_pack("{s:s, s:s, s:s, s:s}", "id", v->id,
+				      "state", state_names[v->state],
+				      "vmm_version", PETREL_VERSION, "app_name", "petrel"));
+}
+
+static void get_version(struct vmm *v, struct api_request *req)
+{
+	api_reply_json(req, json_pack("{s:s, s:s}", "firecracker_version", PETREL_FC_API_VERSION,
+				      "petrel_version", PETREL_VERSION));
+}
+
+static void get_machine(struct vmm *v, struct api_request *req)
+{
+	json_t *all = config_to_json(&v->cfg);
+	json_t *machine = all ? json_incref(json_object_get(all, "machine-config")) : NULL;
+
+	json_decref(all);
+	api_reply_json(req, machine);
+}
+
+static void get_vm_config(struct vmm *v, struct api_request *req)
+{
+	api_reply_json(req, config_to_json(&v->cfg));
+}
+
+static void get_metrics(struct vmm *v, struct api_request *req)
+{
+	api_reply_text(req, metrics_prometheus());
+}
+
+static void put_boot_source(struct vmm *v, struct api_request *req)
+{
+	reply_parsed(req, config_boot_source_from_json(&v->cfg, req->body, req->fault,
+						       sizeof(req->fault)));
+}
+
+static void put_machine(struct vmm *v, struct api_request *req)
+{
+	reply_parsed(req, config_machine_from_json(&v->cfg, req->body,
+						   req->op == API_PATCH_MACHINE,
+						   req->fault, sizeof(req->fault)));
+}
+
+static void put_drive(struct vmm *v, struct api_request *req)
+{
+	reply_parsed(req, config_drive_from_json(&v->cfg, req->body, req->fault,
+						 sizeof(req->fault)));
+}
+
+static void put_net(struct vmm *v, struct api_request *req)
+{
+	reply_parsed(req, config_net_from_json(&v->cfg, req->body, req->fault, sizeof(req->fault)));
+}
+
+static void put_entropy(struct vmm *v, struct api_request *req)
+{
+	reply_parsed(req, config_entropy_from_json(&v->cfg, req->body, req->fault,
+						   sizeof(req->fault)));
+}
+
+/* The file is opened first: a path that cannot be opened changes nothing. */
+static void put_logger(struct vmm *v, struct api_request *req)
+{
+	const char *path = json_string_value(json_object_get(req->body, "log_path"));
+	int ret = path ? log_set_path(path) : 0;
+
+	if (ret) {
+		api_reply_fault(req, "logger.log_path: cannot open %s: %s", path, strerror(-ret));
+		return;
+	}
+	ret = config_logger_from_json(&v->cfg, req->body, req->fault, sizeof(req->fault));
+	if (!ret) {
+		log_set_level(v->cfg.logger.level);
+		log_set_show(v->cfg.logger.show_level, v->cfg.logger.show_log_origin);
+	}
+	reply_parsed(req, ret);
+}
+
+static void put_metrics(struct vmm *v, struct api_request *req)
+{
+	const char *path = json_string_value(json_object_get(req->body, "metrics_path"));
+
+	if (metrics_set_path(path, req->fault, sizeof(req->fault))) {
+		req->status = 400;
+		return;
+	}
+	reply_parsed(req, config_metrics_from_json(&v->cfg, req->body, req->fault,
+						   sizeof(req->fault)));
+}
+
+static void instance_start(struct vmm *v, struct api_request *req)
+{
+	char err[API_FAULT_MAX / 2];
+	int ret;
+
+	if (config_validate(&v->cfg, err, sizeof(err))) {
+		api_reply_fault(req, "Cannot start the microVM: %s", err);
+		return;
+	}
+	ret = start_vm(v);
+	if (ret)
+		api_reply_fault(req, "Cannot start the microVM: %s", *log_last_error() ?
+				log_last_error() : strerror(-ret));
+	else
+		api_reply_ok(req);
+}
+
+static void send_ctrl_alt_del(struct vmm *v, struct api_request *req)
+{
+	if (i8042_send_ctrl_alt_del(v->vm->i8042))
+		api_reply_fault(req, "SendCtrlAltDel: the guest has not read the keyboard "
+				"buffer yet; try again");
+	else
+		api_reply_ok(req);
+}
+
+static void flush_metrics(struct vmm *v, struct api_request *req)
+{
+	int ret = metrics_flush();
+
+	if (ret)
+		api_reply_fault(req, "FlushMetrics: cannot write the metrics: %s", strerror(-ret));
+	else
+		api_reply_ok(req);
+}
+
+/* Pausing a paused VM, or resuming a running one, succeeds and changes nothing. */
+static void set_paused(struct vmm *v, struct api_request *req)
+{
+	bool pause = req->op == API_PAUSE;
+	uint64_t start = util_now_us();
+
+	if (pause != (v->state == VMM_PAUSED)) {
+		pause_vcpus(v->vm, pause);
+		v->state = pause ? VMM_PAUSED : VMM_RUNNING;
+		metrics_set(pause ? M_LAT_PAUSE_VM : M_LAT_RESUME_VM, util_now_us() - start);
+		pr_info("VM %s", pause ? "paused" : "resumed");
+	}
+	api_reply_ok(req);
+}
+
+static void patch_drive(struct vmm *v, struct api_request *req)
+{
+	struct virtio_dev *dev = find_blk(v->vm, req->id);
+	int idx = find_drive(&v->cfg, req->id), ret;
+	char *path;
+
+	if (!dev || idx < 0) {
+		api_reply_fault(req, "Unable to patch the block device: no drive with drive_id "
+				"\"%s\".", req->id);
+		return;
+	}
+	if (!req->path_on_host) {
+		api_reply_ok(req);	/* nothing to change */
+		return;
+	}
+	path = strdup(req->path_on_host);
+	ret = path ? virtio_blk_update_path(dev, path) : -ENOMEM;
+	if (ret) {
+		free(path);
+		api_reply_fault(req, "Unable to patch the block device %s: %s: %s", req->id,
+				req->path_on_host, strerror(-ret));
+		return;
+	}
+	free(v->cfg.drives[idx].path_on_host);
+	v->cfg.drives[idx].path_on_host = path;
+	api_reply_ok(req);
+}
+
+#define PRE	(1u << VMM_NOT_STARTED)
+#define POST	((1u << VMM_RUNNING) | (1u << VMM_PAUSED))
+#define ANY	(PRE | POST)
+
+static const struct {
+	apply_fn apply;
+	unsigned int states;		/* where it is allowed */
+} handlers[API_NR_OPS] = {
+	[API_GET_INFO] = { get_info, ANY },
+	[API_GET_VERSION] = { get_version, ANY },
+	[API_GET_MACHINE] = { get_machine, ANY },
+	[API_GET_VM_CONFIG] = { get_vm_config, ANY },
+	[API_GET_METRICS] = { get_metrics, ANY },
+	[API_PUT_BOOT_SOURCE] = { put_boot_source, PRE },
+	[API_PUT_MACHINE] = { put_machine, PRE },
+	[API_PATCH_MACHINE] = { put_machine, PRE },
+	[API_PUT_DRIVE] = { put_drive, PRE },
+	[API_PATCH_DRIVE] = { patch_drive, POST },
+	[API_PUT_NET] = { put_net, PRE },
+	[API_PUT_ENTROPY] = { put_entropy, PRE },
+	[API_PUT_LOGGER] = { put_logger, PRE },
+	[API_PUT_METRICS] = { put_metrics, PRE },
+	[API_INSTANCE_START] = { instance_start, PRE },
+	[API_SEND_CTRL_ALT_DEL] = { send_ctrl_alt_del, POST },
+	[API_FLUSH_METRICS] = { flush_metrics, ANY },
+	[API_PAUSE] = { set_paused, POST },
+	[API_RESUME] = { set_paused, POST },
+};
+
+static void apply(struct vmm *v, struct api_request *req)
+{
+	if (req->op >= API_NR_OPS || !handlers[req->op].apply) {
+		api_reply_fault(req, "unsupported request");
+		return;
+	}
+	if (!(handlers[req->op].states & (1u << v->state))) {
+		api_reply_fault(req, "The requested operation is not supported %s starting the "
+				"microVM.", v->state == VMM_NOT_STARTED ? "before" : "after");
+		return;
+	}
+	handlers[req->op].apply(v, req);
+}
+
+/* ---- the loop ---- */
+
+static void on_request(void *opaque, uint32_t events)
+{
+	struct vmm *v = opaque;
+	struct api_request *req = api_server_take(v->api);
+
+	if (!req)
+		return;
+	apply(v, req);
+	api_server_complete(v->api, req);
+}
+
+static void on_signal(void *opaque, uint32_t events)
+{
+	struct vmm *v = opaque;
+	struct signalfd_siginfo si;
+
+	if (read(v->signal_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	pr_info("received signal %u, stopping", si.ssi_signo);
+	v->done = true;
+	v->exit_code = 0;
+}
+
+static void on_metrics_timer(void *opaque, uint32_t events)
+{
+	metrics_on_timer();
+}
+
+static int watch_signals(struct vmm *v)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	/* Blocked before any other thread starts, so they all inherit the mask. */
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return -EINVAL;
+	v->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (v->signal_fd < 0)
+		return -errno;
+	return event_loop_add(v->opts.loop, v->signal_fd, EPOLLIN, on_signal, v);
+}
+
+static int watch_all(struct vmm *v)
+{
+	int timer = metrics_timer_fd(), ret;
+
+	ret = watch_signals(v);
+	if (!ret && timer >= 0)
+		ret = event_loop_add(v->opts.loop, timer, EPOLLIN, on_metrics_timer, NULL);
+	if (!ret && v->api)
+		ret = event_loop_add(v->opts.loop, api_server_request_fd(v->api), EPOLLIN,
+				     on_request, v);
+	return ret;
+}
+
+struct vmm *vmm_create(const struct vm_options *opts, const char *id, struct api_server *api)
+{
+	struct vmm *v = calloc(1, sizeof(*v));
+	int ret;
+
+	if (!v)
+		return NULL;
+	v->opts = *opts;
+	v->api = api;
+	v->signal_fd = -1;
+	snprintf(v->id, sizeof(v->id), "%s", id ? id : "anonymous-instance");
+	config_init(&v->cfg);
+	v->opts.loop = event_loop_create();
+	ret = v->opts.loop ? watch_all(v) : -ENOMEM;
+	if (ret) {
+		pr_err("cannot set up the vmm thread: %s", strerror(-ret));
+		vmm_destroy(v);
+		return NULL;
+	}
+	return v;
+}
+
+int vmm_boot(struct vmm *v, struct vm_config *cfg)
+{
+	config_free(&v->cfg);
+	v->cfg = *cfg;
+	config_init(cfg);
+	return start_vm(v);
+}
+
+int vmm_run(struct vmm *v)
+{
+	int ret;
+
+	while (!v->done) {
+		ret = event_loop_run_once(v->opts.loop, -1);
+		if (ret) {
+			pr_err("event loop: %s", strerror(-ret));
+			return 1;
+		}
+		if (v->vm && !v->vm->running) {
+			v->done = true;
+			v->exit_code = v->vm->exit_code;
+		}
+	}
+	return v->exit_code;
+}
+
+void vmm_destroy(struct vmm *v)
+{
+	if (!v)
+		return;
+	if (v->vm)
+		vm_destroy(v->vm);
+	else
+		metrics_flush();	/* vm_destroy writes the last line when there is a VM */
+	if (v->signal_fd >= 0)
+		close(v->signal_fd);
+	event_loop_destroy(v->opts.loop);
+	config_free(&v->cfg);
+	free(v);
+}
