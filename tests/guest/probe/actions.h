@@ -9,6 +9,8 @@ void blk_action(void);
 void rng_action(void);
 void net_action(void);
 void hostile_action(void);
+void count_action(void);
+void cad_action(void);
 
 __noreturn void probe_poweroff(void);
 

@@ -124,6 +124,8 @@ static const struct action actions[] = {
 	{ "rng",		rng_action },
 	{ "net",		net_action },
 	{ "hostile",		hostile_action },
+	{ "count",		count_action },
+	{ "cad",		cad_action },
 };
 
 static void boot_timer(bool mmio)
