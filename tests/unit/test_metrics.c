@@ -198,33 +198,43 @@ START_TEST(no_path_no_line)
 }
 END_TEST
 
+static char fifo_dir[64], fifo[80];
+
+static void make_fifo(void)
+{
+	strcpy(fifo_dir, "/tmp/petrel-test-metrics-fifo-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(fifo_dir));
+	snprintf(fifo, sizeof(fifo), "%s/m", fifo_dir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+}
+
+static void remove_fifo(void)
+{
+	unlink(fifo);
+	rmdir(fifo_dir);
+}
+
 START_TEST(fifo_without_reader)
 {
-	char dir[] = "/tmp/petrel-test-metrics-fifo-XXXXXX", fifo[64], err[256] = "";
+	char err[256] = "";
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(fifo, sizeof(fifo), "%s/m", dir);
-	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	make_fifo();
 	ck_assert_int_eq(metrics_set_path(fifo, err, sizeof(err)), -ENXIO);
 	ck_assert_msg(strstr(err, fifo), "'%s' does not name the path", err);
 	ck_assert_int_eq(metrics_set_path("/nonexistent/dir/m", err, sizeof(err)), -ENOENT);
 	ck_assert(strstr(err, "/nonexistent/dir/m"));
-	unlink(fifo);
-	rmdir(dir);
+	remove_fifo();
 }
 END_TEST
 
 /* A reader that never reads: lines are lost and counted, the flusher never waits. */
 START_TEST(full_fifo_loses_lines)
 {
-	char dir[] = "/tmp/petrel-test-metrics-fifo-XXXXXX", fifo[64], err[256];
-	char junk[4096] = { 0 }, buf[65536];
+	char err[256], junk[4096] = { 0 }, buf[65536];
 	int rd, wr, writes = 0;
 	uint64_t t0;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(fifo, sizeof(fifo), "%s/m", dir);
-	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	make_fifo();
 	rd = open(fifo, O_RDONLY | O_NONBLOCK);
 	ck_assert_int_ge(rd, 0);
 	ck_assert_int_eq(metrics_set_path(fifo, err, sizeof(err)), 0);
@@ -247,15 +257,14 @@ START_TEST(full_fifo_loses_lines)
 	ck_assert(strstr(buf, "\"missed_metrics_count\":2"));
 	close(wr);
 	close(rd);
-	unlink(fifo);
-	rmdir(dir);
+	remove_fifo();
 }
 END_TEST
 
 /* A line longer than PIPE_BUF goes into a FIFO whole or not at all. */
 START_TEST(long_line_never_split)
 {
-	char dir[] = "/tmp/petrel-test-metrics-fifo-XXXXXX", fifo[64], err[256], id[16];
+	char err[256], id[16];
 	static struct dev_counters devs[100];
 	static char junk[65536], buf[65536];
 	int rd, wr, size;
@@ -265,9 +274,7 @@ START_TEST(long_line_never_split)
 		snprintf(id, sizeof(id), "d%u", i);
 		ck_assert_int_eq(metrics_source_add(&block_schema, id, &devs[i]), 0);
 	}
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(fifo, sizeof(fifo), "%s/m", dir);
-	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	make_fifo();
 	rd = open(fifo, O_RDONLY | O_NONBLOCK);
 	ck_assert_int_eq(metrics_set_path(fifo, err, sizeof(err)), 0);
 	wr = open(fifo, O_WRONLY | O_NONBLOCK);
@@ -286,8 +293,7 @@ START_TEST(long_line_never_split)
 	ck_assert_int_eq(buf[n - 1], '\n');
 	close(wr);
 	close(rd);
-	unlink(fifo);
-	rmdir(dir);
+	remove_fifo();
 }
 END_TEST
 
