@@ -2,7 +2,9 @@
 /*
  * linetime MARKER CMD [ARGS...]: run CMD, print the microseconds from its
  * exec until a line of its stdout/stderr contains MARKER, then wait for it
- * to end (killing it after 60 s). Exit status: 0 when the marker was seen.
+ * to end (killing it after 60 s; at once with LINETIME_KILL set, for
+ * monitors whose guest cannot power off). Exit status: 0 when the marker
+ * was seen.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -40,12 +42,15 @@ int main(int argc, char **argv)
 		_exit(127);
 	}
 	close(pfd[1]);
-	alarm(60);
 	signal(SIGALRM, SIG_DFL);
+	alarm(60);
 	in = fdopen(pfd[0], "r");
 	while (fgets(line, sizeof(line), in)) {
-		if (seen < 0 && strstr(line, argv[1]))
+		if (seen < 0 && strstr(line, argv[1])) {
 			seen = now_us() - start;
+			if (getenv("LINETIME_KILL"))
+				kill(pid, SIGKILL);
+		}
 		if (getenv("LINETIME_ECHO"))
 			fputs(line, stderr);
 	}
