@@ -157,9 +157,9 @@ char *metrics_prometheus(void);
 
 /*
  * A timerfd (non-blocking, close-on-exec) that fires every
- * METRICS_FLUSH_INTERVAL_S seconds once a path is set: vm_run() watches it
- * for EPOLLIN on the vmm loop and calls metrics_on_timer() (a loop running
- * before the VM exists may watch it too). Created on first call; -errno.
+ * METRICS_FLUSH_INTERVAL_S seconds once a path is set: the vmm loop
+ * (src/vmm/vmm.c) watches it for EPOLLIN and calls metrics_on_timer().
+ * Created on first call; -errno.
  */
 int metrics_timer_fd(void);
 /* If the timer expired: acknowledge it and flush. */
