@@ -37,23 +37,25 @@ write_config() {
 JSON
 }
 
-# run_petrel NAME TIMEOUT ARGS... : output in $T/NAME.out (stdout+stderr), status in RC
+# run_petrel NAME TIMEOUT ARGS... : the guest console (stdout) in $T/NAME.out,
+# petrel's log (stderr) in $T/NAME.log, so log lines never split console lines;
+# status in RC
 run_petrel() {
 	local name=$1 secs=$2
 	shift 2
 	set +e
-	timeout -k 5 "$secs" "$PETREL_BIN" "$@" </dev/null >"$T/$name.out" 2>&1
+	timeout -k 5 "$secs" "$PETREL_BIN" "$@" </dev/null >"$T/$name.out" 2>"$T/$name.log"
 	RC=$?
 	set -e
 }
 
-# expect_line NAME REGEX DESCRIPTION
+# expect_line NAME REGEX DESCRIPTION: in the console or the log
 expect_line() {
-	if grep -Eq -- "$2" "$T/$1.out"; then
+	if grep -Eqs -- "$2" "$T/$1.out" "$T/$1.log"; then
 		pass "$3"
 	else
 		fail "$3: no line matching '$2' in output:"
-		sed 's/^/    | /' "$T/$1.out" | tail -20
+		cat "$T/$1.out" "$T/$1.log" 2>/dev/null | sed 's/^/    | /' | tail -20
 	fi
 }
 
@@ -62,6 +64,6 @@ expect_rc() {
 		pass "$3 (exit $RC)"
 	else
 		fail "$3: exit $RC, expected $2"
-		sed 's/^/    | /' "$T/$1.out" | tail -20
+		cat "$T/$1.out" "$T/$1.log" 2>/dev/null | sed 's/^/    | /' | tail -20
 	fi
 }

@@ -8,7 +8,7 @@ probe=$(probe_elf)
 write_config "$T/echo.json" "$probe" "probe.action=echo"
 mkfifo "$T/in"
 set +e
-timeout -k 5 30 "$PETREL_BIN" --no-api --config-file "$T/echo.json" <"$T/in" >"$T/echo.out" 2>&1 &
+timeout -k 5 30 "$PETREL_BIN" --no-api --config-file "$T/echo.json" <"$T/in" >"$T/echo.out" 2>"$T/echo.log" &
 pid=$!
 exec 3>"$T/in"
 for _ in $(seq 100); do grep -q "probe: echo ready" "$T/echo.out" && break; sleep 0.1; done

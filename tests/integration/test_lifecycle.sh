@@ -20,7 +20,7 @@ if grep -q "failed" "$T/reset.out" "$T/poweroff.out"; then fail "the probe saw a
 
 for sig in TERM INT; do
 	write_config "$T/halt.json" "$probe" "probe.action=halt"
-	"$PETREL_BIN" --no-api --config-file "$T/halt.json" </dev/null >"$T/halt$sig.out" 2>&1 &
+	"$PETREL_BIN" --no-api --config-file "$T/halt.json" </dev/null >"$T/halt$sig.out" 2>"$T/halt$sig.log" &
 	pid=$!
 	for _ in $(seq 50); do grep -q "probe: halting" "$T/halt$sig.out" && break; sleep 0.1; done
 	kill -"$sig" "$pid"
