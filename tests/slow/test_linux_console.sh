@@ -9,7 +9,7 @@ linux_config "$T/sh.json" "$PETREL_GUEST_DIR/micro-bzImage" \
 	"$PETREL_GUEST_DIR/micro-initrd.cpio.gz" 1 "console=ttyS0 reboot=k panic=1"
 mkfifo "$T/in"
 set +e
-timeout -k 5 300 "$PETREL_BIN" --no-api --config-file "$T/sh.json" <"$T/in" >"$T/sh.out" 2>&1 &
+timeout -k 5 300 "$PETREL_BIN" --no-api --config-file "$T/sh.json" <"$T/in" >"$T/sh.out" 2>"$T/sh.log" &
 pid=$!
 exec 3>"$T/in"
 for _ in $(seq 600); do grep -q "petrel-guest: init started" "$T/sh.out" && break; sleep 0.5; done
