@@ -10,6 +10,7 @@
 
 #include <petrel/api.h>
 #include <petrel/config.h>
+#include <petrel/jail.h>
 #include <petrel/log.h>
 #include <petrel/metrics.h>
 #include <petrel/util.h>
@@ -20,6 +21,10 @@ struct options {
 	const char *id;
 	const char *log_path;
 	const char *api_sock;
+	const char *seccomp_filter;	/* NULL: the built-in filters */
+	const char *seccomp_selftest;
+	bool no_seccomp;
+	bool print_seccomp;
 	uint64_t max_payload;
 	uint64_t start_us;		/* when the process started (CLOCK_MONOTONIC) */
 	bool no_api;
@@ -33,7 +38,8 @@ struct options {
 enum {
 	OPT_CONFIG_FILE = 256, OPT_NO_API, OPT_ID, OPT_BOOT_TIMER, OPT_LEVEL, OPT_LOG_PATH,
 	OPT_SHOW_LEVEL, OPT_SHOW_ORIGIN, OPT_VERSION, OPT_HELP, OPT_API_SOCK, OPT_MAX_PAYLOAD,
-	OPT_START_TIME,
+	OPT_START_TIME, OPT_NO_SECCOMP, OPT_SECCOMP_FILTER, OPT_PRINT_SECCOMP,
+	OPT_SECCOMP_SELFTEST,
 };
 
 static const struct option long_options[] = {
@@ -48,6 +54,10 @@ static const struct option long_options[] = {
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
 	{ "http-api-max-payload-size", required_argument, NULL, OPT_MAX_PAYLOAD },
 	{ "start-time-us", required_argument, NULL, OPT_START_TIME },
+	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+	{ "seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER },
+	{ "print-seccomp", no_argument, NULL, OPT_PRINT_SECCOMP },
+	{ "seccomp-selftest", required_argument, NULL, OPT_SECCOMP_SELFTEST },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -58,6 +68,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: petrel [--api-sock PATH] [--config-file FILE] [options]\n"
 		"       petrel --no-api --config-file FILE [options]\n"
+		"       petrel jail --id ID [jailer options] -- [petrel options]\n"
 		"\n"
 		"  --api-sock PATH      serve the control API on this Unix socket\n"
 		"                       (default " API_DEFAULT_SOCKET ")\n"
@@ -73,6 +84,9 @@ static void usage(FILE *out)
 		"  --log-path PATH      log to a file or FIFO instead of stderr\n"
 		"  --show-level         put the level in each log line\n"
 		"  --show-log-origin    put the source file and line in each log line\n"
+		"  --no-seccomp         run without the per-thread seccomp filters\n"
+		"  --seccomp-filter FILE  use the filters in FILE (JSON, see docs/api.md)\n"
+		"  --print-seccomp      print the seccomp filters per thread and exit\n"
 		"  --version            print the version and exit\n"
 		"  --help               print this help and exit\n", API_DEFAULT_MAX_PAYLOAD);
 }
@@ -121,6 +135,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_SHOW_LEVEL: o->show_level = true; break;
 		case OPT_SHOW_ORIGIN: o->show_origin = true; break;
 		case OPT_API_SOCK: o->api_sock = optarg; break;
+		case OPT_NO_SECCOMP: o->no_seccomp = true; break;
+		case OPT_SECCOMP_FILTER: o->seccomp_filter = optarg; break;
+		case OPT_PRINT_SECCOMP: o->print_seccomp = true; break;
+		case OPT_SECCOMP_SELFTEST: o->seccomp_selftest = optarg; break;
 		case OPT_MAX_PAYLOAD:
 			if (parse_number("http-api-max-payload-size", optarg, 1, &o->max_payload))
 				return -EINVAL;
@@ -212,6 +230,39 @@ static int load_config(const struct options *o, struct vm_config *cfg)
 	return setup_logger(o, cfg) ?: setup_metrics(cfg);
 }
 
+/* The filters are compiled before any thread starts; each thread installs its own. */
+static int setup_seccomp(const struct options *o)
+{
+	char err[512];
+	int ret = jail_seccomp_setup(o->seccomp_filter, o->no_seccomp, err, sizeof(err));
+
+	if (ret)
+		fprintf(stderr, "petrel: %s\n", err);
+	return ret;
+}
+
+/* --print-seccomp: the filters in force, per thread. */
+static int print_seccomp(const struct options *o)
+{
+	struct jail_policy p;
+	char err[512];
+	int ret;
+
+	if (o->no_seccomp) {
+		printf("seccomp: off (--no-seccomp)\n");
+		return 0;
+	}
+	ret = o->seccomp_filter ? jail_policy_load(o->seccomp_filter, &p, err, sizeof(err)) :
+				  jail_policy_builtin(&p);
+	if (ret) {
+		fprintf(stderr, "petrel: %s\n", ret == -ENOMEM ? strerror(ENOMEM) : err);
+		return 1;
+	}
+	jail_policy_print(&p, stdout);
+	jail_policy_free(&p);
+	return 0;
+}
+
 static int open_api(const struct options *o, struct api_server **api)
 {
 	char err[512];
@@ -249,7 +300,7 @@ static int run(const struct options *o)
 	int ret = 1;
 
 	config_init(&cfg);
-	if (load_config(o, &cfg) || (!o->no_api && open_api(o, &api)))
+	if (load_config(o, &cfg) || setup_seccomp(o) || (!o->no_api && open_api(o, &api)))
 		goto out;
 	vmm = vmm_create(&vo, o->id, api);
 	if (!vmm || (api && api_server_start(api)))
@@ -274,9 +325,16 @@ int main(int argc, char **argv)
 		.level = LOG_INFO, .api_sock = API_DEFAULT_SOCKET,
 		.max_payload = API_DEFAULT_MAX_PAYLOAD, .start_us = util_now_us(),
 	};
-	int ret = parse_args(argc, argv, &o);
+	int ret;
 
+	if (argc > 1 && !strcmp(argv[1], "jail"))
+		return jailer_main(argc - 1, argv + 1);
+	ret = parse_args(argc, argv, &o);
 	if (ret)
 		return ret > 0 ? 0 : 1;
+	if (o.print_seccomp)
+		return print_seccomp(&o);
+	if (o.seccomp_selftest)
+		return setup_seccomp(&o) ? 1 : jail_seccomp_selftest(o.seccomp_selftest);
 	return run(&o);
 }

@@ -30,6 +30,12 @@ void log_close(void);
 const char *log_last_error(void);
 void log_clear_last_error(void);
 
+/*
+ * Async-signal-safe: one Error line (the time in UTC, the id, thread and
+ * msg) written with a single write(), for handlers about to end petrel.
+ */
+void log_signal_safe(const char *thread, const char *msg);
+
 void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 

@@ -146,6 +146,12 @@ int metrics_set_path(const char *path, char *err, size_t errlen);
  * devices not yet gone); a process that never built a VM flushes at exit.
  */
 int metrics_flush(void);
+/*
+ * Async-signal-safe, for a handler about to end petrel: a last line with
+ * only metric m's delta ({"utc_timestamp_ms": T, "seccomp": {"num_faults":
+ * 1}}), written without the lock or an allocation.
+ */
+void metrics_flush_signal_safe(enum metric m);
 
 /*
  * Every metric's absolute value in the Prometheus text format (GET

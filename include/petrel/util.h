@@ -22,4 +22,12 @@ uint64_t util_now_us(void);
 /* write()/read() the whole buffer, retrying on EINTR and short transfers. */
 int util_write_all(int fd, const void *buf, size_t len);
 
+/*
+ * Async-signal-safe text for handlers: append s, or v in decimal (at least
+ * width digits, zero-padded), at *pos in buf of len bytes, always leaving
+ * room for a final NUL.
+ */
+void util_append_str(char *buf, size_t len, size_t *pos, const char *s);
+void util_append_u64(char *buf, size_t len, size_t *pos, uint64_t v, unsigned int width);
+
 #endif

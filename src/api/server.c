@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <petrel/api.h>
+#include <petrel/jail.h>
 #include <petrel/log.h>
 #include <petrel/metrics.h>
 #include <petrel/util.h>
@@ -595,6 +596,7 @@ static void *api_thread(void *arg)
 	int fd;
 
 	pthread_setname_np(pthread_self(), "petrel_api");
+	jail_seccomp_enter(JAIL_API);
 	while (!stopping(srv)) {
 		fd = accept_client(srv);
 		if (fd < 0)

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -100,6 +101,68 @@ static int format_time(char *buf, size_t len)
 	gmtime_r(&ts.tv_sec, &tm);
 	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
 	return n + snprintf(buf + n, len - n, ".%09ldZ", ts.tv_nsec);
+}
+
+/* Days since 1970-01-01 to a civil date (proleptic Gregorian), without gmtime. */
+static void civil_date(int64_t days, unsigned int *y, unsigned int *m, unsigned int *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	days += 719468;
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	doe = days - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+/* format_time()'s shape, built only from async-signal-safe pieces. */
+static void safe_time(char *buf, size_t len, size_t *pos)
+{
+	struct timespec ts;
+	unsigned int y, m, d;
+	int64_t secs;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	secs = ts.tv_sec % 86400;
+	civil_date(ts.tv_sec / 86400, &y, &m, &d);
+	util_append_u64(buf, len, pos, y, 4);
+	util_append_str(buf, len, pos, "-");
+	util_append_u64(buf, len, pos, m, 2);
+	util_append_str(buf, len, pos, "-");
+	util_append_u64(buf, len, pos, d, 2);
+	util_append_str(buf, len, pos, "T");
+	util_append_u64(buf, len, pos, secs / 3600, 2);
+	util_append_str(buf, len, pos, ":");
+	util_append_u64(buf, len, pos, secs / 60 % 60, 2);
+	util_append_str(buf, len, pos, ":");
+	util_append_u64(buf, len, pos, secs % 60, 2);
+	util_append_str(buf, len, pos, ".");
+	util_append_u64(buf, len, pos, ts.tv_nsec, 9);
+	util_append_str(buf, len, pos, "Z");
+}
+
+void log_signal_safe(const char *thread, const char *msg)
+{
+	char buf[512];
+	size_t n = 0;
+
+	if (logger.level == LOG_OFF)
+		return;
+	safe_time(buf, sizeof(buf) - 1, &n);
+	util_append_str(buf, sizeof(buf) - 1, &n, " [");
+	util_append_str(buf, sizeof(buf) - 1, &n, logger.id);
+	util_append_str(buf, sizeof(buf) - 1, &n, ":");
+	util_append_str(buf, sizeof(buf) - 1, &n, thread);
+	util_append_str(buf, sizeof(buf) - 1, &n, logger.show_level ? ":ERROR] " : "] ");
+	util_append_str(buf, sizeof(buf) - 1, &n, msg);
+	buf[n++] = '\n';
+	if (write(logger.fd, buf, n) < 0) {
+		/* Nothing more can be done from a signal handler. */
+	}
 }
 
 static __thread char last_error[512];

@@ -367,6 +367,29 @@ out:
 	return ret;
 }
 
+void metrics_flush_signal_safe(enum metric m)
+{
+	char buf[256];
+	size_t n = 0;
+	int fd = mt.fd;
+
+	if (fd < 0 || m >= M_NR_METRICS)
+		return;
+	util_append_str(buf, sizeof(buf) - 1, &n, "{\"utc_timestamp_ms\":");
+	util_append_u64(buf, sizeof(buf) - 1, &n, utc_ms(), 1);
+	util_append_str(buf, sizeof(buf) - 1, &n, ",\"");
+	util_append_str(buf, sizeof(buf) - 1, &n, defs[m].group);
+	util_append_str(buf, sizeof(buf) - 1, &n, "\":{\"");
+	util_append_str(buf, sizeof(buf) - 1, &n, defs[m].name);
+	util_append_str(buf, sizeof(buf) - 1, &n, "\":");
+	util_append_u64(buf, sizeof(buf) - 1, &n,
+			defs[m].gauge ? metrics_get(m) : metrics_get(m) - mt.last[m], 1);
+	util_append_str(buf, sizeof(buf) - 1, &n, "}}");
+	buf[n++] = '\n';
+	if (write(fd, buf, n) < 0)
+		metrics_inc(M_LOGGER_MISSED_METRICS_COUNT);
+}
+
 /* ---- Prometheus text format ---- */
 
 static void prom_label(FILE *f, const char *v)

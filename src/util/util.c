@@ -79,3 +79,24 @@ int util_write_all(int fd, const void *buf, size_t len)
 	}
 	return 0;
 }
+
+void util_append_str(char *buf, size_t len, size_t *pos, const char *s)
+{
+	while (*s && *pos + 1 < len)
+		buf[(*pos)++] = *s++;
+	buf[*pos] = '\0';
+}
+
+void util_append_u64(char *buf, size_t len, size_t *pos, uint64_t v, unsigned int width)
+{
+	char digits[21];
+	unsigned int n = 0;
+
+	do {
+		digits[n++] = '0' + v % 10;
+		v /= 10;
+	} while (v || n < width);
+	while (n && *pos + 1 < len)
+		buf[(*pos)++] = digits[--n];
+	buf[*pos] = '\0';
+}

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <petrel/jail.h>
 #include <petrel/log.h>
 #include <petrel/metrics.h>
 #include <petrel/util.h>
@@ -213,6 +214,7 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, vcpu_signal());
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	jail_seccomp_enter(JAIL_VCPU);
 	while (!vcpu->stop) {
 		if (atomic_load(&vcpu->pause)) {
 			park(vcpu);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <petrel/api.h>
+#include <petrel/jail.h>
 #include <petrel/log.h>
 #include <petrel/metrics.h>
 #include <petrel/util.h>
@@ -62,6 +63,8 @@ static int start_vm(struct vmm *v)
 	v->vm = vm;
 	v->state = VMM_RUNNING;
 	pr_info("VM started");
+	/* Built, its vCPU threads started: from here on the loop only serves it. */
+	jail_seccomp_enter(JAIL_VMM);
 	return 0;
 }
 

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The built-in seccomp allowlists, one per thread kind: every syscall (and,
+ * where it matters, every argument value) a thread makes once its filter is
+ * in place, and nothing else. Each list was found by tracing the whole test
+ * suite (strace -f: block Sync and Async, net, entropy, API sessions,
+ * pause/resume, shutdown) and reading the code paths; the comment says who
+ * makes the call. Anything else traps: the SIGSYS handler logs the call and
+ * petrel exits with 148. Review a change here like code.
+ */
+#include <errno.h>
+#include <linux/if_tun.h>
+#include <linux/kvm.h>
+#include <seccomp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <fcntl.h>
+
+#include <petrel/jail.h>
+#include <petrel/util.h>
+
+/* A syscall allowed whatever its arguments; SCMP_SYS() makes a typo a build error. */
+#define ALLOW(sys)	{ .nr = SCMP_SYS(sys), .name = #sys }
+/* A syscall allowed when all the conditions hold. */
+#define ALLOW_IF(sys, ...) { .nr = SCMP_SYS(sys), .name = #sys,			\
+	.nr_conds = sizeof((struct jail_cond[]){ __VA_ARGS__ }) / sizeof(struct jail_cond), \
+	.conds = { __VA_ARGS__ } }
+/* arg[i] == v, on the low 32 bits (ints, ioctl requests, flags) */
+#define EQ(i, v)	{ .index = (i), .op = JAIL_EQ, .val = (v) }
+/* (arg[i] & m) == v, on the low 32 bits */
+#define MASKED(i, m, v)	{ .index = (i), .op = JAIL_MASKED_EQ, .mask = (m), .val = (v) }
+
+/* ioctl(fd, request): one rule per request. */
+#define IOCTL(req)	ALLOW_IF(ioctl, EQ(1, req))
+
+/*
+ * glibc's allocator: arenas of private anonymous memory (never executable),
+ * trimmed with MADV_DONTNEED (a thread's stack too, when it ends); the main
+ * arena grows with brk, and a thread falls back to it when it cannot map an
+ * arena of its own.
+ */
+#define MALLOC_RULES							\
+	ALLOW_IF(mmap, MASKED(2, PROT_EXEC, 0),				\
+		 MASKED(3, ~(unsigned int)MAP_NORESERVE, MAP_PRIVATE | MAP_ANONYMOUS)), \
+	ALLOW_IF(mprotect, MASKED(2, PROT_EXEC, 0)),			\
+	ALLOW(munmap),							\
+	ALLOW_IF(madvise, EQ(2, MADV_DONTNEED)),			\
+	ALLOW(brk)
+
+/*
+ * What every thread may do: glibc's locks and allocator, signal masks and
+ * return, a syscall restarted after a stop, the clock where the vDSO falls
+ * back to the kernel, the thread's name for log lines (taken on its first
+ * line), and what the SIGSYS handler needs: write and exit_group.
+ */
+#define COMMON_RULES							\
+	MALLOC_RULES,							\
+	ALLOW(futex),							\
+	ALLOW(rt_sigprocmask),						\
+	ALLOW(rt_sigreturn),						\
+	ALLOW(restart_syscall),						\
+	ALLOW(clock_gettime),						\
+	ALLOW_IF(prctl, EQ(0, PR_GET_NAME)),				\
+	ALLOW(write),							\
+	ALLOW(exit_group)
+
+/* petrel_api: one client at a time over the Unix socket, the slot's eventfd. */
+static const struct jail_rule api_rules[] = {
+	COMMON_RULES,
+	ALLOW(poll),			/* the listening socket, a client, the stop eventfd */
+	ALLOW(accept4),
+	ALLOW(clock_nanosleep),		/* usleep(): back off when out of fds */
+	ALLOW_IF(setsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_SNDTIMEO)),
+	ALLOW(recvfrom),		/* recv() */
+	ALLOW(sendmsg),
+	ALLOW(close),
+	ALLOW(exit),			/* the thread ends at shutdown */
+};
+
+/*
+ * The vmm thread, once the VM runs: the epoll loop, the device back ends
+ * (block files and io_uring, the tap, getrandom), the console's stdin, the
+ * API's post-boot requests (PATCH /drives opens an existing file, pause
+ * kicks the vCPUs, metrics), and the way out (vCPU threads stopped and
+ * joined, memory unmapped, the API socket removed).
+ */
+static const struct jail_rule vmm_rules[] = {
+	COMMON_RULES,
+	ALLOW(epoll_wait),
+	ALLOW(epoll_ctl),		/* a tap's watch changes with its queues */
+	ALLOW(read),			/* eventfds, signalfd, stdin, the tap */
+	ALLOW(writev),			/* tap transmit */
+	ALLOW(preadv),			/* block, Sync engine */
+	ALLOW(pwritev),
+	ALLOW(fdatasync),		/* block flush */
+	ALLOW(io_uring_enter),		/* block, Async engine */
+	ALLOW(getrandom),		/* entropy */
+	ALLOW(close),
+	/* PATCH /drives: open an existing image, never create or truncate one. */
+	ALLOW_IF(openat, MASKED(2, O_CREAT | O_TRUNC | __O_TMPFILE, 0)),
+	ALLOW(newfstatat),		/* fstat() of the new image */
+	ALLOW(lseek),			/* its size */
+	ALLOW(getpid),			/* pthread_kill(): tgkill(getpid(), tid) */
+	ALLOW(tgkill),			/* kick a vCPU out of KVM_RUN: pause, stop */
+	ALLOW(unlink),			/* the API socket, at exit */
+	ALLOW_IF(fcntl, EQ(1, F_GETPIPE_SZ)),	/* room in the metrics FIFO */
+	IOCTL(FIONREAD),
+	IOCTL(TUNSETOFFLOAD),		/* the guest's receive offloads, once it is up */
+	IOCTL(KVM_IOEVENTFD),		/* queue notifies unbound at teardown */
+};
+
+/*
+ * petrel_vcpuN: KVM_RUN and what its exits do: serial output, eventfd
+ * writes (queue kicks without an ioeventfd, interrupts, exit requests), a
+ * block reset waiting out io_uring, a register dump when the guest fails.
+ */
+static const struct jail_rule vcpu_rules[] = {
+	COMMON_RULES,
+	IOCTL(KVM_RUN),
+	IOCTL(KVM_GET_REGS),		/* the dump on a fatal exit */
+	IOCTL(KVM_GET_SREGS),
+	ALLOW(io_uring_enter),		/* virtio-blk reset with requests in flight */
+	ALLOW(exit),			/* the thread ends when the VM stops */
+};
+
+static const struct {
+	const struct jail_rule *rules;
+	unsigned int nr;
+} builtin[JAIL_NR_THREADS] = {
+	[JAIL_API] = { api_rules, ARRAY_SIZE(api_rules) },
+	[JAIL_VMM] = { vmm_rules, ARRAY_SIZE(vmm_rules) },
+	[JAIL_VCPU] = { vcpu_rules, ARRAY_SIZE(vcpu_rules) },
+};
+
+/* The dword conditions take the low 32 bits: mask the values the macros gave. */
+static void normalize(struct jail_rule *r)
+{
+	for (unsigned int i = 0; i < r->nr_conds; i++) {
+		r->conds[i].val &= 0xffffffffu;
+		r->conds[i].mask &= 0xffffffffu;
+	}
+}
+
+int jail_policy_builtin(struct jail_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	for (int t = 0; t < JAIL_NR_THREADS; t++) {
+		struct jail_filter *f = &p->thread[t];
+
+		f->rules = calloc(builtin[t].nr, sizeof(*f->rules));
+		if (!f->rules) {
+			jail_policy_free(p);
+			return -ENOMEM;
+		}
+		memcpy(f->rules, builtin[t].rules, builtin[t].nr * sizeof(*f->rules));
+		for (unsigned int i = 0; i < builtin[t].nr; i++)
+			normalize(&f->rules[i]);
+		f->nr_rules = builtin[t].nr;
+		f->present = true;
+		f->default_action = SCMP_ACT_TRAP;
+		f->filter_action = SCMP_ACT_ALLOW;
+	}
+	return 0;
+}
