@@ -20,6 +20,13 @@ def data_sum(data):
     return sum(struct.unpack("<%dI" % (len(padded) // 4), padded)) & 0xFFFFFFFF
 
 
+def rate(frames, nbytes, seconds):
+    """ MBps (10^6 bytes) and frames per second, as the probe prints them."""
+    if seconds <= 0:
+        return " MBps=- fps=-"
+    return f" MBps={nbytes / seconds / 1e6:.1f} fps={frames / seconds:.0f}"
+
+
 def open_socket(iface):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_PROBE))
     s.bind((iface, ETH_P_PROBE))
@@ -31,6 +38,7 @@ def recv(iface, count, seconds):
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
     s.settimeout(0.5)
     frames = nbytes = bad = 0
+    first = last = 0.0
     seqs = set()
     deadline = time.monotonic() + seconds
     while frames < count and time.monotonic() < deadline:
@@ -44,11 +52,15 @@ def recv(iface, count, seconds):
         _, _, proto, seq, total = HEAD.unpack_from(frame)
         if proto != ETH_P_PROBE:
             continue
+        last = time.monotonic()
+        first = first or last
         frames += 1
         nbytes += len(frame)
         seqs.add(seq)
         bad += data_sum(frame[HEAD.size:]) != total
-    print(f"net_peer: rx frames={frames} bytes={nbytes} bad={bad} distinct={len(seqs)}")
+    # The rate runs from the first frame to the last, as the probe's does.
+    print(f"net_peer: rx frames={frames} bytes={nbytes} bad={bad} distinct={len(seqs)}"
+          + rate(frames, nbytes, last - first))
     return 0 if frames >= count and not bad else 1
 
 
@@ -57,9 +69,11 @@ def send(iface, count, size):
     mac = s.getsockname()[4][:6]
     data = bytes(i * 7 & 0xFF for i in range(size - HEAD.size))
     total = data_sum(data)
+    start = time.monotonic()
     for seq in range(count):
         s.send(HEAD.pack(b"\xff" * 6, mac, ETH_P_PROBE, seq, total) + data)
-    print(f"net_peer: tx frames={count} bytes={count * size}")
+    seconds = time.monotonic() - start
+    print(f"net_peer: tx frames={count} bytes={count * size}" + rate(count, count * size, seconds))
     return 0
 
 
