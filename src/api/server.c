@@ -28,6 +28,7 @@
 #define CLIENT_TIMEOUT_MS	5000	/* to finish a request once begun, or to take a response */
 #define DRAIN_MAX		MiB(64)	/* an oversized body is read and dropped up to this */
 #define LISTEN_BACKLOG		64
+#define ACCEPT_BACKOFF_US	10000
 
 struct api_server {
 	char *path;
@@ -584,10 +585,14 @@ static int accept_client(struct api_server *srv)
 	struct pollfd p[2] = {
 		{ .fd = srv->listen_fd, .events = POLLIN }, { .fd = srv->stop_efd, .events = POLLIN },
 	};
+	int fd;
 
 	if (poll(p, 2, -1) <= 0 || p[1].revents)
 		return -1;
-	return accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOMEM))
+		usleep(ACCEPT_BACKOFF_US);	/* out of fds: do not spin */
+	return fd;
 }
 
 static void *api_thread(void *arg)

@@ -99,10 +99,11 @@ expect_api 204 "" PUT /boot-source \
 expect_api 204 "" PUT /actions '{"action_type": "InstanceStart"}'
 wait_line stall '^probe: tick 2$'
 # Each stalled client ends when petrel closes its connection.
-stall='s.sendall(b"GET / HT"); s.settimeout(30); s.recv(1)'
-raw_http "$stall" >/dev/null 2>&1 &
+stall='s.sendall(b"GET / HT"); print("sent", flush=True); s.settimeout(30); s.recv(1)'
+raw_http "$stall" >"$T/stalled.out" 2>&1 &
 stalled=$!
-sleep 0.3
+for _ in $(seq 200); do grep -q sent "$T/stalled.out" && break; sleep 0.05; done
+sleep 0.2
 before=$(ticks stall)
 t=$(curl -s -o "$T/resp" -w '%{time_total}' --max-time 15 --unix-socket "$SOCK" http://localhost/)
 after=$(ticks stall)
