@@ -16,8 +16,9 @@ start_petrel() {
 	"$PETREL_BIN" --api-sock "$SOCK" "$@" </dev/null >"$T/$name.out" 2>"$T/$name.log" &
 	PID=$!
 	PIDS+=("$PID")
-	for _ in $(seq 200); do
-		[ -S "$SOCK" ] && return 0
+	# The log line, not the path: a stale socket may already be there.
+	for _ in $(seq 250); do
+		grep -q "API server listening on $SOCK " "$T/$name.log" && return 0
 		kill -0 "$PID" 2>/dev/null || break
 		sleep 0.02
 	done
