@@ -6,6 +6,8 @@ command -v curl >/dev/null || skip "curl is needed for the API tests"
 
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$T"' EXIT
+trap 'exit 143' TERM	# so that the EXIT trap stops the petrels of a test that is stopped
+trap 'exit 130' INT
 
 # start_petrel NAME [ARGS...]: petrel on $T/NAME.sock (SOCK), the guest console in
 # $T/NAME.out, petrel's log in $T/NAME.log, pid in PID

@@ -29,7 +29,7 @@ expect_api 204 "" PUT /logger \
 	"{\"log_path\": \"$T/logger.txt\", \"level\": \"Debug\", \"show_level\": true}"
 expect_api 204 "" PUT /metrics "{\"metrics_path\": \"$T/boot.metrics\"}"
 expect_api 204 "" PUT /boot-source \
-	"{\"kernel_image_path\": \"$probe\", \"boot_args\": \"console=ttyS0 probe.action=count\"}"
+	"{\"kernel_image_path\": \"$probe\", \"boot_args\": \"console=ttyS0 probe.action=count probe.ticks=900\"}"
 expect_api 204 "" PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 32}'
 expect_api 204 "" PATCH /machine-config '{"mem_size_mib": 64}'
 expect_api 200 '"vcpu_count":2,"mem_size_mib":64' GET /machine-config

@@ -27,7 +27,7 @@ get_many() {
 
 start_petrel load
 expect_api 204 "" PUT /boot-source \
-	"{\"kernel_image_path\": \"$probe\", \"boot_args\": \"console=ttyS0 probe.action=count\"}"
+	"{\"kernel_image_path\": \"$probe\", \"boot_args\": \"console=ttyS0 probe.action=count probe.ticks=900\"}"
 expect_api 204 "" PUT /actions '{"action_type": "InstanceStart"}'
 get_many 5 >/dev/null
 fds=$(fd_count)
