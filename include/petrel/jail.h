@@ -122,7 +122,7 @@ struct jailer_args {
 	char **exec_args;
 };
 
-/* argv[0] is "jail"; errors name the flag. */
+/* argv[0] is "jail"; errors name the flag. 1: --help was asked for. */
 int jailer_parse_args(int argc, char **argv, struct jailer_args *a, char *err, size_t errlen);
 /* Run the jailer; returns only on failure (an exit code). */
 int jailer_main(int argc, char **argv);
