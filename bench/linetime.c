@@ -6,6 +6,7 @@
  * monitors whose guest cannot power off). Exit status: 0 when the marker
  * was seen.
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,11 @@ int main(int argc, char **argv)
 	if (pid == 0) {
 		/* stdout only: the guest console; log lines on stderr could split it. */
 		dup2(pfd[1], 1);
+		if (!getenv("LINETIME_ECHO")) {
+			int null = open("/dev/null", O_WRONLY);
+
+			dup2(null, 2);
+		}
 		close(pfd[0]);
 		execvp(argv[2], argv + 2);
 		_exit(127);
