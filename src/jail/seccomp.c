@@ -255,12 +255,12 @@ void jail_seccomp_enter(enum jail_thread t)
 struct selftest {
 	enum jail_thread kind;
 	const char *call;
+	char path[64];		/* the new file for "open", named before any filter */
 };
 
 /* Returns only when the call was let through: the filter failed. */
-static void forbidden_call(const char *call)
+static void forbidden_call(const char *call, const char *path)
 {
-	char path[] = "/tmp/petrel-selftest-XXXXXX";
 	char *const argv[] = { "true", NULL };
 	int fd;
 
@@ -271,8 +271,8 @@ static void forbidden_call(const char *call)
 		if (fd >= 0)
 			close(fd);
 	} else {
-		/* O_CREAT | O_EXCL: a new file, never one that exists. */
-		fd = mkostemp(path, O_CLOEXEC);
+		/* A new file: O_CREAT | O_EXCL, never one that exists. */
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd >= 0) {
 			close(fd);
 			unlink(path);
@@ -288,7 +288,7 @@ static void *selftest_thread(void *arg)
 
 	pthread_setname_np(pthread_self(), st->kind == JAIL_API ? "petrel_api" : "petrel_vcpu0");
 	jail_seccomp_enter(st->kind);
-	forbidden_call(st->call);
+	forbidden_call(st->call, st->path);
 	return NULL;
 }
 
@@ -319,9 +319,10 @@ int jail_seccomp_selftest(const char *what)
 			"optionally :execve, :socket or :open; got '%s'\n", what);
 		return 1;
 	}
+	snprintf(st.path, sizeof(st.path), "/tmp/petrel-selftest-%d", (int)getpid());
 	if (st.kind == JAIL_VMM) {
 		jail_seccomp_enter(JAIL_VMM);
-		forbidden_call(st.call);
+		forbidden_call(st.call, st.path);
 		return 1;
 	}
 	if (pthread_create(&th, NULL, selftest_thread, &st))
