@@ -1,52 +1,53 @@
 #!/usr/bin/env bash
-# The control API: time from exec to the socket accepting (and to the first
-# GET / answered, and petrel's own main() -> listening), over RUNS starts,
-# and GET / requests per second over one keep-alive connection (petrel with
-# no VM, then with the probe guest running).
-#   bench/api.sh [RUNS] [REQUESTS]     (default 20 and 100000) prints a markdown table.
+# Startup of the control plane, RUNS times each, interleaved: petrel's exec ->
+# its API socket accepting (and -> the first GET / answered, and petrel's own
+# main() -> listening), beside QEMU's exec -> its QMP socket accepting (and
+# -> the QMP greeting). QEMU cannot start without a machine: it gets the
+# probe's (-S, not running); petrel starts with no VM at all.
+# Then GET / requests per second over one keep-alive connection (petrel with
+# no VM, then with the probe guest halted), three times each.
+#   bench/api.sh OUT [RUNS] [REQUESTS]   (default 10 and 100000) writes samples into OUT.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-src=$(cd "$here/.." && pwd)
-runs=${1:-20}
-requests=${2:-100000}
-petrel=${PETREL_BIN:-$src/build/petrel}
-probe=${PETREL_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/petrel/guest}/probe.elf
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+out=$1
+runs=${2:-10}
+requests=${3:-100000}
+mkdir -p "$out"
 work=$(mktemp -d)
-trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 pid=
-gcc -O2 -o "$work/apiclient" "$here/apiclient.c"
+trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+bench_cc "$work/apiclient" apiclient.c
 sock=$work/api.sock
-
+qsock=$work/qmp.sock
+p=("$petrel" --api-sock "$sock")
+q=("${qemu_probe[@]}" -append "probe.action=halt" -S -qmp "unix:$qsock,server=on,wait=off")
+{
+	show apiclient startup SOCK "${p[@]}"
+	show apiclient qmp SOCK "${q[@]}"
+	show apiclient rate SOCK "$requests"
+} > "$out/commands"
 for _ in $(seq "$runs"); do
-	"$work/apiclient" startup "$sock" "$petrel" --api-sock "$sock" >> "$work/startup" \
-		2>> "$work/log"
+	read -r a g < <("$work/apiclient" startup "$sock" "${p[@]}" 2>> "$work/log" || echo - -)
+	sample "$out/petrel.accept" "$a"
+	sample "$out/petrel.answer" "$g"
+	read -r a g < <("$work/apiclient" qmp "$qsock" "${q[@]}" </dev/null 2>/dev/null || echo - -)
+	sample "$out/qemu.accept" "$a"
+	sample "$out/qemu.answer" "$g"
 done
-read -r amin amed ap90 an < <(cut -d' ' -f1 "$work/startup" | "$here/stats.sh")
-read -r gmin gmed gp90 gn < <(cut -d' ' -f2 "$work/startup" | "$here/stats.sh")
 # petrel's own process_startup_time_us: from main() to listening
-read -r mmin mmed mp90 mn < <(sed -n 's/.*API server listening on .* (\([0-9]*\) us after start)/\1/p' \
-	"$work/log" | "$here/stats.sh")
+sed -n 's/.*API server listening on .* (\([0-9]*\) us after start)/\1/p' "$work/log" \
+	>> "$out/petrel.main-listening"
 
-# rate LABEL: requests per second, median of three runs
-rate() {
-	for _ in 1 2 3; do "$work/apiclient" rate "$sock" "$requests"; done | "$here/stats.sh" |
-		awk '{ print $2 }'
-}
-"$petrel" --api-sock "$sock" 2>/dev/null &
+rm -f "$sock"
+"$petrel" --api-sock "$sock" >/dev/null 2>&1 &
 pid=$!
 until [ -S "$sock" ]; do sleep 0.01; done
-idle=$(rate)
+for _ in 1 2 3; do "$work/apiclient" rate "$sock" "$requests" >> "$out/petrel.rate-idle"; done
 curl -s --unix-socket "$sock" -X PUT http://localhost/boot-source \
 	-d "{\"kernel_image_path\": \"$probe\", \"boot_args\": \"probe.action=halt\"}"
 curl -s --unix-socket "$sock" -X PUT http://localhost/actions -d '{"action_type": "InstanceStart"}'
-running=$(rate)
+for _ in 1 2 3; do "$work/apiclient" rate "$sock" "$requests" >> "$out/petrel.rate-running"; done
 kill "$pid"
-
-echo "| measure | min | median | p90 | n |"
-echo "|---|---|---|---|---|"
-echo "| exec → API socket accepting, µs | $amin | $amed | $ap90 | $an |"
-echo "| main() → listening (process_startup_time_us), µs | $mmin | $mmed | $mp90 | $mn |"
-echo "| exec → first GET / answered, µs | $gmin | $gmed | $gp90 | $gn |"
-echo
-echo "GET / over one keep-alive connection ($requests requests, median of 3):"
-echo "$idle requests/s with no VM, $running requests/s with the probe guest running (halted)."
+wait "$pid" || true
+pid=

@@ -1,14 +1,27 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The control API's two numbers, measured from outside:
+ * The control API's numbers, measured from outside (times in microseconds):
  *   apiclient startup SOCK PETREL [ARGS...]
  *	fork and exec PETREL, connect to SOCK until it accepts and a GET /
- *	is answered; print microseconds from just before exec to the connect,
+ *	is answered; print the time from just before exec to the connect,
  *	and to the answer; then SIGTERM petrel.
+ *   apiclient qmp SOCK QEMU [ARGS...]
+ *	the same for QEMU's QMP socket: to the connect, and to its greeting.
+ *   apiclient start SOCK KERNEL BOOT_ARGS PETREL [ARGS...]
+ *	exec PETREL, PUT /boot-source and /machine-config (1 vCPU, 128 MiB),
+ *	then PUT /actions InstanceStart; print the time from just before that
+ *	request to its answer, and to the guest's "probe: hello" line on
+ *	petrel's stdout; then SIGTERM petrel.
+ *   apiclient cont SOCK QEMU [ARGS...]
+ *	the same for QEMU started with -S and a QMP socket: the time from
+ *	QMP "cont" to its answer, and to the hello line.
  *   apiclient rate SOCK N
  *	N GET / over one keep-alive connection; print requests per second.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +31,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static const char get[] = "GET / HTTP/1.1\r\n\r\n";
 
 static long long now_us(void)
 {
@@ -42,30 +53,120 @@ static int try_connect(const char *path)
 	return -1;
 }
 
-/* One GET / and its whole answer (headers, then Content-Length bytes). */
-static int get_root(int fd)
+/* One request and its whole answer (head, then Content-Length bytes): the status, or -1. */
+static int request(int fd, const char *method, const char *path, const char *body)
 {
 	char buf[4096];
-	size_t len = 0;
+	size_t len = 0, blen = body ? strlen(body) : 0;
 	char *end, *cl;
+	int n;
 
-	if (write(fd, get, sizeof(get) - 1) != sizeof(get) - 1)
+	n = snprintf(buf, sizeof(buf), "%s %s HTTP/1.1\r\nContent-Length: %zu\r\n\r\n%s",
+		     method, path, blen, body ? body : "");
+	if (n < 0 || n >= (int)sizeof(buf) || write(fd, buf, n) != n)
 		return -1;
 	for (;;) {
-		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		ssize_t r = read(fd, buf + len, sizeof(buf) - 1 - len);
 
-		if (n <= 0)
+		if (r <= 0)
 			return -1;
-		len += n;
+		len += r;
 		buf[len] = '\0';
 		end = strstr(buf, "\r\n\r\n");
+		if (!end)
+			continue;
 		cl = strstr(buf, "Content-Length: ");
-		if (end && cl && len >= (size_t)(end + 4 - buf) + strtoul(cl + 16, NULL, 10))
-			return strncmp(buf, "HTTP/1.1 200", 12) ? -1 : 0;
+		if (len >= (size_t)(end + 4 - buf) + (cl && cl < end ? strtoul(cl + 16, NULL, 10) : 0))
+			return strncmp(buf, "HTTP/1.1 ", 9) ? -1 : atoi(buf + 9);
 	}
 }
 
-static int startup(const char *sock, char **argv)
+/* fork and exec argv; with out_fd, its stdout goes to a pipe whose read end lands there. */
+static pid_t spawn(char **argv, int *out_fd)
+{
+	int pfd[2];
+	pid_t pid;
+
+	if (out_fd && pipe2(pfd, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		if (out_fd)
+			dup2(pfd[1], 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (out_fd) {
+		close(pfd[1]);
+		*out_fd = pfd[0];
+	}
+	return pid;
+}
+
+static void stop(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
+
+/* Connect to sock as soon as it accepts; -1 if the child ended first. */
+static int connect_when_up(const char *sock, pid_t pid)
+{
+	int fd;
+
+	while ((fd = try_connect(sock)) < 0) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return -1;
+	}
+	return fd;
+}
+
+/* QMP greets each connection with one line starting {"QMP". */
+static int qmp_greeting(int fd)
+{
+	char buf[4096];
+	size_t len = 0;
+
+	while (len < sizeof(buf) - 1) {
+		ssize_t r = read(fd, buf + len, sizeof(buf) - 1 - len);
+
+		if (r <= 0)
+			return -1;
+		len += r;
+		buf[len] = '\0';
+		if (strchr(buf, '\n'))
+			return strncmp(buf, "{\"QMP\"", 6) ? -1 : 0;
+	}
+	return -1;
+}
+
+/* Send a QMP command and read until its answer (events before it are skipped). */
+static int qmp_command(int fd, const char *cmd)
+{
+	char buf[4096];
+	size_t len = 0, n = strlen(cmd);
+
+	if (write(fd, cmd, n) != (ssize_t)n)
+		return -1;
+	for (;;) {
+		ssize_t r = read(fd, buf + len, sizeof(buf) - 1 - len);
+
+		if (r <= 0)
+			return -1;
+		len += r;
+		buf[len] = '\0';
+		if (strstr(buf, "\"error\""))
+			return -1;
+		if (strstr(buf, "\"return\""))
+			return 0;
+		if (len > sizeof(buf) / 2) {
+			memmove(buf, buf + len - 64, 64);
+			len = 64;
+		}
+	}
+}
+
+static int startup(const char *sock, char **argv, int qmp)
 {
 	long long start, connected, answered;
 	pid_t pid;
@@ -73,48 +174,153 @@ static int startup(const char *sock, char **argv)
 
 	unlink(sock);
 	start = now_us();
-	pid = fork();
-	if (pid == 0) {
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	while ((fd = try_connect(sock)) < 0) {
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return 1;
-	}
-	connected = now_us();
-	if (get_root(fd))
+	pid = spawn(argv, NULL);
+	if (pid < 0)
 		return 1;
+	fd = connect_when_up(sock, pid);
+	if (fd < 0)
+		return 1;
+	connected = now_us();
+	if (qmp ? qmp_greeting(fd) : request(fd, "GET", "/", NULL) != 200) {
+		stop(pid);
+		return 1;
+	}
 	answered = now_us();
 	printf("%lld %lld\n", connected - start, answered - start);
 	close(fd);
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
+	stop(pid);
 	return 0;
+}
+
+/* Read the child's stdout until a line holds "probe: hello"; 0 when seen within 10 s. */
+static int wait_hello(int out)
+{
+	char buf[8192];
+	size_t len = 0;
+	long long deadline = now_us() + 10000000;
+	struct pollfd p = { .fd = out, .events = POLLIN };
+
+	while (now_us() < deadline) {
+		ssize_t r;
+
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		r = read(out, buf + len, sizeof(buf) - 1 - len);
+		if (r <= 0)
+			return -1;
+		len += r;
+		buf[len] = '\0';
+		if (strstr(buf, "probe: hello"))
+			return 0;
+		if (len > sizeof(buf) / 2) {	/* keep a tail that may hold a cut marker */
+			memmove(buf, buf + len - 64, 64);
+			len = 64;
+		}
+	}
+	return -1;
+}
+
+static int start(const char *sock, const char *kernel, const char *args, char **argv)
+{
+	char body[2048];
+	long long t0, answered, hello;
+	int fd, out = -1, ret = 1;
+	pid_t pid;
+
+	unlink(sock);
+	pid = spawn(argv, &out);
+	if (pid < 0)
+		return 1;
+	fd = connect_when_up(sock, pid);
+	if (fd < 0) {
+		close(out);
+		return 1;
+	}
+	snprintf(body, sizeof(body), "{\"kernel_image_path\": \"%s\", \"boot_args\": \"%s\"}",
+		 kernel, args);
+	if (request(fd, "PUT", "/boot-source", body) != 204 ||
+	    request(fd, "PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 128}") != 204)
+		goto out;
+	t0 = now_us();
+	if (request(fd, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}") != 204)
+		goto out;
+	answered = now_us();
+	if (wait_hello(out))
+		goto out;
+	hello = now_us();
+	printf("%lld %lld\n", answered - t0, hello - t0);
+	ret = 0;
+out:
+	close(fd);
+	close(out);
+	stop(pid);
+	return ret;
+}
+
+/* QEMU started with -S: from QMP "cont" to its answer and to the hello line. */
+static int cont(const char *sock, char **argv)
+{
+	long long t0, answered, hello;
+	int fd, out = -1, ret = 1;
+	pid_t pid;
+
+	unlink(sock);
+	pid = spawn(argv, &out);
+	if (pid < 0)
+		return 1;
+	fd = connect_when_up(sock, pid);
+	if (fd < 0) {
+		close(out);
+		return 1;
+	}
+	if (qmp_greeting(fd) || qmp_command(fd, "{\"execute\": \"qmp_capabilities\"}\n"))
+		goto out;
+	t0 = now_us();
+	if (qmp_command(fd, "{\"execute\": \"cont\"}\n"))
+		goto out;
+	answered = now_us();
+	if (wait_hello(out))
+		goto out;
+	hello = now_us();
+	printf("%lld %lld\n", answered - t0, hello - t0);
+	ret = 0;
+out:
+	close(fd);
+	close(out);
+	stop(pid);
+	return ret;
 }
 
 static int rate(const char *sock, long n)
 {
 	int fd = try_connect(sock);
-	long long start;
+	long long t0;
 
 	if (fd < 0)
 		return 1;
-	start = now_us();
+	t0 = now_us();
 	for (long i = 0; i < n; i++) {
-		if (get_root(fd))
+		if (request(fd, "GET", "/", NULL) != 200)
 			return 1;
 	}
-	printf("%.0f\n", n * 1e6 / (now_us() - start));
+	printf("%.0f\n", n * 1e6 / (now_us() - t0));
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	if (argc >= 4 && !strcmp(argv[1], "startup"))
-		return startup(argv[2], argv + 3);
+		return startup(argv[2], argv + 3, 0);
+	if (argc >= 4 && !strcmp(argv[1], "qmp"))
+		return startup(argv[2], argv + 3, 1);
+	if (argc >= 6 && !strcmp(argv[1], "start"))
+		return start(argv[2], argv[3], argv[4], argv + 5);
+	if (argc >= 4 && !strcmp(argv[1], "cont"))
+		return cont(argv[2], argv + 3);
 	if (argc == 4 && !strcmp(argv[1], "rate"))
 		return rate(argv[2], atol(argv[3]));
-	fprintf(stderr, "usage: apiclient startup SOCK PETREL [ARGS...] | rate SOCK N\n");
+	fprintf(stderr, "usage: apiclient startup SOCK PETREL [ARGS...] | qmp SOCK QEMU [ARGS...]\n"
+		"       | start SOCK KERNEL BOOT_ARGS PETREL [ARGS...] | cont SOCK QEMU [ARGS...]\n"
+		"       | rate SOCK N\n");
 	return 2;
 }

@@ -1,34 +1,57 @@
 #!/usr/bin/env bash
 # Runs inside the test host VM (bench/linux-boot.sh): each Linux guest booted
-# RUNS times by petrel and by QEMU microvm, exec -> the init line.
+# RUNS times by petrel and by QEMU microvm, interleaved, exec -> the init
+# line (µs), and petrel's Guest-boot-time from the same runs. Writes
+# petrel.GUEST, qemu.GUEST, timer.GUEST, versions and commands to PETREL_OUT.
+#   inner-linux-boot.sh [RUNS] [GUEST...]   (default 10, all three guests)
 set -euo pipefail
-runs=${1:-5}
+runs=${1:-10}
+shift || true
+guests=("$@")
+[ ${#guests[@]} -gt 0 ] || guests=(micro-vmlinux micro-bzImage stock-vmlinuz)
 lt=$PETREL_SRC/build/bench/linetime
 g=$PETREL_GUEST_DIR
 out=${PETREL_OUT:-/tmp}
 args="console=ttyS0 reboot=k panic=1 petrel.poweroff"
 marker="petrel-guest: init started"
+show() {	# a command line, words with spaces quoted
+	local a line=
+	for a in "$@"; do
+		[[ $a == *" "* ]] && a="\"$a\""
+		line+="${line:+ }$a"
+	done
+	echo "$line"
+}
 petrel_cfg() {	# KERNEL INITRD
 	cat > /tmp/vm.json <<JSON
 { "boot-source": { "kernel_image_path": "$1", "initrd_path": "$2", "boot_args": "$args" },
   "machine-config": { "vcpu_count": 1, "mem_size_mib": 256 } }
 JSON
 }
-for guest in micro-vmlinux:micro-initrd.cpio.gz micro-bzImage:micro-initrd.cpio.gz \
-	     stock-vmlinuz:stock-initrd.cpio.gz; do
-	k=$g/${guest%%:*}
-	i=$g/${guest##*:}
-	name=${guest%%:*}
+{
+	echo "l1-kernel $(uname -r)"
+	echo "l1-qemu $(qemu-system-x86_64 --version | head -n 1)"
+} > "$out/versions"
+for name in "${guests[@]}"; do
+	k=$g/$name
+	i=$g/${name%%-*}-initrd.cpio.gz
 	petrel_cfg "$k" "$i"
 	acpi=off
 	[ "$name" = stock-vmlinuz ] && acpi=on
+	p=("$PETREL_BIN" --no-api --boot-timer --log-path /tmp/log --config-file /tmp/vm.json)
+	# shellcheck disable=SC2054 # the commas are QEMU's
+	q=(qemu-system-x86_64 -M "microvm,acpi=$acpi" -enable-kvm -cpu host -m 256 -smp 1
+	   -nodefaults -no-user-config -nographic -serial stdio -no-reboot
+	   -kernel "$k" -initrd "$i" -append "$args")
+	{
+		show linetime "$marker" "${p[@]}"
+		show LINETIME_KILL=1 linetime "$marker" "${q[@]}"
+	} >> "$out/commands"
 	for _ in $(seq "$runs"); do
-		"$lt" "$marker" "$PETREL_BIN" --no-api --config-file /tmp/vm.json >> "$out/$name.petrel"
-		"$PETREL_BIN" --no-api --boot-timer --config-file /tmp/vm.json 2>&1 |
-			sed -n 's/.*Guest-boot-time = \([0-9]*\) us.*/\1/p' >> "$out/$name.timer"
-		LINETIME_KILL=1 "$lt" "$marker" qemu-system-x86_64 -M microvm,acpi=$acpi \
-			-enable-kvm -cpu host -m 256 -smp 1 -nodefaults -no-user-config -nographic \
-			-serial stdio -no-reboot -kernel "$k" -initrd "$i" -append "$args" >> "$out/$name.qemu"
+		rm -f /tmp/log
+		"$lt" "$marker" "${p[@]}" >> "$out/petrel.$name" || true
+		sed -n 's/.*Guest-boot-time = \([0-9]*\) us.*/\1/p' /tmp/log >> "$out/timer.$name"
+		LINETIME_KILL=1 "$lt" "$marker" "${q[@]}" >> "$out/qemu.$name" 2>/dev/null || true
 	done
 done
 ls "$out"

@@ -1,28 +1,20 @@
 #!/usr/bin/env bash
 # Linux guests' boot time inside the test host VM (tests/hostvm: L1 under
 # QEMU's software emulation, real KVM inside), petrel beside QEMU microvm on
-# the same kernels in the same L1. Prints a markdown table.
-#   bench/linux-boot.sh [RUNS]   (default 5)
+# the same kernels in the same L1 (bench/inner-linux-boot.sh).
+#   bench/linux-boot.sh OUT [RUNS] [GUEST...]   (default 10, all three guests)
+# writes samples (µs) into OUT.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-src=$(cd "$here/.." && pwd)
-runs=${1:-5}
-export PETREL_BIN=${PETREL_BIN:-$src/build/petrel}
-export PETREL_GUEST_DIR=${PETREL_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/petrel/guest}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+out=$1
+runs=${2:-10}
+shift 2 || shift $#
+mkdir -p "$out"
+export PETREL_BIN=$petrel PETREL_GUEST_DIR=$guest_dir
 mkdir -p "$src/build/bench"
-gcc -O2 -static -o "$src/build/bench/linetime" "$here/linetime.c"
-res=$(mktemp -d)
-trap 'rm -rf "$res"' EXIT
-"$src/tests/hostvm/run.sh" --timeout 1800 --include build/bench/linetime \
-	--include bench/inner-linux-boot.sh --output-dir "$res" \
-	"$here/inner-linux-boot.sh" "$runs" >&2
-echo "| guest (1 vCPU, 256 MiB), ms | petrel exec → init: min / median / p90 | QEMU microvm exec → init: min / median / p90 | ratio (median) | petrel Guest-boot-time median |"
-echo "|---|---|---|---|---|"
-ms() { awk '{ printf "%.0f", $1 / 1000 }' <<< "$1"; }
-for name in micro-vmlinux micro-bzImage stock-vmlinuz; do
-	read -r pmin pmed pp90 _ < <("$here/stats.sh" < "$res/$name.petrel")
-	read -r qmin qmed qp90 _ < <("$here/stats.sh" < "$res/$name.qemu")
-	read -r _ tmed _ _ < <("$here/stats.sh" < "$res/$name.timer")
-	ratio=$(awk -v a="$pmed" -v b="$qmed" 'BEGIN { printf "%.2f", a / b }')
-	echo "| $name | $(ms "$pmin") / $(ms "$pmed") / $(ms "$pp90") | $(ms "$qmin") / $(ms "$qmed") / $(ms "$qp90") | $ratio | $(ms "$tmed") |"
-done
+bench_cc "$src/build/bench/linetime" linetime.c
+# Boots cost about 10 s (micro) to 25 s (stock) each there, plus L1's own start.
+"$src/tests/hostvm/run.sh" --timeout $((600 + runs * 200)) --include "$src/build/bench/linetime" \
+	--include "$here/inner-linux-boot.sh" --output-dir "$out" \
+	"$here/inner-linux-boot.sh" "$runs" "$@" >&2

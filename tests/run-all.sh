@@ -2,7 +2,8 @@
 # The whole test suite, on a fresh Debian 12 machine as root:
 # unit + integration tests (release build), the Linux-guest tests (inside the
 # test host VM where /dev/kvm cannot boot Linux), the same unit + integration
-# tests under ASan/UBSan, and each fuzz target briefly.
+# tests under ASan/UBSan, each fuzz target briefly, and one short run of
+# each benchmark script (bench/run.sh --smoke) to prove they work.
 #   PETREL_GUEST_DIR  guest image cache (default ~/.cache/petrel/guest), reused when present
 #   PETREL_FUZZ_SECONDS  seconds per fuzz target (default 30)
 #   PETREL_SKIP_SLOW=1   leave out the Linux-guest tests
@@ -52,5 +53,8 @@ for f in "$src"/build-fuzz/tests/fuzz/fuzz_*; do
 	"$f" -max_total_time="$fuzz_secs" -print_final_stats=1 \
 		"$src/build-fuzz/corpus-$(basename "$f")" $( [ -d "$corpus" ] && echo "$corpus" ) 2>&1 | tail -3
 done
+
+step "benchmark scripts: bench/run.sh --smoke (one run of each, not timed)"
+"$src/bench/run.sh" --smoke
 
 step "all tests passed"

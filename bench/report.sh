@@ -1,0 +1,585 @@
+#!/usr/bin/env bash
+# Writes the benchmarks page and its charts from the samples bench/run.sh
+# collected: one section per benchmark found in RESULTS.
+#   bench/report.sh RESULTS PAGE     (charts: PAGE's folder/benchmarks/NAME.png)
+# Exit status 1 when a benchmark that ran left a figure without samples.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+res=$(cd "$1" && pwd)
+page=$2
+mkdir -p "$(dirname "$page")/benchmarks"
+charts=$(cd "$(dirname "$page")/benchmarks" && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+d=		# the results folder of the section being written
+: > "$tmp/missing"
+: > "$tmp/summary"
+
+# --- figures ----------------------------------------------------------------
+
+isnum() { [[ $1 =~ ^-?[0-9]+(\.[0-9]+)?$ ]]; }
+
+# stat4 FILE: "min median p90 n" of the samples in $d/FILE; a figure that
+# should be there and is not is reported at the end.
+stat4() {
+	if [ -s "$d/$1" ]; then
+		"$here/stats.sh" < "$d/$1"
+	else
+		echo "${d##*/}/$1" >> "$tmp/missing"
+		echo "- - - 0"
+	fi
+}
+
+# fmt VALUE DIV DIGITS
+fmt() {
+	isnum "$1" || { echo "–"; return; }
+	awk -v v="$1" -v d="$2" -v p="$3" 'BEGIN { printf "%." p "f", v / d }'
+}
+
+# cell FILE DIV DIGITS: "min / median / p90" ("–" for no file name).
+cell() {
+	local min med p90 n
+	[ -n "$1" ] || { echo "–"; return; }
+	read -r min med p90 n < <(stat4 "$1")
+	echo "$(fmt "$min" "$2" "$3") / $(fmt "$med" "$2" "$3") / $(fmt "$p90" "$2" "$3")"
+}
+
+median() { [ -z "$1" ] && echo - || stat4 "$1" | cut -d' ' -f2; }
+count() { [ -s "$d/$1" ] && wc -l < "$d/$1" || echo 0; }
+total() { [ -s "$d/$1" ] && awk '{ s += $1 } END { print s }' "$d/$1" || echo –; }
+
+# ratio A B: median of A over median of B.
+ratio() {
+	local a b
+	a=$(median "$1") b=$(median "$2")
+	isnum "$a" && isnum "$b" && [ "$b" != 0 ] || { echo "–"; return; }
+	awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }'
+}
+
+# row LABEL PETREL QEMU DIV DIGITS [nosum]: a table row (either file may be
+# empty: not measured), and a line of the summary when both are there.
+row() {
+	local label=$1 p=$2 q=$3 r np=– nq=–
+	r=$(ratio "$p" "$q")
+	[ -z "$p" ] || np=$(count "$p")
+	[ -z "$q" ] || nq=$(count "$q")
+	echo "| $label | $(cell "$p" "$4" "$5") | $(cell "$q" "$4" "$5") | **$r** | $np, $nq |"
+	[ -z "$p" ] || [ -z "$q" ] || [ "${6:-}" = nosum ] ||
+		echo "| $section | $label | $(fmt "$(median "$p")" "$4" "$5") | $(fmt "$(median "$q")" "$4" "$5") | **$r** |" \
+			>> "$tmp/summary"
+}
+
+table_head() {
+	echo "| $1 | petrel min / median / p90 | QEMU microvm min / median / p90 | petrel / QEMU (median) | runs (petrel, QEMU) |"
+	echo "|---|---|---|---|---|"
+}
+
+# --- charts -----------------------------------------------------------------
+# panel TITLE DIV SERIES...  starts a panel of the current chart;
+# bar CATEGORY FILE...       adds a group of bars (median, whiskers min to p90);
+# draw NAME TITLE            renders charts/NAME.png and links it.
+
+npanels=0
+panel() {
+	npanels=$((npanels + 1))
+	echo "$1" > "$tmp/p$npanels.title"
+	echo "$2" > "$tmp/p$npanels.div"
+	shift 2
+	printf '%s\n' "$@" > "$tmp/p$npanels.series"
+	: > "$tmp/p$npanels.dat"
+}
+
+bar() {
+	local line="\"$1\"" f min med p90 n div
+	div=$(cat "$tmp/p$npanels.div")
+	shift
+	for f in "$@"; do
+		read -r min med p90 n < <(stat4 "$f")
+		line+=" $(fmt "$med" "$div" 3) $(fmt "$min" "$div" 3) $(fmt "$p90" "$div" 3)"
+	done
+	echo "${line//–/-}" >> "$tmp/p$npanels.dat"
+}
+
+draw() {
+	local name=$1 i s col color np nq
+	{
+		echo "set terminal pngcairo noenhanced size $((360 * npanels + 40)),400 font 'sans,10'"
+		echo "set output '$charts/$name.png'"
+		echo "set multiplot layout 1,$npanels title \"$2\""
+		echo "set style data histogram"
+		echo "set style histogram errorbars gap 1 lw 1"
+		echo "set style fill solid 0.85 border -1"
+		echo "set datafile missing '-'"
+		echo "set yrange [0:*]"
+		echo "set grid ytics"
+		echo "set key below width 2"
+		for i in $(seq "$npanels"); do
+			echo "set title \"$(cat "$tmp/p$i.title")\""
+			s=0 np=0 nq=0
+			printf 'plot '
+			while read -r series; do
+				col=$((2 + 3 * s))
+				# petrel in blues, QEMU in oranges
+				if [[ $series == petrel* ]]; then
+					color=$(echo "#3b6ea8 #8fb3dd" | cut -d' ' -f$((++np)))
+				else
+					color=$(echo "#e0802c #f5be8c" | cut -d' ' -f$((++nq)))
+				fi
+				[ "$s" = 0 ] || printf ', '
+				printf "'%s' using %d:%d:%d:xtic(1) title \"%s\" lc rgb '%s'" \
+					"$tmp/p$i.dat" "$col" "$((col + 1))" "$((col + 2))" "$series" "$color"
+				s=$((s + 1))
+			done < "$tmp/p$i.series"
+			echo
+		done
+		echo "unset multiplot"
+	} > "$tmp/$name.gp"
+	gnuplot "$tmp/$name.gp"
+	npanels=0
+	echo "![$2](benchmarks/$name.png)"
+}
+
+# --- page pieces --------------------------------------------------------------
+
+info() { sed -n "s/^$1 //p" "$res/machine" 2>/dev/null | head -n 1; }
+
+# when: how many runs, when and under what load the section's benchmark ran.
+when() {
+	local runs start end
+	runs=$(cat "$d/runs" 2>/dev/null || echo ?)
+	start=$(sed -n 's/^start \(.*\) load \(.*\)/\1 (load average \2)/p' "$d/when")
+	end=$(sed -n 's/^end \(.*\) load \(.*\)/\1 (load average \2)/p' "$d/when")
+	echo "Runs: $runs of each measurement, from $start to $end."
+}
+
+commands() {
+	echo
+	echo "Commands (\`\$WORK\` is the script's temporary folder, \`\$GUESTS\` the guest images):"
+	echo
+	echo '```'
+	cat "$d/commands"
+	echo '```'
+}
+
+# --- sections -----------------------------------------------------------------
+
+boot() {
+	local g
+	section=Boot
+	echo "## 1. Boot"
+	echo
+	if [ -d "$res/boot" ]; then
+		d=$res/boot
+		echo "The probe guest (1 vCPU, 128 MiB) on this host, \`bench/boot.sh\`: from the"
+		echo "monitor's exec until the probe prints \`probe: hello cpus=1\` on the serial"
+		echo "console (\`bench/linetime\` times the line on the monitor's stdout). Through"
+		echo "the API: petrel started with an empty configuration, \`PUT /boot-source\`"
+		echo "and \`PUT /machine-config\`, then the clock runs from sending \`PUT /actions\`"
+		echo "\`InstanceStart\` until the hello line (\`bench/apiclient start\`). QEMU's"
+		echo "nearest equivalent is \`-S\` (machine built, kernel loaded, vCPUs stopped)"
+		echo "and QMP \`cont\`; petrel builds the whole VM on \`InstanceStart\`, so the two"
+		echo "are not the same work. petrel's Guest-boot-time is its own log line (VM"
+		echo "build start → the guest's boot-timer write), from the exec runs."
+		when
+		echo
+		table_head "measure, ms (lower is better)"
+		row "probe: exec → hello line" petrel.exec-hello qemu.exec-hello 1000 1
+		row "probe: API start → hello line (InstanceStart; -S + QMP cont)" \
+			petrel.api-hello qemu.api-hello 1000 1
+		row "probe: API start → its answer" petrel.api-answer qemu.api-answer 1000 2 nosum
+		row "probe: petrel Guest-boot-time" petrel.boot-timer "" 1000 1
+		panel "probe: exec → hello (ms)" 1000 petrel "QEMU microvm"
+		bar "exec" petrel.exec-hello qemu.exec-hello
+		panel "probe: API start → hello (ms)" 1000 petrel "QEMU microvm"
+		bar "InstanceStart / cont" petrel.api-hello qemu.api-hello
+		commands
+	fi
+	if [ -d "$res/linux" ]; then
+		d=$res/linux
+		echo
+		echo "Linux guests in the test host VM, \`bench/linux-boot.sh\`: inside L1 (QEMU"
+		echo "TCG, \`-cpu max\`, $(sed -n 's/^l1-kernel //p' "$d/versions" 2>/dev/null), real KVM),"
+		echo "each kernel booted by each monitor with 1 vCPU and 256 MiB, from the"
+		echo "monitor's exec until the guest's init prints \`petrel-guest: init started\`"
+		echo "(initramfs: busybox). QEMU gets \`-M microvm,acpi=off\` for the micro kernel"
+		echo "(no ACPI in it) and \`acpi=on\` for the stock one. micro-vmlinux boots"
+		echo "through PVH, micro-bzImage through the 64-bit boot protocol, stock-vmlinuz"
+		echo "is Debian's cloud kernel (bzImage, LZ4), which finds its devices through"
+		echo "ACPI only. Every time here is inflated many times over by L1's software"
+		echo "emulation (each L2 console byte is a nested exit): read the ratio."
+		when
+		echo
+		table_head "measure, s (lower is better)"
+		panel "Linux in the test host VM: exec → init (s)" 1000000 petrel "QEMU microvm"
+		for g in micro-vmlinux micro-bzImage stock-vmlinuz; do
+			[ -e "$d/petrel.$g" ] || [ -e "$d/qemu.$g" ] || continue
+			row "$g: exec → init line" "petrel.$g" "qemu.$g" 1000000 2
+			bar "$g" "petrel.$g" "qemu.$g"
+		done
+		for g in micro-vmlinux micro-bzImage stock-vmlinuz; do
+			[ -e "$d/timer.$g" ] || continue
+			row "$g: petrel Guest-boot-time" "timer.$g" "" 1000000 2
+		done
+		commands
+	fi
+	echo
+	[ "$npanels" = 0 ] || draw boot "Boot: petrel beside QEMU microvm"
+	echo
+}
+
+startup() {
+	d=$res/startup
+	[ -d "$d" ] || return 0
+	section=Startup
+	echo "## 2. Startup"
+	echo
+	echo "\`bench/api.sh\`: from the monitor's exec until its control socket accepts a"
+	echo "connection, and until the first answer on it (petrel: \`GET /\`; QEMU: the"
+	echo "QMP greeting). petrel starts with no VM at all; QEMU cannot start without a"
+	echo "machine, so it gets the probe's with \`-S\` (built, not running)."
+	when
+	echo
+	table_head "measure, ms (lower is better)"
+	row "exec → API socket accepting (QEMU: QMP socket)" petrel.accept qemu.accept 1000 2
+	row "exec → first answer (GET / ; QMP greeting)" petrel.answer qemu.answer 1000 2
+	row "petrel main() → listening (its process_startup_time_us)" petrel.main-listening "" 1000 2
+	echo
+	echo "petrel's \`GET /\` over one keep-alive connection, requests per second"
+	echo "(min / median / p90 of 3): $(cell petrel.rate-idle 1 0) with no VM,"
+	echo "$(cell petrel.rate-running 1 0) with the probe guest running (halted)."
+	commands
+	echo
+	panel "exec → socket accepting (ms)" 1000 petrel "QEMU microvm"
+	bar "accepting" petrel.accept qemu.accept
+	bar "first answer" petrel.answer qemu.answer
+	draw startup "Startup: petrel beside QEMU microvm"
+	echo
+}
+
+size() { sed -n "s/^$1 //p" "$d/sizes"; }
+mb() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1e6 }'; }
+
+memory() {
+	local pb ps qb ql
+	d=$res/memory
+	[ -d "$d" ] || return 0
+	section=Memory
+	echo "## 3. Memory overhead and size"
+	echo
+	echo "\`bench/memory.sh\`: the probe guest (1 vCPU, 128 MiB) idle, halted after its"
+	echo "hello line; one second later the monitor's \`/proc/PID/smaps\`, without the"
+	echo "guest RAM mapping (for both monitors the one anonymous mapping of exactly"
+	echo "128 MiB). *anon*: resident pages of anonymous mappings (heap, stacks, the"
+	echo "vCPU's \`kvm_run\`) and private copies in file mappings (relocated data);"
+	echo "*file*: resident pages still backed by their file (text, read-only data,"
+	echo "shared libraries), counted whole even when other processes share them; the"
+	echo "overhead is their sum. Pss shares each page among the processes mapping it."
+	when
+	echo
+	table_head "measure, MiB (lower is better)"
+	row "anon" petrel.anon qemu.anon 1024 2
+	row "file" petrel.file qemu.file 1024 2
+	row "overhead (anon + file)" petrel.total qemu.total 1024 2
+	row "Pss without guest RAM" petrel.pss qemu.pss 1024 2
+	row "guest RAM resident (not overhead)" petrel.guest qemu.guest 1024 2
+	echo
+	pb=$(size petrel.binary) ps=$(size petrel.stripped) qb=$(size qemu.binary) ql=$(size qemu.libs)
+	echo "Size on disk, MB (10^6 bytes): petrel is one static binary, QEMU is"
+	echo "\`qemu-system-x86_64\` and the $(size qemu.nlibs) shared libraries \`ldd\` lists for it."
+	echo
+	echo "| binary | petrel | QEMU | petrel / QEMU |"
+	echo "|---|---|---|---|"
+	echo "| as built / installed | $(mb "$pb") (with debug info) | $(mb "$qb") | $(awk -v a="$pb" -v b="$qb" 'BEGIN { printf "%.2f", a / b }') |"
+	echo "| stripped | $(mb "$ps") | $(mb "$qb") (as installed) | **$(awk -v a="$ps" -v b="$qb" 'BEGIN { printf "%.3f", a / b }')** |"
+	echo "| with its shared libraries | $(mb "$ps") (static) | $(mb $((qb + ql))) | **$(awk -v a="$ps" -v b="$((qb + ql))" 'BEGIN { printf "%.3f", a / b }')** |"
+	echo "| Memory | binary stripped, MB | $(mb "$ps") | $(mb "$qb") | **$(awk -v a="$ps" -v b="$qb" 'BEGIN { printf "%.3f", a / b }')** |" >> "$tmp/summary"
+	echo "| Memory | binary with shared libraries, MB | $(mb "$ps") | $(mb $((qb + ql))) | **$(awk -v a="$ps" -v b="$((qb + ql))" 'BEGIN { printf "%.3f", a / b }')** |" >> "$tmp/summary"
+	commands
+	echo
+	panel "VMM memory without guest RAM (MiB)" 1024 petrel "QEMU microvm"
+	bar "anon" petrel.anon qemu.anon
+	bar "file" petrel.file qemu.file
+	bar "anon + file" petrel.total qemu.total
+	draw memory "Memory overhead at guest idle: petrel beside QEMU microvm"
+	echo
+}
+
+density() {
+	local n
+	d=$res/density
+	[ -d "$d" ] || return 0
+	section=Density
+	echo "## 4. Density"
+	echo
+	echo "\`bench/density.sh\`: N probe VMs (1 vCPU, 128 MiB, \`probe.action=halt\`)"
+	echo "started at once by \`bench/fleet\`, one monitor process each; the time from"
+	echo "the first fork until every VM printed its hello line, VMs per second, and"
+	echo "host memory per VM (MemAvailable before the first fork minus at the last"
+	echo "hello line, over N; other work on the machine moves it too). Then SIGTERM to"
+	echo "all: a VM fails if it never printed hello or did not exit with status 0."
+	when
+	echo
+	table_head "measure"
+	for n in $(cat "$d/counts"); do
+		row "N=$n: exec → all hello, s (lower is better)" "petrel.$n.all" "qemu.$n.all" 1000000 2
+		row "N=$n: VMs per second (higher is better)" "petrel.$n.rate" "qemu.$n.rate" 1 0
+		row "N=$n: host memory per VM, MiB (lower is better)" "petrel.$n.mem" "qemu.$n.mem" 1024 2
+	done
+	echo
+	echo "| VMs that failed, all runs together | petrel | QEMU |"
+	echo "|---|---|---|"
+	for n in $(cat "$d/counts"); do
+		echo "| N=$n (runs: $(count "petrel.$n.failed"), $(count "qemu.$n.failed")) | $(total "petrel.$n.failed") | $(total "qemu.$n.failed") |"
+	done
+	commands
+	echo
+	panel "exec → all hello (s)" 1000000 petrel "QEMU microvm"
+	for n in $(cat "$d/counts"); do bar "N=$n" "petrel.$n.all" "qemu.$n.all"; done
+	panel "VMs per second" 1 petrel "QEMU microvm"
+	for n in $(cat "$d/counts"); do bar "N=$n" "petrel.$n.rate" "qemu.$n.rate"; done
+	panel "host memory per VM (MiB)" 1024 petrel "QEMU microvm"
+	for n in $(cat "$d/counts"); do bar "N=$n" "petrel.$n.mem" "qemu.$n.mem"; done
+	draw density "Density: N VMs at once, petrel beside QEMU microvm"
+	echo
+}
+
+blk() {
+	local m label dig e mib ms
+	d=$res/blk
+	[ -d "$d" ] || return 0
+	section=Block
+	echo "## 5. Block"
+	echo
+	mib=$(sed -n 's/.*probe.blk_mib=\([0-9]*\).*/\1/p' "$d/commands" | head -n 1)
+	ms=$(sed -n 's/.*probe.blk_ms=\([0-9]*\).*/\1/p' "$d/commands" | head -n 1)
+	echo "\`bench/blk.sh\`: \`probe.action=blk\` on a 1 GiB raw data disk (a file on the"
+	echo "host's ext4, written once before the runs). The probe writes $mib MiB from"
+	echo "sector 0 in requests of up to 64 KiB, 16 in flight, flushes, reads them"
+	echo "back and checks them (MB/s of the device time, 10^6 bytes), then 4 KiB"
+	echo "random reads and writes over the last 8 MiB of them, 16 in flight, for"
+	echo "$ms ms each (IOPS). Not the whole GiB: the probe fills and checks its"
+	echo "buffers in emulated guest kernel code, about 0.3 s a MiB here, outside the"
+	echo "timed device passes. The working set: petrel's"
+	echo "\`cache_type: Writeback\` (the host page cache, FLUSH → fdatasync) with each"
+	echo "\`io_engine\`, against QEMU \`aio=io_uring,cache=writeback\` (the same"
+	echo "semantics; the ratios are against it), and QEMU \`aio=io_uring,cache=none\`"
+	echo "(O_DIRECT) for reference. Every guest figure is bounded by the guest: the"
+	echo "probe's driver runs in guest kernel mode, which this host's KVM emulates"
+	echo "instruction by instruction, so building requests and polling the used"
+	echo "ring take most of the time, not the monitors (see *Devices* below for the"
+	echo "host's own figures on the same kind of file)."
+	when
+	echo
+	echo "| measure (higher is better) | petrel Sync | petrel Async | QEMU io_uring, writeback | QEMU io_uring, none | Sync / QEMU | Async / QEMU |"
+	echo "|---|---|---|---|---|---|---|"
+	for m in seq-write:1:"sequential write, MB/s" seq-read:1:"sequential read, MB/s" \
+		 rand-read:0:"4 KiB random read, IOPS" rand-write:0:"4 KiB random write, IOPS"; do
+		label=${m##*:} dig=${m#*:} m=${m%%:*}
+		dig=${dig%%:*}
+		echo "| $label | $(cell "petrel-sync.$m" 1 "$dig") | $(cell "petrel-async.$m" 1 "$dig") |" \
+			"$(cell "qemu-writeback.$m" 1 "$dig") | $(cell "qemu-none.$m" 1 "$dig") |" \
+			"**$(ratio "petrel-sync.$m" "qemu-writeback.$m")** | **$(ratio "petrel-async.$m" "qemu-writeback.$m")** |"
+		for e in sync async; do
+			echo "| Block | $label, ${e^} (QEMU: io_uring, writeback) |" \
+				"$(fmt "$(median "petrel-$e.$m")" 1 "$dig") | $(fmt "$(median "qemu-writeback.$m")" 1 "$dig") |" \
+				"**$(ratio "petrel-$e.$m" "qemu-writeback.$m")** |" >> "$tmp/summary"
+		done
+	done
+	echo
+	echo "Cells are min / median / p90 over $(count petrel-sync.seq-write), $(count petrel-async.seq-write),"
+	echo "$(count qemu-writeback.seq-write) and $(count qemu-none.seq-write) runs."
+	[ ! -s "$d/errors" ] || { echo "Runs without \`probe: blk verify ok\`:"; sed 's/^/- /' "$d/errors"; }
+	echo
+	echo "QEMU's \`-drive\` \`aio\`/\`cache\` pairs, tried on this file before the runs:"
+	echo
+	sed 's/^\([^ ]*\) ok$/- `\1`: starts/; s/^\([^ ]*\) fails: \(.*\)/- `\1`: **refused**: "\2"/' "$d/qemu-options"
+	commands
+	echo
+	for m in seq-write:"sequential write (MB/s)" seq-read:"sequential read (MB/s)" \
+		 rand-read:"4 KiB random read (IOPS)" rand-write:"4 KiB random write (IOPS)"; do
+		panel "${m#*:}" 1 "petrel Sync" "petrel Async" "QEMU io_uring writeback" "QEMU io_uring none"
+		bar "" "petrel-sync.${m%%:*}" "petrel-async.${m%%:*}" "qemu-writeback.${m%%:*}" "qemu-none.${m%%:*}"
+	done
+	draw blk "Block: petrel beside QEMU microvm"
+	echo
+}
+
+net() {
+	d=$res/net
+	[ -d "$d" ] || return 0
+	section=Net
+	echo "## 6. Net"
+	echo
+	echo "\`bench/net.sh\`: \`probe.action=net\` on a tap in a network namespace of the"
+	echo "script's own; petrel's virtio-net beside QEMU's \`virtio-net-device\` on"
+	echo "\`-netdev tap,vhost=off\` (petrel has no vhost). The probe sends"
+	echo "$(sed -n 's/.*probe.net_count=\([0-9]*\).*/\1/p' "$d/commands" | head -n 1) frames of 1514 bytes (guest → host;"
+	echo "\`net_peer.py recv\` counts them on the tap), then receives as many sent"
+	echo "by \`net_peer.py send\` (host → guest); frames/s and MB/s (10^6 bytes) are"
+	echo "counted in the guest. No offloads, one frame per buffer; the probe's"
+	echo "driver runs in emulated guest kernel mode here, so it sets most of the pace."
+	when
+	echo
+	table_head "measure (higher is better)"
+	row "guest → host, frames/s" petrel.tx-fps qemu.tx-fps 1 0
+	row "guest → host, MB/s" petrel.tx-mbps qemu.tx-mbps 1 1
+	row "host → guest, frames/s" petrel.rx-fps qemu.rx-fps 1 0
+	row "host → guest, MB/s" petrel.rx-mbps qemu.rx-mbps 1 1
+	row "guest → host, frames the host got" petrel.host-rx-frames qemu.host-rx-frames 1 0
+	row "host → guest, frames the guest got" petrel.rx-frames qemu.rx-frames 1 0
+	commands
+	echo
+	panel "frames per second" 1 petrel "QEMU microvm"
+	bar "guest → host" petrel.tx-fps qemu.tx-fps
+	bar "host → guest" petrel.rx-fps qemu.rx-fps
+	panel "MB/s" 1 petrel "QEMU microvm"
+	bar "guest → host" petrel.tx-mbps qemu.tx-mbps
+	bar "host → guest" petrel.rx-mbps qemu.rx-mbps
+	draw net "Net over a tap: petrel beside QEMU microvm"
+	echo
+}
+
+devices() {
+	d=$res/devices
+	[ -d "$d" ] || return 0
+	echo "## 7. Devices: the host's own figures beside the guests'"
+	echo
+	echo "\`bench/devices.sh\` (root: the tap lives in a network namespace the script"
+	echo "makes; \`BLK_MIB=\` and \`NET_FRAMES=\` change the sizes) runs, in turn, the"
+	echo "probe's \`probe.action=blk\` on petrel with each \`io_engine\`, on QEMU"
+	echo "\`microvm\` (its default \`cache=writeback\`, \`aio=threads\`) and the host's"
+	echo "own \`dd\` and \`fio\` on the same image file, then \`probe.action=net\` on"
+	echo "petrel and QEMU over the same tap, with \`tests/guest/probe/net_peer.py\` as"
+	echo "the host's end. Medians first, then each run. $(when)"
+	echo
+	echo "How to read them:"
+	echo
+	echo "- Every guest figure is bounded by the guest, not the monitor: the probe runs"
+	echo "  in guest kernel mode, which this host's \`kvm_pvm\` emulates instruction by"
+	echo "  instruction, so building requests, polling the used ring and the per-frame"
+	echo "  checksums are what take the time. The host rows show how far below the"
+	echo "  host's own ceiling that is; they are not what petrel costs on hardware."
+	echo "- petrel opens the drive without \`O_DIRECT\` (as QEMU's default does): the"
+	echo "  \"host, page cache\" rows are the comparable ceiling, the \"O_DIRECT\" rows the"
+	echo "  disk under the file (a virtual disk here)."
+	echo "- \"host rx\" is the peer's rate from its first frame to its last, a little"
+	echo "  above \"guest tx\" (the probe fills its first tx batch before a frame"
+	echo "  leaves). \"host tx\" is how fast the peer writes frames into the tap's queue"
+	echo "  (deep enough that none are dropped); the guest then drains it at its rx rate."
+	echo
+	cat "$d/tables.md"
+	[ -s "$d/tables.md" ] || echo "$d/tables.md" >> "$tmp/missing"
+	echo
+}
+
+sandbox() {
+	d=$res/sandbox
+	[ -d "$d" ] || return 0
+	echo "## 8. Sandbox: what the seccomp filters cost at boot"
+	echo
+	echo "\`bench/sandbox.sh\` on this host: the probe guest (1 vCPU, 128 MiB),"
+	echo "process exec → \`probe: hello\`, petrel with its built-in filters beside"
+	echo "\`--no-seccomp\`, runs interleaved, and what compiling the three filters"
+	echo "(api, vmm, vcpu) takes at startup, from petrel's debug log. Nearly all of"
+	echo "the difference is libseccomp compiling the filters before any thread"
+	echo "starts; each thread's install is two syscalls. $(when)"
+	echo
+	cat "$d/tables.md"
+	[ -s "$d/tables.md" ] || echo "$d/tables.md" >> "$tmp/missing"
+	echo
+}
+
+# --- the page -------------------------------------------------------------------
+
+kvm_note() {
+	if [ "$(info kvm)" = kvm_pvm ]; then
+		cat <<EOF
+- This machine's \`/dev/kvm\` comes from \`kvm_pvm\` (nested, pagetable-based):
+  guest user-mode code runs natively, guest kernel-mode code is emulated,
+  about 0.5 µs an instruction. The probe guest runs in kernel mode, so all it
+  does (its boot, its virtio drivers, the block and network loops) runs far
+  slower than on hardware, and no Linux kernel boots here at all.
+EOF
+	else
+		echo "- This machine's \`/dev/kvm\` comes from \`$(info kvm)\`."
+	fi
+}
+
+intro() {
+	cat <<EOF
+# petrel benchmarks
+
+<!-- Written by bench/run.sh (bench/report.sh): change the scripts, not this page. -->
+
+Every figure here comes from \`bench/run.sh\`, which runs petrel and QEMU's
+\`microvm\` machine side by side (interleaved, in the same run, on the same
+guest and host) and writes this page and its charts. They are measurements,
+not test assertions. Each figure is min / median / p90 over the runs; the
+ratio is petrel's median over QEMU's: below 1 is better for times, memory
+and sizes, above 1 for rates.
+
+How to read them:
+
+$(kvm_note)
+- Linux guests are therefore measured inside the test host VM
+  (\`tests/hostvm\`): an L1 Linux under QEMU's software emulation (TCG,
+  \`-cpu max\`) with real KVM inside. Everything there is inflated by the
+  emulation: compare the ratio, not the absolute times.
+- Other work shares the machine (each section gives the load average at its
+  start and end), so spreads are wide; the ratios of medians are the figures
+  to quote.
+
+## Machine and versions
+
+| | |
+|---|---|
+| CPU | $(info cpu), $(info cores) cores |
+| memory | $(info memory) |
+| OS, kernel | $(info os), Linux $(info kernel) |
+| \`/dev/kvm\` | $(info kvm) |
+| petrel | $(info petrel) |
+| QEMU | $(info qemu) (Debian package \`qemu-system-x86\` $(info qemu-package)) |
+| guests | probe (\`tests/guest/probe\`, this commit); micro: Linux $(info micro) (Debian's \`linux-source-6.1\`, the project's config); stock: Debian's cloud kernel $(info stock) |
+| test host VM | L1: Debian's cloud kernel $(sed -n 's/^l1-kernel //p' "$res/linux/versions" 2>/dev/null || echo "(not run)"), the same QEMU inside |
+
+## Running them
+
+\`\`\`
+bench/run.sh                         # everything, 10 runs each (about an hour here); root
+bench/run.sh --only boot,memory      # some; the others' last results stay on the page
+bench/run.sh --runs 20 --density 50,100
+bench/run.sh --smoke                 # one run of each, small sizes, into build/bench/smoke/
+\`\`\`
+
+Raw samples land in \`build/bench/results/BENCHMARK/\` (one number a line,
+µs, KiB or the unit the probe prints); \`bench/report.sh RESULTS PAGE\` writes
+this page again from them.
+EOF
+}
+
+{
+	intro
+	echo
+	boot > "$tmp/boot"
+	startup > "$tmp/startup"
+	memory > "$tmp/memory"
+	density > "$tmp/density"
+	blk > "$tmp/blk"
+	net > "$tmp/net"
+	devices > "$tmp/devices"
+	sandbox > "$tmp/sandbox"
+	echo "## Summary: petrel / QEMU microvm (medians)"
+	echo
+	echo "| benchmark | measure | petrel | QEMU | petrel / QEMU |"
+	echo "|---|---|---|---|---|"
+	cat "$tmp/summary"
+	echo
+	cat "$tmp/boot" "$tmp/startup" "$tmp/memory" "$tmp/density" "$tmp/blk" "$tmp/net" \
+		"$tmp/devices" "$tmp/sandbox"
+} > "$tmp/page"
+sed -i -e :a -e '/^\n*$/{$d;N;ba' -e '}' "$tmp/page"	# no blank lines at the end
+cp "$tmp/page" "$page"
+if [ -s "$tmp/missing" ]; then
+	echo "report.sh: no samples for: $(sort -u "$tmp/missing" | tr '\n' ' ')" >&2
+	exit 1
+fi

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# All the benchmarks, petrel beside QEMU microvm, and docs/benchmarks.md with
+# its charts (docs/benchmarks/*.png) written from their results.
+#   bench/run.sh [options]
+#     --only LIST     some of: boot,linux,startup,memory,density,blk,net,devices,sandbox
+#                     (default all);
+#                     the others' results from an earlier run stay on the page
+#     --runs N        runs of each measurement (default 10)
+#     --density LIST  how many VMs at once (default 50,100,200)
+#     --blk-mib N     MiB the probe writes and reads back (default 64)
+#     --net-frames N  frames each way (default 10000)
+#     --smoke         one run of each, small sizes, the Linux guests only if built
+#                     (one short test host VM boot); proves the scripts work.
+#                     Writes build/bench/smoke/ unless --results/--page say otherwise
+#     --results DIR   raw samples (default build/bench/results)
+#     --page FILE     the page (default docs/benchmarks.md)
+# Root (network namespace, tap). Needs build/petrel, gnuplot, qemu-system-x86_64.
+set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+all=(boot linux startup memory density blk net devices sandbox)
+only=$(IFS=,; echo "${all[*]}")
+runs=10 density=50,100,200 blk_mib=64 blk_ms=1000 net_frames=10000 requests=100000
+smoke=0 results="" page=""
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--only) only=${2:?}; shift 2 ;;
+	--runs) runs=${2:?}; shift 2 ;;
+	--density) density=${2:?}; shift 2 ;;
+	--blk-mib) blk_mib=${2:?}; shift 2 ;;
+	--net-frames) net_frames=${2:?}; shift 2 ;;
+	--smoke) smoke=1; shift ;;
+	--results) results=${2:?}; shift 2 ;;
+	--page) page=${2:?}; shift 2 ;;
+	-h | --help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) echo "run.sh: unknown option '$1' (--help)" >&2; exit 2 ;;
+	esac
+done
+if [ "$smoke" = 1 ]; then
+	runs=1 density=5 blk_mib=4 blk_ms=100 net_frames=500 requests=1000
+	results=${results:-$src/build/bench/smoke}
+	page=${page:-$src/build/bench/smoke/benchmarks.md}
+fi
+results=${results:-$src/build/bench/results}
+page=${page:-$src/docs/benchmarks.md}
+IFS=, read -r -a selected <<< "$only"
+for b in "${selected[@]}"; do
+	[[ " ${all[*]} " == *" $b "* ]] || { echo "run.sh: no benchmark '$b' (${all[*]})" >&2; exit 2; }
+done
+[ "$(id -u)" -eq 0 ] || { echo "run.sh: needs root (network namespace, tap)" >&2; exit 1; }
+for c in gnuplot "$qemu_bin" ip python3 curl strip; do
+	command -v "$c" >/dev/null || { echo "run.sh: $c is missing" >&2; exit 1; }
+done
+[ -x "$petrel" ] || { echo "run.sh: no petrel at $petrel (build it first)" >&2; exit 1; }
+"$src/tests/guest/build.sh" probe >/dev/null
+mkdir -p "$results"
+
+# What ran where: the machine and the versions, for the page.
+machine() {
+	local kvm=none m
+	for m in kvm_pvm kvm_intel kvm_amd; do
+		[ -d "/sys/module/$m" ] && { kvm=$m; break; }
+	done
+	echo "cpu $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)"
+	echo "cores $(nproc)"
+	echo "memory $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+	echo "os $(. /etc/os-release && echo "$PRETTY_NAME")"
+	echo "kernel $(uname -r)"
+	echo "kvm $kvm"
+	echo "petrel $("$petrel" --version), commit $(git -C "$src" describe --always --dirty 2>/dev/null ||
+		echo unknown)"
+	echo "qemu $("$qemu_bin" --version | sed -n '1s/.*version \([^ ]*\).*/\1/p')"
+	echo "qemu-package $(dpkg-query -W -f='${Version}' qemu-system-x86 2>/dev/null || echo '?')"
+	[ ! -f "$guest_dir/micro.config" ] ||
+		echo "micro $(sed -n 's/^# Linux\/x86_64 \([^ ]*\) Kernel Configuration/\1/p' "$guest_dir/micro.config")"
+	[ ! -f "$guest_dir/cloud-kernel/VERSION" ] || echo "stock $(cat "$guest_dir/cloud-kernel/VERSION")"
+}
+machine > "$results/machine"
+
+linux_ready() {
+	local f
+	for f in micro-vmlinux micro-bzImage micro-initrd.cpio.gz stock-vmlinuz stock-initrd.cpio.gz; do
+		[ -f "$guest_dir/$f" ] || return 1
+	done
+}
+
+# bench NAME CMD...: run one benchmark into a fresh results/NAME.
+failed=()
+bench() {
+	local name=$1 dir=$results/$1
+	shift
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	echo "$runs" > "$dir/runs"
+	echo "start $(date -u '+%Y-%m-%d %H:%M UTC') load $(cut -d' ' -f1-3 /proc/loadavg)" > "$dir/when"
+	printf '=== %s (%ss)\n' "$name" "$SECONDS" >&2
+	if ! "$@" "$dir"; then
+		echo "run.sh: benchmark $name failed" >&2
+		failed+=("$name")
+	fi
+	echo "end $(date -u '+%H:%M UTC') load $(cut -d' ' -f1-3 /proc/loadavg)" >> "$dir/when"
+}
+
+run_boot() { "$here/boot.sh" "$1" "$runs"; }
+run_startup() { "$here/api.sh" "$1" "$runs" "$requests"; }
+run_memory() { "$here/memory.sh" "$1" "$runs"; }
+run_density() {
+	local counts
+	IFS=, read -r -a counts <<< "$density"
+	"$here/density.sh" "$1" "$runs" "${counts[@]}"
+}
+run_blk() { "$here/blk.sh" "$1" "$runs" "$blk_mib" "$blk_ms"; }
+run_net() { "$here/net.sh" "$1" "$runs" "$net_frames"; }
+# The host's own device figures: three runs (each takes minutes), one in a smoke run.
+run_devices() {
+	echo $((smoke ? 1 : 3)) > "$1/runs"
+	BLK_MIB=$blk_mib NET_FRAMES=$((net_frames * 2)) "$here/devices.sh" "$(cat "$1/runs")" \
+		> "$1/tables.md"
+}
+run_sandbox() { "$here/sandbox.sh" "$runs" > "$1/tables.md"; }
+run_linux() {
+	if [ "$smoke" = 1 ]; then
+		# One short L1 boot: one kernel, once by each monitor.
+		"$here/linux-boot.sh" "$1" 1 micro-vmlinux
+	else
+		"$here/linux-boot.sh" "$1" "$runs"
+	fi
+}
+
+for b in "${selected[@]}"; do
+	if [ "$b" = linux ] && [ "${PETREL_SKIP_SLOW:-0}" = 1 ]; then
+		echo "run.sh: linux skipped: PETREL_SKIP_SLOW=1 (no test host VM)" >&2
+		continue
+	fi
+	if [ "$b" = linux ] && ! linux_ready; then
+		if [ "$smoke" = 1 ]; then
+			echo "run.sh: linux skipped: the Linux guests are not built" \
+				"(tests/guest/build.sh micro stock)" >&2
+			continue
+		fi
+		"$src/tests/guest/build.sh" micro stock
+	fi
+	bench "$b" "run_$b"
+done
+
+"$here/report.sh" "$results" "$page" || failed+=(report)
+echo "run.sh: wrote $page (${SECONDS}s)" >&2
+[ ${#failed[@]} -eq 0 ] || { echo "run.sh: failed: ${failed[*]}" >&2; exit 1; }
