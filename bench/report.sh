@@ -22,8 +22,10 @@ isnum() { [[ $1 =~ ^-?[0-9]+(\.[0-9]+)?$ ]]; }
 # stat4 FILE: "min median p90 n" of the samples in $d/FILE; a figure that
 # should be there and is not is reported at the end.
 stat4() {
-	if [ -s "$d/$1" ]; then
-		"$here/stats.sh" < "$d/$1"
+	local f=$1
+	[[ $f == /* ]] || f=$d/$f
+	if [ -s "$f" ]; then
+		"$here/stats.sh" < "$f"
 	else
 		echo "${d##*/}/$1" >> "$tmp/missing"
 		echo "- - - 0"
@@ -103,7 +105,7 @@ bar() {
 draw() {
 	local name=$1 i s col color np nq
 	{
-		echo "set terminal pngcairo noenhanced size $((360 * npanels + 40)),400 font 'sans,10'"
+		echo "set terminal pngcairo noenhanced size $((npanels > 1 ? 360 * npanels + 40 : 640)),400 font 'sans,10'"
 		echo "set output '$charts/$name.png'"
 		echo "set multiplot layout 1,$npanels title \"$2\""
 		echo "set style data histogram"
@@ -300,7 +302,13 @@ memory() {
 	bar "anon" petrel.anon qemu.anon
 	bar "file" petrel.file qemu.file
 	bar "anon + file" petrel.total qemu.total
-	draw memory "Memory overhead at guest idle: petrel beside QEMU microvm"
+	echo "$ps" > "$tmp/size.petrel"
+	echo "$qb" > "$tmp/size.qemu"
+	echo $((qb + ql)) > "$tmp/size.qemu-libs"
+	panel "size on disk, petrel stripped (MB)" 1000000 petrel "QEMU microvm"
+	bar "binary" "$tmp/size.petrel" "$tmp/size.qemu"
+	bar "+ shared libs" "$tmp/size.petrel" "$tmp/size.qemu-libs"
+	draw memory "Memory overhead at guest idle, and size: petrel beside QEMU microvm"
 	echo
 }
 
