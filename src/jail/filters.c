@@ -52,6 +52,35 @@
 	ALLOW(brk)
 
 /*
+ * Sanitizer builds (-DPETREL_SANITIZE=ON, for the tests only): AddressSanitizer
+ * maps its shadow and allocator memory at fixed places and gives each thread
+ * an alternate signal stack; at exit LeakSanitizer stops the world from a
+ * cloned tracer task (ptrace, /proc/self/task). Never in a release build.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define PETREL_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PETREL_ASAN 1
+#endif
+#endif
+#ifdef PETREL_ASAN
+#define SANITIZER_RULES	,						\
+	ALLOW(mmap), ALLOW(mprotect), ALLOW(madvise), ALLOW(mremap),	\
+	ALLOW(munmap), ALLOW(sigaltstack), ALLOW(rt_sigaction),		\
+	ALLOW(sched_yield), ALLOW(nanosleep), ALLOW(clock_nanosleep),	\
+	ALLOW(gettid), ALLOW(getpid), ALLOW(getppid), ALLOW(prctl),	\
+	ALLOW(clone), ALLOW(ptrace), ALLOW(wait4), ALLOW(kill), ALLOW(tgkill), \
+	ALLOW(open), ALLOW(openat), ALLOW(read), ALLOW(close), ALLOW(lseek), \
+	ALLOW(getdents), ALLOW(getdents64), ALLOW(readlink), ALLOW(fstat),	\
+	ALLOW(newfstatat), ALLOW(pipe2), ALLOW(getrlimit), ALLOW(prlimit64), \
+	ALLOW(sched_getaffinity), ALLOW(rt_sigtimedwait), ALLOW(process_vm_readv), \
+	ALLOW(exit)
+#else
+#define SANITIZER_RULES
+#endif
+
+/*
  * What every thread may do: glibc's locks and allocator, signal masks and
  * return, a syscall restarted after a stop, the clock where the vDSO falls
  * back to the kernel, the thread's name for log lines (taken on its first
@@ -66,7 +95,8 @@
 	ALLOW(clock_gettime),						\
 	ALLOW_IF(prctl, EQ(0, PR_GET_NAME)),				\
 	ALLOW(write),							\
-	ALLOW(exit_group)
+	ALLOW(exit_group)						\
+	SANITIZER_RULES
 
 /* petrel_api: one client at a time over the Unix socket, the slot's eventfd. */
 static const struct jail_rule api_rules[] = {

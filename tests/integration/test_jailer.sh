@@ -112,6 +112,13 @@ bad_input "unknown resource" "--resource-limit: unknown resource" "${common[@]}"
 	--resource-limit cores=1
 
 # ---- the same id again, now right: a jailed VM ----
+# The chroot holds the binary alone: a dynamically linked one (a sanitizer
+# build) cannot start there.
+if ldd "$PETREL_BIN" >/dev/null 2>&1; then
+	echo "note: $PETREL_BIN is dynamically linked; the jailed boot needs the static build"
+	finish
+	exit 0
+fi
 jail start "${common[@]}" --cgroup-version $cgv --parent-cgroup "$parent" "${cgargs[@]}" \
 	--resource-limit fsize=1073741824 --resource-limit no-file=1024 "${netns_args[@]}" \
 	--daemonize --new-pid-ns -- --api-sock /run/petrel.socket

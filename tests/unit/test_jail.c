@@ -14,6 +14,18 @@
 
 static char err[512];
 
+/* Sanitizer builds widen the built-in lists for their runtimes (src/jail/filters.c). */
+#if defined(__SANITIZE_ADDRESS__)
+#define ASAN_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ASAN_BUILD 1
+#endif
+#endif
+#ifndef ASAN_BUILD
+#define ASAN_BUILD 0
+#endif
+
 /* A filter body every thread can take. */
 #define OK_FILTER "{\"default_action\": \"trap\", \"filter\": [{\"syscall\": \"read\"}]}"
 /* A policy with api and vcpu fine and vmm as given. */
@@ -54,24 +66,29 @@ START_TEST(test_builtin)
 					 f->rules[i].nr);
 		ck_assert_ptr_nonnull(find(f, SYS_write, 0));
 		ck_assert_ptr_nonnull(find(f, SYS_exit_group, 0));
-		/* Nothing starts a program, opens a network socket or a thread. */
+		/* Nothing starts a program or opens a network socket. */
 		ck_assert_ptr_null(find(f, SYS_execve, 0));
 		ck_assert_ptr_null(find(f, SYS_execveat, 0));
 		ck_assert_ptr_null(find(f, SYS_socket, 0));
+		ck_assert_ptr_null(find(f, SYS_fork, 0));
+		if (ASAN_BUILD)
+			continue;
+		/* Nor a thread, nor a debugger (LeakSanitizer needs both). */
 		ck_assert_ptr_null(find(f, SYS_clone, 0));
 		ck_assert_ptr_null(find(f, SYS_clone3, 0));
-		ck_assert_ptr_null(find(f, SYS_fork, 0));
 		ck_assert_ptr_null(find(f, SYS_ptrace, 0));
 	}
-	/* Only the vmm thread opens files, and never makes one. */
-	ck_assert_ptr_null(find(&p.thread[JAIL_API], SYS_openat, 0));
-	ck_assert_ptr_null(find(&p.thread[JAIL_VCPU], SYS_openat, 0));
-	ck_assert_uint_eq(find(&p.thread[JAIL_VMM], SYS_openat, 0)->nr_conds, 1);
 	/* KVM_RUN: the vcpu's, by its ioctl number. */
 	ck_assert_uint_eq(find(&p.thread[JAIL_VCPU], SYS_ioctl, 0)->conds[0].val, 0xae80);
 	ck_assert_ptr_null(find(&p.thread[JAIL_API], SYS_ioctl, 0));
-	ck_assert_uint_eq(jail_filter_nr_syscalls(&p.thread[JAIL_VCPU]) + 2,
-			  p.thread[JAIL_VCPU].nr_rules);	/* ioctl three times */
+	if (!ASAN_BUILD) {
+		/* Only the vmm thread opens files, and never makes one. */
+		ck_assert_ptr_null(find(&p.thread[JAIL_API], SYS_openat, 0));
+		ck_assert_ptr_null(find(&p.thread[JAIL_VCPU], SYS_openat, 0));
+		ck_assert_uint_eq(find(&p.thread[JAIL_VMM], SYS_openat, 0)->nr_conds, 1);
+		ck_assert_uint_eq(jail_filter_nr_syscalls(&p.thread[JAIL_VCPU]) + 2,
+				  p.thread[JAIL_VCPU].nr_rules);	/* ioctl three times */
+	}
 	jail_policy_free(&p);
 }
 END_TEST
@@ -216,6 +233,21 @@ END_TEST
 /* ---- the jailer's flags ---- */
 
 static struct jailer_args args;
+/* Copies of the arguments (--cgroup's are cut at '='), freed by the next parse. */
+static char *copies[2 * JAILER_MAX_CGROUPS + 16];
+static unsigned int nr_copies;
+
+static char *copy(const char *s)
+{
+	ck_assert_uint_lt(nr_copies, ARRAY_SIZE(copies));
+	return copies[nr_copies++] = strdup(s);
+}
+
+static void free_copies(void)
+{
+	while (nr_copies)
+		free(copies[--nr_copies]);
+}
 
 /* Parse a NULL-terminated list after "jail". */
 static int jparse(const char *first, ...)
@@ -224,9 +256,10 @@ static int jparse(const char *first, ...)
 	int argc = 1;
 	va_list ap;
 
+	free_copies();
 	va_start(ap, first);
 	for (const char *s = first; s; s = va_arg(ap, const char *))
-		argv[argc++] = strdup(s);
+		argv[argc++] = copy(s);
 	va_end(ap);
 	err[0] = '\0';
 	return jailer_parse_args(argc, argv, &args, err, sizeof(err));
@@ -333,9 +366,10 @@ START_TEST(test_jailer_cgroup_limit)
 	char *argv[2 * JAILER_MAX_CGROUPS + 10] = { "jail", BASIC };
 	int argc = 7;
 
+	free_copies();
 	for (int i = 0; i <= JAILER_MAX_CGROUPS; i++) {
 		argv[argc++] = "--cgroup";
-		argv[argc++] = strdup("pids.max=10");
+		argv[argc++] = copy("pids.max=10");
 	}
 	ck_assert_int_eq(jailer_parse_args(argc, argv, &args, err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "--cgroup: at most"));
