@@ -91,19 +91,6 @@ static void usage(FILE *out)
 		"  --help               print this help and exit\n", API_DEFAULT_MAX_PAYLOAD);
 }
 
-static int valid_id(const char *id)
-{
-	size_t len = strlen(id);
-
-	if (!len || len > 64)
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		if (!(id[i] == '-' || (id[i] >= '0' && id[i] <= '9') ||
-		      ((id[i] | 0x20) >= 'a' && (id[i] | 0x20) <= 'z')))
-			return 0;
-	return 1;
-}
-
 static int parse_number(const char *opt, const char *arg, uint64_t min, uint64_t *out)
 {
 	char *end;
@@ -174,7 +161,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		fprintf(stderr, "petrel: --no-api needs --config-file FILE\n");
 		return -EINVAL;
 	}
-	if (o->id && !valid_id(o->id)) {
+	if (o->id && !util_valid_id(o->id)) {
 		fprintf(stderr, "petrel: --id: '%s' must be 1..64 letters, digits or '-'\n", o->id);
 		return -EINVAL;
 	}

@@ -2,6 +2,7 @@
 #ifndef PETREL_UTIL_H
 #define PETREL_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <assert.h>
@@ -14,6 +15,10 @@
 #define KiB(x) ((uint64_t)(x) << 10)
 #define MiB(x) ((uint64_t)(x) << 20)
 #define GiB(x) ((uint64_t)(x) << 30)
+
+#define UTIL_ID_MAX	64
+/* A VM id (--id, the jailer's too): 1..UTIL_ID_MAX letters, digits or '-'. */
+bool util_valid_id(const char *id);
 
 /* Read a whole file (at most max_size bytes) into a malloc'd buffer. */
 int util_read_file(const char *path, size_t max_size, uint8_t **data, size_t *size);

@@ -10,7 +10,7 @@
 #include <petrel/jail.h>
 #include <petrel/util.h>
 
-#define ID_MAX		64
+#define ID_MAX		UTIL_ID_MAX
 #define DEFAULT_NO_FILE	2048	/* Firecracker's jailer sets this too */
 
 enum {
@@ -51,20 +51,6 @@ static int bad(struct perr *e, const char *fmt, ...)
 	vsnprintf(e->buf, e->len, fmt, ap);
 	va_end(ap);
 	return -EINVAL;
-}
-
-static bool valid_id(const char *id)
-{
-	size_t len = strlen(id);
-
-	if (!len || len > ID_MAX)
-		return false;
-	for (; *id; id++) {
-		if (*id != '-' && !(*id >= '0' && *id <= '9') &&
-		    !((*id | 0x20) >= 'a' && (*id | 0x20) <= 'z'))
-			return false;
-	}
-	return true;
 }
 
 static int parse_u64(const char *s, uint64_t max, uint64_t *out)
@@ -167,7 +153,7 @@ static int parse_one(struct perr *e, struct jailer_args *a, int c, char *arg)
 	switch (c) {
 	case OPT_ID:
 		a->id = arg;
-		return valid_id(arg) ? 0 : bad(e, "--id: '%s' must be 1..%d letters, digits or "
+		return util_valid_id(arg) ? 0 : bad(e, "--id: '%s' must be 1..%d letters, digits or "
 					      "'-'", arg, ID_MAX);
 	case OPT_UID:
 		return parse_id_number(e, "uid", arg, &a->uid);

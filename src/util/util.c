@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -99,4 +100,18 @@ void util_append_u64(char *buf, size_t len, size_t *pos, uint64_t v, unsigned in
 	while (n && *pos + 1 < len)
 		buf[(*pos)++] = digits[--n];
 	buf[*pos] = '\0';
+}
+
+bool util_valid_id(const char *id)
+{
+	size_t len = strlen(id);
+
+	if (!len || len > UTIL_ID_MAX)
+		return false;
+	for (; *id; id++) {
+		if (*id != '-' && !(*id >= '0' && *id <= '9') &&
+		    !((*id | 0x20) >= 'a' && (*id | 0x20) <= 'z'))
+			return false;
+	}
+	return true;
 }
