@@ -99,7 +99,7 @@ bad_input() {
 	nothing_left "$name"
 }
 
-common=(--id "$id" --uid $uid --gid $uid --chroot-base-dir "$base")
+common=(--id "$id" --uid "$uid" --gid "$uid" --chroot-base-dir "$base")
 bad_input "bad id" "--id: 'a/b' must be" --id a/b --uid $uid --gid $uid \
 	--chroot-base-dir "$base"
 bad_input "uid not a number" "--uid: expected a number" --id "$id" --uid ten --gid $uid \
