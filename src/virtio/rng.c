@@ -12,6 +12,8 @@
 #include <petrel/util.h>
 #include <petrel/virtio.h>
 
+#include "dev_util.h"
+
 /* Bytes served per request: a huge buffer must not stall the vmm thread. */
 #define RNG_MAX_REQUEST		KiB(64)
 
@@ -57,41 +59,20 @@ static uint32_t fill_elem(struct virtio_dev *dev, const struct virtq_elem *e)
 	return done;
 }
 
-/* Pop; when the ring looks empty, ask for the next kick and look once more. */
-static int next(struct virtio_dev *dev, struct virtq *vq, struct virtq_elem *e, const char **why)
-{
-	int ret = virtq_pop(vq, dev->mem, e, why);
-
-	if (ret)
-		return ret;
-	virtq_set_avail_event(vq, dev->mem);
-	return virtq_pop(vq, dev->mem, e, why);
-}
-
-/* Out of budget: let the vmm loop serve other fds, then come back. */
-static void requeue(const struct virtq *vq)
-{
-	uint64_t one = 1;
-
-	if (vq->kick_fd >= 0 && write(vq->kick_fd, &one, sizeof(one)) < 0) {
-		/* A kick is already pending. */
-	}
-}
-
-static int serve(struct virtio_dev *dev, struct virtq *vq, const struct virtq_elem *e,
-		 const char **why)
+/* Fill one request; a chain the device can't serve fails the device. */
+static int serve(struct virtio_dev *dev, struct virtq *vq, const struct virtq_elem *e)
 {
 	uint32_t len;
 
 	if (!e->nr_in) {
-		*why = "request without a writable buffer";
+		virtio_dev_fail(dev, "queue 0: request without a writable buffer");
 		return -EINVAL;
 	}
 	len = fill_elem(dev, e);
 	dev->metrics.requests++;
 	dev->metrics.bytes_written += len;
 	if (virtq_push(vq, dev->mem, e->head, len)) {
-		*why = "used ring not writable";
+		virtio_dev_fail(dev, "queue 0: used ring not writable");
 		return -EINVAL;
 	}
 	return 0;
@@ -101,19 +82,15 @@ static void rng_queue_notify(struct virtio_dev *dev, unsigned int q)
 {
 	struct virtq_elem *e = &((struct rng *)dev)->elem;
 	struct virtq *vq = &dev->queues[0];
-	const char *why = NULL;
 	unsigned int served = 0;
-	int ret;
 
-	while ((ret = next(dev, vq, e, &why)) > 0) {
-		ret = serve(dev, vq, e, &why);
-		if (ret || ++served == vq->size)
+	while (dev_pop(dev, 0, e) > 0 && !serve(dev, vq, e)) {
+		/* Out of budget: let the vmm loop serve other fds, then come back. */
+		if (++served == vq->size) {
+			dev_requeue(dev, 0);
 			break;
+		}
 	}
-	if (ret < 0)
-		virtio_dev_fail(dev, "queue 0: %s", why);
-	else if (served == vq->size)
-		requeue(vq);
 	virtio_dev_notify(dev, vq);
 }
 
