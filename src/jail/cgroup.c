@@ -294,7 +294,8 @@ static int set_value(int version, struct hierarchy *h, const struct jailer_cgrou
 	char path[PATH_MAX + 80];
 	int ret;
 
-	snprintf(path, sizeof(path), "%s/%s", h->rel, c->file);
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", h->rel, c->file) >= sizeof(path))
+		return jail_fail("cgroup", ENAMETOOLONG, "%s/%s", h->rel, c->file);
 	ret = write_file(h->mfd, path, c->value);
 	if (ret == -ENOENT)
 		return jail_fail("cgroup", 0, "%s: no such cgroup file in %s/%s (cgroup v%d)",
