@@ -17,8 +17,14 @@ stdout and its exit status is run.sh's. Inside, SCRIPT sees:
   PETREL_HOSTVM=1
 options:
   --timeout SECS     whole run, boot included (default 600); exit 124 when it expires
+  --stall SECS       L1 counts as hung when its heartbeat (every 10 s while the
+                     script runs) stops this long (default 90); exit 125
+  --retries N        when L1 itself fails (never ready, hung, panicked), start
+                     a new L1 and run the script again, up to N times (default 0)
   --memory MB        L1 memory (default 4096)
-  --smp N            L1 vCPUs (default 2)
+  --smp N            L1 vCPUs (default 1: with 2, QEMU's emulation of nested
+                     SVM stalls a 2-vCPU guest about once in 15 boots, whichever
+                     monitor runs it; see README.md)
   --output-dir DIR   copy what the script wrote under $PETREL_OUT into DIR
   --out-size MB      free space on the payload disk for $PETREL_OUT (default 1024)
   --include PATH     also carry this repository path (file or folder) into PETREL_SRC
@@ -38,13 +44,16 @@ t_begin=$EPOCHREALTIME
 log() { echo "hostvm: $*" >&2; }
 die() { echo "hostvm: error: $*" >&2; exit 125; }
 
-timeout=600 memory=4096 smp=2 outdir='' out_size=1024 times=0 verbose=0 keep=0
+timeout=600 memory=4096 smp=1 outdir='' out_size=1024 times=0 verbose=0 keep=0
+retries=0 stall=90
 includes=() envs=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--timeout) timeout=${2:?}; shift 2 ;;
 	--memory) memory=${2:?}; shift 2 ;;
 	--smp) smp=${2:?}; shift 2 ;;
+	--retries) retries=${2:?}; shift 2 ;;
+	--stall) stall=${2:?}; shift 2 ;;
 	--output-dir) outdir=${2:?}; shift 2 ;;
 	--out-size) out_size=${2:?}; shift 2 ;;
 	--include) includes+=("${2:?}"); shift 2 ;;
@@ -63,7 +72,7 @@ done
 script=$1
 shift
 [ -f "$script" ] || die "no script '$script'"
-for n in "$timeout" "$memory" "$smp" "$out_size"; do
+for n in "$timeout" "$memory" "$smp" "$out_size" "$retries" "$stall"; do
 	[[ $n =~ ^[0-9]+$ ]] || die "'$n' is not a number"
 done
 for e in ${envs[@]+"${envs[@]}"}; do
@@ -154,58 +163,12 @@ q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }   # single-quote for sh
 } > "$stage/.hostvm/cmd"
 
 size=$(du -sm "$stage" | cut -f1)
-mkfs.ext4 -q -F -L hostvm-payload -O ^has_journal -E root_owner=0:0 -d "$stage" \
-	"$work/payload.ext4" "$((size + size / 8 + out_size + 16))M" >/dev/null ||
-	die "mkfs.ext4 of the payload failed"
-rm -rf "$stage"
+payload_mb=$((size + size / 8 + out_size + 16))
 t_staged=$EPOCHREALTIME
 
-# --- L1 -----------------------------------------------------------------
 cmdline="console=ttyS1 loglevel=$((verbose ? 7 : 4)) panic=-1 rdinit=/init 8250.nr_uarts=3"
 cmdline+=" mitigations=off nowatchdog random.trust_cpu=on tsc=reliable cryptomgr.notests"
 cmdline+=" ${PETREL_HOSTVM_APPEND:-}"
-: > "$work/console.log"
-: > "$work/status"
-qemu-system-x86_64 -M q35 -accel tcg,thread=multi -cpu max -smp "$smp" -m "$memory" \
-	-nodefaults -no-user-config -display none -no-reboot \
-	-kernel "$kernel" -initrd "$initrd" -append "$cmdline" \
-	-chardev stdio,id=out,signal=off -serial chardev:out \
-	-serial "file:$work/console.log" -serial "file:$work/status" \
-	-drive "if=none,id=usr,file=$usrimg,format=raw,readonly=on" \
-	-device virtio-blk-pci,drive=usr,serial=hostvm-usr \
-	-drive "if=none,id=payload,file=$work/payload.ext4,format=raw,cache=unsafe" \
-	-device virtio-blk-pci,drive=payload,serial=hostvm-payload \
-	</dev/null 2>"$work/qemu.err" &
-qpid=$!
-tail_pid=
-if [ "$verbose" = 1 ]; then
-	tail -n +1 -f --pid="$qpid" "$work/console.log" | sed -u 's/^/L1: /' >&2 &
-	tail_pid=$!
-fi
-
-# Wait for QEMU to end, noting when the script started; kill it on timeout.
-deadline=$(( ${t_begin%.*} + timeout ))
-t_start='' timed_out=0
-while kill -0 "$qpid" 2>/dev/null; do
-	if [ -z "$t_start" ] && grep -q '^start ' "$work/status"; then
-		t_start=$EPOCHREALTIME
-	fi
-	if [ "${EPOCHREALTIME%.*}" -ge "$deadline" ]; then
-		timed_out=1
-		kill "$qpid" 2>/dev/null || true
-		break
-	fi
-	sleep 0.05
-done
-wait "$qpid" 2>/dev/null || true
-qpid=
-[ -z "$tail_pid" ] || wait "$tail_pid" 2>/dev/null || true
-t_end=$EPOCHREALTIME
-[ -n "$t_start" ] || ! grep -q '^start ' "$work/status" || t_start=$t_end
-
-status=$(tr -d '\r' < "$work/status")
-exit_line=$(grep '^exit ' <<<"$status" | tail -n 1 || true)
-fail_line=$(grep '^fail ' <<<"$status" | tail -n 1 || true)
 
 console_tail() {
 	[ "$verbose" = 1 ] && return 0
@@ -214,33 +177,113 @@ console_tail() {
 	[ ! -s "$work/qemu.err" ] || sed 's/^/  qemu: /' "$work/qemu.err" >&2
 }
 
-if [ -n "$exit_line" ]; then
-	read -r _ rc _ <<<"$exit_line"
-elif [ "$timed_out" = 1 ]; then
-	if [ -n "$t_start" ]; then
-		log "timeout: the script ran longer than the ${timeout} s allowed"
-	else
-		log "timeout: L1 not ready within ${timeout} s"
-		console_tail
+# attempt: one L1 from a fresh payload; sets rc, t_start, t_end and l1_fault
+# (1 when L1 itself failed: never ready, hung, panicked or never booted).
+attempt() {
+	local deadline status exit_line fail_line last_size=0 size_now last_change
+	mkfs.ext4 -q -F -L hostvm-payload -O ^has_journal -E root_owner=0:0 -d "$stage" \
+		"$work/payload.ext4" "${payload_mb}M" >/dev/null ||
+		die "mkfs.ext4 of the payload failed"
+	: > "$work/console.log"
+	: > "$work/status"
+	: > "$work/qemu.err"
+	qemu-system-x86_64 -M q35 -accel "tcg,thread=${PETREL_HOSTVM_TCG_THREAD:-multi}" \
+		-cpu max -smp "$smp" -m "$memory" \
+		-nodefaults -no-user-config -display none -no-reboot \
+		-kernel "$kernel" -initrd "$initrd" -append "$cmdline" \
+		-chardev stdio,id=out,signal=off -serial chardev:out \
+		-serial "file:$work/console.log" -serial "file:$work/status" \
+		-drive "if=none,id=usr,file=$usrimg,format=raw,readonly=on" \
+		-device virtio-blk-pci,drive=usr,serial=hostvm-usr \
+		-drive "if=none,id=payload,file=$work/payload.ext4,format=raw,cache=unsafe" \
+		-device virtio-blk-pci,drive=payload,serial=hostvm-payload \
+		</dev/null 2>"$work/qemu.err" &
+	qpid=$!
+	tail_pid=
+	if [ "$verbose" = 1 ]; then
+		tail -n +1 -f --pid="$qpid" "$work/console.log" | sed -u 's/^/L1: /' >&2 &
+		tail_pid=$!
 	fi
-	rc=124
-elif [ -n "$fail_line" ]; then
-	log "L1 failed: ${fail_line#fail }"
-	console_tail
-	rc=125
-elif [ -n "$t_start" ]; then
-	log "L1 stopped while the script ran (kernel panic or power-off?)"
-	console_tail
-	rc=125
-elif grep -q '^booted' <<<"$status"; then
-	log "L1 booted but its init did not reach the script"
-	console_tail
-	rc=125
-else
-	log "L1 failed to boot (QEMU or the kernel; no word from its init)"
-	console_tail
-	rc=125
-fi
+
+	# Wait for QEMU to end, noting when the script started. Kill it on
+	# timeout, or when L1's heartbeat (a status line every 10 s while the
+	# script runs) stops for $stall seconds: then L1 itself hangs.
+	deadline=$(( ${t_begin%.*} + timeout ))
+	t_start='' timed_out=0 hung=0 last_change=${EPOCHREALTIME%.*}
+	while kill -0 "$qpid" 2>/dev/null; do
+		size_now=$(stat -c %s "$work/status")
+		if [ "$size_now" != "$last_size" ]; then
+			last_size=$size_now last_change=${EPOCHREALTIME%.*}
+		fi
+		if [ -z "$t_start" ] && grep -q '^start ' "$work/status"; then
+			t_start=$EPOCHREALTIME
+		fi
+		if [ "${EPOCHREALTIME%.*}" -ge "$deadline" ]; then
+			timed_out=1
+		elif [ -n "$t_start" ] && [ $(( ${EPOCHREALTIME%.*} - last_change )) -ge "$stall" ]; then
+			hung=1
+		fi
+		if [ "$timed_out" = 1 ] || [ "$hung" = 1 ]; then
+			kill "$qpid" 2>/dev/null || true
+			break
+		fi
+		sleep 0.05
+	done
+	wait "$qpid" 2>/dev/null || true
+	qpid=
+	[ -z "$tail_pid" ] || wait "$tail_pid" 2>/dev/null || true
+	t_end=$EPOCHREALTIME
+	[ -n "$t_start" ] || ! grep -q '^start ' "$work/status" || t_start=$t_end
+
+	status=$(tr -d '\r' < "$work/status")
+	exit_line=$(grep '^exit ' <<<"$status" | tail -n 1 || true)
+	fail_line=$(grep '^fail ' <<<"$status" | tail -n 1 || true)
+	l1_fault=1
+	if [ -n "$exit_line" ]; then
+		read -r _ rc _ <<<"$exit_line"
+		l1_fault=0
+	elif [ "$hung" = 1 ]; then
+		log "L1 stopped responding while the script ran (no heartbeat for ${stall} s)"
+		console_tail
+		rc=125
+	elif [ "$timed_out" = 1 ]; then
+		if [ -n "$t_start" ]; then
+			log "timeout: the script ran longer than the ${timeout} s allowed"
+			console_tail
+			l1_fault=0
+		else
+			log "timeout: L1 not ready within ${timeout} s"
+			console_tail
+		fi
+		rc=124
+	elif [ -n "$fail_line" ]; then
+		log "L1 failed: ${fail_line#fail }"
+		console_tail
+		rc=125
+	elif [ -n "$t_start" ]; then
+		log "L1 stopped while the script ran (kernel panic or power-off?)"
+		console_tail
+		rc=125
+	elif grep -q '^booted' <<<"$status"; then
+		log "L1 booted but its init did not reach the script"
+		console_tail
+		rc=125
+	else
+		log "L1 failed to boot (QEMU or the kernel; no word from its init)"
+		console_tail
+		rc=125
+	fi
+}
+
+# --- L1 -----------------------------------------------------------------
+tries=0
+while :; do
+	attempt
+	[ "$l1_fault" = 1 ] && [ "$tries" -lt "$retries" ] || break
+	[ "${EPOCHREALTIME%.*}" -lt $(( ${t_begin%.*} + timeout - 30 )) ] || break
+	tries=$((tries + 1))
+	log "L1 itself failed, not the script: starting a new L1 (retry $tries of $retries)"
+done
 
 if [ -n "$outdir" ]; then
 	mkdir -p "$outdir"
@@ -255,8 +298,9 @@ fi
 if [ "$times" = 1 ]; then
 	sec() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 	msg="staging $(sec "$t_begin" "$t_staged") s"
+	[ "$tries" = 0 ] || msg+=", $tries L1 retries"
 	if [ -n "$t_start" ]; then
-		msg+=", L1 ready $(sec "$t_staged" "$t_start") s (from command start $(sec "$t_begin" "$t_start") s)"
+		msg+=", L1 ready (last try) from command start $(sec "$t_begin" "$t_start") s"
 		msg+=", script and power-off $(sec "$t_start" "$t_end") s"
 	fi
 	log "times: $msg, total $(sec "$t_begin" "$t_end") s; exit $rc"
