@@ -2,13 +2,13 @@
 /*
  * fleet N MARKER CMD [ARGS...]: start N copies of CMD at once, each with its
  * stdout on a pipe, and wait (60 s at most) until every one has printed a
- * line holding MARKER. Then SIGTERM them all and wait for them to end
- * (SIGKILL after 30 s). Prints one line:
- *   all_us started marked clean memavail_before_kib memavail_at_kib
+ * line holding MARKER, and one second more. Then SIGTERM them all and wait
+ * for them to end (SIGKILL after 30 s). Prints one line:
+ *   all_us started marked clean memavail_before memavail_at memavail_later
  * all_us: from the first fork to the last marker (-1 if some never printed
- * it); memavail: MemAvailable just before the first fork and just after the
- * last marker; clean: how many printed the marker and then ended with exit
- * status 0.
+ * it); memavail (KiB): MemAvailable just before the first fork, just after
+ * the last marker and a second later; clean: how many printed the marker
+ * and then ended with exit status 0.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -156,7 +156,7 @@ static int stop_all(struct vm *vms, int n)
 int main(int argc, char **argv)
 {
 	long long t0, all = -1;
-	long before, at;
+	long before, at, later;
 	int n, started = 0, marked;
 	struct vm *vms;
 
@@ -176,6 +176,9 @@ int main(int argc, char **argv)
 	if (marked == n)
 		all = now_us() - t0;
 	at = mem_available_kib();
-	printf("%lld %d %d %d %ld %ld\n", all, started, marked, stop_all(vms, n), before, at);
+	sleep(1);
+	later = mem_available_kib();
+	printf("%lld %d %d %d %ld %ld %ld\n", all, started, marked, stop_all(vms, n), before, at,
+	       later);
 	return marked == n ? 0 : 1;
 }

@@ -15,6 +15,15 @@
 #include <time.h>
 #include <unistd.h>
 
+static pid_t child;
+
+/* After 60 s the command is killed (not linetime: an orphaned VM would stay). */
+static void on_alarm(int sig)
+{
+	(void)sig;
+	kill(child, SIGKILL);
+}
+
 static long long now_us(void)
 {
 	struct timespec ts;
@@ -48,7 +57,8 @@ int main(int argc, char **argv)
 		_exit(127);
 	}
 	close(pfd[1]);
-	signal(SIGALRM, SIG_DFL);
+	child = pid;
+	signal(SIGALRM, on_alarm);
 	alarm(60);
 	in = fdopen(pfd[0], "r");
 	while (fgets(line, sizeof(line), in)) {

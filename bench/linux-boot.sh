@@ -3,7 +3,7 @@
 # QEMU's software emulation, real KVM inside), petrel beside QEMU microvm on
 # the same kernels in the same L1 (bench/inner-linux-boot.sh).
 #   bench/linux-boot.sh OUT [RUNS] [GUEST...]   (default 10, all three guests)
-# writes samples (µs) into OUT.
+# writes samples (µs) into OUT as they come, so a run cut short keeps them.
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -14,7 +14,14 @@ mkdir -p "$out"
 export PETREL_BIN=$petrel PETREL_GUEST_DIR=$guest_dir
 mkdir -p "$src/build/bench"
 bench_cc "$src/build/bench/linetime" linetime.c
-# Boots cost about 10 s (micro) to 25 s (stock) each there, plus L1's own start.
-"$src/tests/hostvm/run.sh" --timeout $((600 + runs * 200)) --include "$src/build/bench/linetime" \
-	--include "$here/inner-linux-boot.sh" --output-dir "$out" \
-	"$here/inner-linux-boot.sh" "$runs" "$@" >&2
+# A boot takes 5 to 30 s there (more when the host is busy), plus L1's own start.
+"$src/tests/hostvm/run.sh" --timeout $((600 + runs * 300)) --include "$src/build/bench/linetime" \
+	--include "$here/inner-linux-boot.sh" "$here/inner-linux-boot.sh" "$runs" "$@" |
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		if [[ $line =~ ^@([A-Za-z0-9._-]+)\ (.*)$ ]]; then
+			echo "${BASH_REMATCH[2]}" >> "$out/${BASH_REMATCH[1]}"
+		else
+			echo "$line" >&2
+		fi
+	done
