@@ -317,12 +317,14 @@ static int submit(struct blk *b, struct blk_req *r)
 		if (!sqe)
 			return -EBUSY;
 	}
+	/* The ring's only file: the image, registered at index 0. */
 	if (r->type == VIRTIO_BLK_T_IN)
-		io_uring_prep_readv(sqe, b->fd, r->data, r->nr_data, off);
+		io_uring_prep_readv(sqe, 0, r->data, r->nr_data, off);
 	else if (r->type == VIRTIO_BLK_T_OUT)
-		io_uring_prep_writev(sqe, b->fd, r->data, r->nr_data, off);
+		io_uring_prep_writev(sqe, 0, r->data, r->nr_data, off);
 	else
-		io_uring_prep_fsync(sqe, b->fd, IORING_FSYNC_DATASYNC);
+		io_uring_prep_fsync(sqe, 0, IORING_FSYNC_DATASYNC);
+	io_uring_sqe_set_flags(sqe, IOSQE_FIXED_FILE);
 	io_uring_sqe_set_data(sqe, r);
 	b->inflight++;
 	return 0;
@@ -513,9 +515,46 @@ static const struct virtio_dev_ops blk_ops = {
 	.destroy = blk_destroy,
 };
 
+/*
+ * What the ring may do once enabled: read, write and fsync the one
+ * registered file (the image) and nothing else; its only registration
+ * left is replacing that file (PATCH /drives). seccomp cannot see inside
+ * a ring, so the ring restricts itself.
+ */
+static int restrict_uring(struct blk *b)
+{
+	static const struct {
+		uint16_t kind;
+		uint8_t value;
+	} allow[] = {
+		{ IORING_RESTRICTION_SQE_OP, IORING_OP_READV },
+		{ IORING_RESTRICTION_SQE_OP, IORING_OP_WRITEV },
+		{ IORING_RESTRICTION_SQE_OP, IORING_OP_FSYNC },
+		{ IORING_RESTRICTION_SQE_FLAGS_REQUIRED, IOSQE_FIXED_FILE },
+		{ IORING_RESTRICTION_REGISTER_OP, IORING_REGISTER_FILES_UPDATE },
+	};
+	struct io_uring_restriction res[ARRAY_SIZE(allow)];
+	int ret;
+
+	memset(res, 0, sizeof(res));
+	for (unsigned int i = 0; i < ARRAY_SIZE(allow); i++) {
+		res[i].opcode = allow[i].kind;
+		if (allow[i].kind == IORING_RESTRICTION_SQE_OP)
+			res[i].sqe_op = allow[i].value;
+		else if (allow[i].kind == IORING_RESTRICTION_REGISTER_OP)
+			res[i].register_op = allow[i].value;
+		else
+			res[i].sqe_flags = allow[i].value;
+	}
+	ret = io_uring_register_restrictions(&b->ring, res, ARRAY_SIZE(res));
+	if (ret < 0)
+		return ret;
+	return io_uring_enable_rings(&b->ring);
+}
+
 static int setup_uring(struct blk *b)
 {
-	int ret = io_uring_queue_init(VIRTQ_MAX_SIZE, &b->ring, 0);
+	int ret = io_uring_queue_init(VIRTQ_MAX_SIZE, &b->ring, IORING_SETUP_R_DISABLED);
 
 	if (ret < 0)
 		goto err;
@@ -525,6 +564,12 @@ static int setup_uring(struct blk *b)
 		goto err_ring;
 	}
 	ret = io_uring_register_eventfd(&b->ring, b->efd);
+	if (ret < 0)
+		goto err_efd;
+	ret = io_uring_register_files(&b->ring, &b->fd, 1);
+	if (ret < 0)
+		goto err_efd;
+	ret = restrict_uring(b);
 	if (ret < 0)
 		goto err_efd;
 	b->slots = calloc(VIRTQ_MAX_SIZE, sizeof(*b->slots));
@@ -586,6 +631,17 @@ int virtio_blk_update_path(struct virtio_dev *dev, const char *path)
 	if (fd < 0)
 		return fd;
 	pthread_mutex_lock(&dev->lock);
+	if (b->engine == IO_ENGINE_ASYNC) {
+		int ret = io_uring_register_files_update(&b->ring, 0, &fd, 1);
+
+		if (ret < 0) {
+			pthread_mutex_unlock(&dev->lock);
+			close(fd);
+			pr_err("drive %s: cannot hand the new image to io_uring: %s", dev->id,
+			       strerror(-ret));
+			return ret;
+		}
+	}
 	old = b->fd;
 	b->fd = fd;
 	b->capacity = sectors;
