@@ -14,14 +14,50 @@ mkdir -p "$out"
 export PETREL_BIN=$petrel PETREL_GUEST_DIR=$guest_dir
 mkdir -p "$src/build/bench"
 bench_cc "$src/build/bench/linetime" linetime.c
-# A boot takes 5 to 30 s there (more when the host is busy), plus L1's own start.
-"$src/tests/hostvm/run.sh" --timeout $((600 + runs * 300)) --include "$src/build/bench/linetime" \
-	--include "$here/inner-linux-boot.sh" "$here/inner-linux-boot.sh" "$runs" "$@" |
-	while IFS= read -r line; do
-		line=${line%$'\r'}
-		if [[ $line =~ ^@([A-Za-z0-9._-]+)\ (.*)$ ]]; then
-			echo "${BASH_REMATCH[2]}" >> "$out/${BASH_REMATCH[1]}"
-		else
-			echo "$line" >&2
-		fi
+[ $# -gt 0 ] || set -- micro-vmlinux micro-bzImage stock-vmlinuz
+
+# have GUEST: runs with a sample from both monitors so far.
+have() {
+	local p q
+	p=$(cat "$out/petrel.$1" 2>/dev/null | wc -l)
+	q=$(cat "$out/qemu.$1" 2>/dev/null | wc -l)
+	echo $((p < q ? p : q))
+}
+
+# One L1 for the runs a guest still needs. Samples arrive as "@FILE TEXT"
+# lines; versions and commands are kept once.
+batch() {	# batch GUEST RUNS
+	"$src/tests/hostvm/run.sh" --timeout $((300 + $2 * 120)) \
+		--include "$src/build/bench/linetime" --include "$here/inner-linux-boot.sh" \
+		"$here/inner-linux-boot.sh" "$2" "$1" |
+		while IFS= read -r line; do
+			line=${line%$'\r'}
+			if [[ $line =~ ^@([A-Za-z0-9._-]+)\ (.*)$ ]]; then
+				f=$out/${BASH_REMATCH[1]}
+				case "${BASH_REMATCH[1]}" in
+				versions | commands) ! grep -qxF -- "${BASH_REMATCH[2]}" "$f" 2>/dev/null || continue ;;
+				esac
+				echo "${BASH_REMATCH[2]}" >> "$f"
+			else
+				echo "$line" >&2
+			fi
+		done
+}
+
+# L1 itself hangs now and then (QEMU's emulation of nested SVM, see
+# tests/hostvm/README.md): the samples taken so far stay, and a new L1
+# takes the runs still missing, up to 5 L1s per guest.
+rc=0
+for g in "$@"; do
+	for attempt in 1 2 3 4 5; do
+		n=$((runs - $(have "$g")))
+		[ "$n" -gt 0 ] || break
+		[ "$attempt" = 1 ] || echo "linux-boot: $g: a new L1 for the $n runs still missing" >&2
+		batch "$g" "$n" || true
 	done
+	if [ "$(have "$g")" -lt "$runs" ]; then
+		echo "linux-boot: $g: $(have "$g") of $runs runs" >&2
+		rc=1
+	fi
+done
+exit "$rc"
