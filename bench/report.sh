@@ -147,11 +147,12 @@ info() { sed -n "s/^$1 //p" "$res/machine" 2>/dev/null | head -n 1; }
 
 # when: how many runs, when and under what load the section's benchmark ran.
 when() {
-	local runs start end
+	local runs start end commit
 	runs=$(cat "$d/runs" 2>/dev/null || echo ?)
 	start=$(sed -n 's/^start \(.*\) load \(.*\)/\1 (load average \2)/p' "$d/when")
 	end=$(sed -n 's/^end \(.*\) load \(.*\)/\1 (load average \2)/p' "$d/when")
-	echo "Runs: $runs of each measurement, from $start to $end."
+	commit=$(sed -n 's/^commit //p' "$d/when")
+	echo "Runs: $runs of each measurement, from $start to $end${commit:+, petrel at commit $commit}."
 }
 
 commands() {
@@ -547,9 +548,9 @@ $(kvm_note)
 | memory | $(info memory) |
 | OS, kernel | $(info os), Linux $(info kernel) |
 | \`/dev/kvm\` | $(info kvm) |
-| petrel | $(info petrel) |
+| petrel | $(info petrel) (the latest run; each section names the commit it measured) |
 | QEMU | $(info qemu) (Debian package \`qemu-system-x86\` $(info qemu-package)) |
-| guests | probe (\`tests/guest/probe\`, this commit); micro: Linux $(info micro) (Debian's \`linux-source-6.1\`, the project's config); stock: Debian's cloud kernel $(info stock) |
+| guests | probe (\`tests/guest/probe\`, the section's commit); micro: Linux $(info micro) (Debian's \`linux-source-6.1\`, the project's config); stock: Debian's cloud kernel $(info stock) |
 | test host VM | L1: Debian's cloud kernel $(sed -n 's/^l1-kernel //p' "$res/linux/versions" 2>/dev/null || echo "(not run)"), the same QEMU inside |
 
 ## Running them

@@ -93,6 +93,7 @@ bench() {
 	mkdir -p "$dir"
 	echo "$runs" > "$dir/runs"
 	echo "start $(date -u '+%Y-%m-%d %H:%M UTC') load $(cut -d' ' -f1-3 /proc/loadavg)" > "$dir/when"
+	echo "commit $(git -C "$src" describe --always --dirty 2>/dev/null || echo unknown)" >> "$dir/when"
 	printf '=== %s (%ss)\n' "$name" "$SECONDS" >&2
 	if ! "$@" "$dir"; then
 		echo "run.sh: benchmark $name failed" >&2
