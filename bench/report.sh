@@ -201,7 +201,7 @@ boot() {
 		d=$res/linux
 		echo
 		echo "Linux guests in the test host VM, \`bench/linux-boot.sh\`: inside L1 (QEMU"
-		echo "TCG, \`-cpu max\`, $(sed -n 's/^l1-kernel //p' "$d/versions" 2>/dev/null), real KVM),"
+		echo "TCG, \`-cpu max -smp 1\`, $(sed -n 's/^l1-kernel //p' "$d/versions" 2>/dev/null), real KVM),"
 		echo "each kernel booted by each monitor with 1 vCPU and 256 MiB, from the"
 		echo "monitor's exec until the guest's init prints \`petrel-guest: init started\`"
 		echo "(initramfs: busybox). QEMU gets \`-M microvm,acpi=off\` for the micro kernel"
