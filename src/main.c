@@ -162,7 +162,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		return -EINVAL;
 	}
 	if (o->id && !util_valid_id(o->id)) {
-		fprintf(stderr, "petrel: --id: '%s' must be 1..64 letters, digits or '-'\n", o->id);
+		fprintf(stderr, "petrel: --id: '%s' must be 1..%d letters, digits or '-'\n", o->id,
+			UTIL_ID_MAX);
 		return -EINVAL;
 	}
 	return 0;

@@ -9,6 +9,21 @@
 #include <sys/types.h>
 
 /*
+ * JAIL_ASAN: 1 in an AddressSanitizer build (-DPETREL_SANITIZE=ON, for the
+ * tests only), whose runtime needs more syscalls than the built-in lists give.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define JAIL_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define JAIL_ASAN 1
+#endif
+#endif
+#ifndef JAIL_ASAN
+#define JAIL_ASAN 0
+#endif
+
+/*
  * The sandbox: one seccomp filter per thread kind, and the jailer that
  * puts petrel in a chroot, namespaces and cgroups before it runs.
  */

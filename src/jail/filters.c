@@ -58,14 +58,7 @@
  * an alternate signal stack; at exit LeakSanitizer stops the world from a
  * cloned tracer task (ptrace, /proc/self/task). Never in a release build.
  */
-#if defined(__SANITIZE_ADDRESS__)
-#define PETREL_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PETREL_ASAN 1
-#endif
-#endif
-#ifdef PETREL_ASAN
+#if JAIL_ASAN
 #define SANITIZER_RULES	,						\
 	ALLOW(mmap), ALLOW(mprotect), ALLOW(madvise), ALLOW(mremap),	\
 	ALLOW(munmap), ALLOW(sigaltstack), ALLOW(rt_sigaction),		\

@@ -10,7 +10,6 @@
 #include <petrel/jail.h>
 #include <petrel/util.h>
 
-#define ID_MAX		UTIL_ID_MAX
 #define DEFAULT_NO_FILE	2048	/* Firecracker's jailer sets this too */
 
 enum {
@@ -154,7 +153,7 @@ static int parse_one(struct perr *e, struct jailer_args *a, int c, char *arg)
 	case OPT_ID:
 		a->id = arg;
 		return util_valid_id(arg) ? 0 : bad(e, "--id: '%s' must be 1..%d letters, digits or "
-					      "'-'", arg, ID_MAX);
+					      "'-'", arg, UTIL_ID_MAX);
 	case OPT_UID:
 		return parse_id_number(e, "uid", arg, &a->uid);
 	case OPT_GID:

@@ -523,30 +523,16 @@ static const struct virtio_dev_ops blk_ops = {
  */
 static int restrict_uring(struct blk *b)
 {
-	static const struct {
-		uint16_t kind;
-		uint8_t value;
-	} allow[] = {
-		{ IORING_RESTRICTION_SQE_OP, IORING_OP_READV },
-		{ IORING_RESTRICTION_SQE_OP, IORING_OP_WRITEV },
-		{ IORING_RESTRICTION_SQE_OP, IORING_OP_FSYNC },
-		{ IORING_RESTRICTION_SQE_FLAGS_REQUIRED, IOSQE_FIXED_FILE },
-		{ IORING_RESTRICTION_REGISTER_OP, IORING_REGISTER_FILES_UPDATE },
+	struct io_uring_restriction res[] = {
+		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_READV },
+		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_WRITEV },
+		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_FSYNC },
+		{ .opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED, .sqe_flags = IOSQE_FIXED_FILE },
+		{ .opcode = IORING_RESTRICTION_REGISTER_OP,
+		  .register_op = IORING_REGISTER_FILES_UPDATE },
 	};
-	struct io_uring_restriction res[ARRAY_SIZE(allow)];
-	int ret;
+	int ret = io_uring_register_restrictions(&b->ring, res, ARRAY_SIZE(res));
 
-	memset(res, 0, sizeof(res));
-	for (unsigned int i = 0; i < ARRAY_SIZE(allow); i++) {
-		res[i].opcode = allow[i].kind;
-		if (allow[i].kind == IORING_RESTRICTION_SQE_OP)
-			res[i].sqe_op = allow[i].value;
-		else if (allow[i].kind == IORING_RESTRICTION_REGISTER_OP)
-			res[i].register_op = allow[i].value;
-		else
-			res[i].sqe_flags = allow[i].value;
-	}
-	ret = io_uring_register_restrictions(&b->ring, res, ARRAY_SIZE(res));
 	if (ret < 0)
 		return ret;
 	return io_uring_enable_rings(&b->ring);

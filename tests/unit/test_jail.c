@@ -14,18 +14,6 @@
 
 static char err[512];
 
-/* Sanitizer builds widen the built-in lists for their runtimes (src/jail/filters.c). */
-#if defined(__SANITIZE_ADDRESS__)
-#define ASAN_BUILD 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ASAN_BUILD 1
-#endif
-#endif
-#ifndef ASAN_BUILD
-#define ASAN_BUILD 0
-#endif
-
 /* A filter body every thread can take. */
 #define OK_FILTER "{\"default_action\": \"trap\", \"filter\": [{\"syscall\": \"read\"}]}"
 /* A policy with api and vcpu fine and vmm as given. */
@@ -71,7 +59,7 @@ START_TEST(test_builtin)
 		ck_assert_ptr_null(find(f, SYS_execveat, 0));
 		ck_assert_ptr_null(find(f, SYS_socket, 0));
 		ck_assert_ptr_null(find(f, SYS_fork, 0));
-		if (ASAN_BUILD)
+		if (JAIL_ASAN)
 			continue;
 		/* Nor a thread, nor a debugger (LeakSanitizer needs both). */
 		ck_assert_ptr_null(find(f, SYS_clone, 0));
@@ -81,7 +69,7 @@ START_TEST(test_builtin)
 	/* KVM_RUN: the vcpu's, by its ioctl number. */
 	ck_assert_uint_eq(find(&p.thread[JAIL_VCPU], SYS_ioctl, 0)->conds[0].val, 0xae80);
 	ck_assert_ptr_null(find(&p.thread[JAIL_API], SYS_ioctl, 0));
-	if (!ASAN_BUILD) {
+	if (!JAIL_ASAN) {
 		/* Only the vmm thread opens files, and never makes one. */
 		ck_assert_ptr_null(find(&p.thread[JAIL_API], SYS_openat, 0));
 		ck_assert_ptr_null(find(&p.thread[JAIL_VCPU], SYS_openat, 0));
