@@ -218,11 +218,15 @@ static int load_config(const struct options *o, struct vm_config *cfg)
 	return setup_logger(o, cfg) ?: setup_metrics(cfg);
 }
 
-/* The filters are compiled before any thread starts; each thread installs its own. */
-static int setup_seccomp(const struct options *o)
+/*
+ * The filters are compiled before any thread starts; each thread installs its
+ * own. The API socket is made first: the vmm filter may unlink its path alone.
+ */
+static int setup_seccomp(const struct options *o, const struct api_server *api)
 {
 	char err[512];
-	int ret = jail_seccomp_setup(o->seccomp_filter, o->no_seccomp, err, sizeof(err));
+	int ret = jail_seccomp_setup(o->seccomp_filter, o->no_seccomp,
+				     api ? api_server_path(api) : NULL, err, sizeof(err));
 
 	if (ret)
 		fprintf(stderr, "petrel: %s\n", err);
@@ -242,6 +246,9 @@ static int print_seccomp(const struct options *o)
 	}
 	ret = o->seccomp_filter ? jail_policy_load(o->seccomp_filter, &p, err, sizeof(err)) :
 				  jail_policy_builtin(&p);
+	/* The address is this process's: a server compares its own. */
+	if (!ret && !o->seccomp_filter && !o->no_api)
+		ret = jail_policy_allow_unlink(&p, o->api_sock);
 	if (ret) {
 		fprintf(stderr, "petrel: %s\n", ret == -ENOMEM ? strerror(ENOMEM) : err);
 		return 1;
@@ -288,7 +295,7 @@ static int run(const struct options *o)
 	int ret = 1;
 
 	config_init(&cfg);
-	if (load_config(o, &cfg) || setup_seccomp(o) || (!o->no_api && open_api(o, &api)))
+	if (load_config(o, &cfg) || (!o->no_api && open_api(o, &api)) || setup_seccomp(o, api))
 		goto out;
 	vmm = vmm_create(&vo, o->id, api);
 	if (!vmm || (api && api_server_start(api)))
@@ -323,6 +330,6 @@ int main(int argc, char **argv)
 	if (o.print_seccomp)
 		return print_seccomp(&o);
 	if (o.seccomp_selftest)
-		return setup_seccomp(&o) ? 1 : jail_seccomp_selftest(o.seccomp_selftest);
+		return setup_seccomp(&o, NULL) ? 1 : jail_seccomp_selftest(o.seccomp_selftest);
 	return run(&o);
 }

@@ -117,6 +117,8 @@ int api_server_create(const char *path, size_t max_payload, struct api_server **
 		      char *err, size_t errlen);
 /* Start the petrel_api thread. */
 int api_server_start(struct api_server *srv);
+/* The socket's path: the very string api_server_destroy() unlinks. */
+const char *api_server_path(const struct api_server *srv);
 /* Stop the thread, close the socket and remove its path. */
 void api_server_destroy(struct api_server *srv);
 

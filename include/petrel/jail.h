@@ -80,6 +80,12 @@ int jail_policy_parse(const char *text, size_t len, struct jail_policy *p,
 		      char *err, size_t errlen);
 int jail_policy_load(const char *path, struct jail_policy *p, char *err, size_t errlen);
 void jail_policy_free(struct jail_policy *p);
+/*
+ * The built-in vmm filter's one unlink: of the string at path (the API
+ * socket's, which petrel removes at exit), compared by address, as seccomp
+ * cannot read the name; Landlock holds the place (jail_landlock_enter()).
+ */
+int jail_policy_allow_unlink(struct jail_policy *p, const char *path);
 /* Every thread's filter: actions, syscall names and argument rules. */
 void jail_policy_print(const struct jail_policy *p, FILE *out);
 /* A filter's distinct syscalls. */
@@ -94,11 +100,15 @@ unsigned int jail_filter_nr_syscalls(const struct jail_filter *f);
  * install the SIGSYS handler; with disabled, jail_seccomp_enter() does
  * nothing. Call once, before any thread starts.
  */
-int jail_seccomp_setup(const char *policy_file, bool disabled, char *err, size_t errlen);
+int jail_seccomp_setup(const char *policy_file, bool disabled, const char *socket_path,
+		       char *err, size_t errlen);
+/* The sandbox is on: not --no-seccomp. */
+bool jail_seccomp_enabled(void);
 /*
- * Put the calling thread under its kind's filter, with no_new_privs. On
- * failure it logs and ends the process: a thread meant to be filtered never
- * runs unfiltered.
+ * Put the calling thread under its kind's filter, with no_new_privs; the
+ * api and vcpu threads first get a Landlock ruleset that allows them no
+ * file at all. On failure it logs and ends the process: a thread meant to
+ * be filtered never runs unfiltered.
  */
 void jail_seccomp_enter(enum jail_thread t);
 /*
@@ -107,6 +117,31 @@ void jail_seccomp_enter(enum jail_thread t);
  * execve). Does not return when the filter works.
  */
 int jail_seccomp_selftest(const char *what);
+
+/* ---- Landlock: where the vmm thread may still change files ---- */
+
+#define JAIL_FS_MAX_WRITE	16
+
+struct jail_fs {
+	const char *write[JAIL_FS_MAX_WRITE];	/* the writable drives' images */
+	unsigned int nr_write;
+	const char *remove;			/* the API socket (NULL: none) */
+};
+
+/*
+ * Restrict the calling thread with Landlock (src/jail/landlock.c), before
+ * its seccomp filter: the vmm thread (fs) writes only its writable images
+ * and files beside them, removes only beneath the socket's directory,
+ * creates nothing; api and vcpu (fs NULL) touch no file. Nothing when the
+ * sandbox is off; one warning when the kernel has no Landlock. On failure
+ * it logs and ends the process.
+ */
+void jail_landlock_enter(enum jail_thread t, const struct jail_fs *fs);
+/*
+ * PATCH /drives on a writable drive: may the vmm thread write path? 0, or
+ * -EACCES with err naming the file and where it may write instead.
+ */
+int jail_landlock_check_write(const char *path, char *err, size_t errlen);
 
 /* ---- the jailer: petrel jail [options] -- [petrel options] ---- */
 

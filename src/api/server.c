@@ -622,6 +622,11 @@ int api_server_start(struct api_server *srv)
 	return 0;
 }
 
+const char *api_server_path(const struct api_server *srv)
+{
+	return srv->path;
+}
+
 void api_server_destroy(struct api_server *srv)
 {
 	uint64_t one = 1;

@@ -35,6 +35,12 @@
 /* (arg[i] & m) == v, on the low 32 bits */
 #define MASKED(i, m, v)	{ .index = (i), .op = JAIL_MASKED_EQ, .mask = (m), .val = (v) }
 
+/* open(path, flags): relative to the cwd, exactly these flags. */
+#define OPEN(flags)	ALLOW_IF(openat, EQ(0, AT_FDCWD), EQ(2, flags))
+
+/* The kernel's O_LARGEFILE, which F_GETFL reports (glibc's is 0 on x86_64). */
+#define KERNEL_O_LARGEFILE	0100000
+
 /* ioctl(fd, request): one rule per request. */
 #define IOCTL(req)	ALLOW_IF(ioctl, EQ(1, req))
 
@@ -110,7 +116,9 @@ static const struct jail_rule api_rules[] = {
  * (block files and io_uring, the tap, getrandom), the console's stdin, the
  * API's post-boot requests (PATCH /drives opens an existing file, pause
  * kicks the vCPUs, metrics), and the way out (vCPU threads stopped and
- * joined, memory unmapped, the API socket removed).
+ * joined, memory unmapped). Removing the API socket at exit is one more
+ * rule, made at startup: jail_policy_allow_unlink(). Which files an O_RDWR
+ * open may reach is Landlock's part (src/jail/landlock.c).
  */
 static const struct jail_rule vmm_rules[] = {
 	COMMON_RULES,
@@ -126,13 +134,24 @@ static const struct jail_rule vmm_rules[] = {
 	ALLOW_IF(io_uring_register, EQ(1, IORING_REGISTER_FILES_UPDATE)),
 	ALLOW(getrandom),		/* entropy */
 	ALLOW(close),
-	/* PATCH /drives: open an existing image, never create or truncate one. */
-	ALLOW_IF(openat, MASKED(2, O_CREAT | O_TRUNC | __O_TMPFILE, 0)),
+	/*
+	 * PATCH /drives: open an existing image read-only or read-write, maybe
+	 * O_NONBLOCK (a FIFO must not block the loop) then cleared; nothing that
+	 * writes without reading (O_WRONLY, O_APPEND), creates, truncates, or
+	 * opens a bare path.
+	 */
+	OPEN(O_RDONLY | O_CLOEXEC),
+	OPEN(O_RDWR | O_CLOEXEC),
+	OPEN(O_RDONLY | O_NONBLOCK | O_CLOEXEC),
+	OPEN(O_RDWR | O_NONBLOCK | O_CLOEXEC),
+	/* ... and back to blocking: F_SETFL may only clear the status flags. */
+	ALLOW_IF(fcntl, EQ(1, F_SETFL),
+		 MASKED(2, ~(unsigned int)(O_ACCMODE | O_CLOEXEC | KERNEL_O_LARGEFILE), 0)),
+	ALLOW_IF(fcntl, EQ(1, F_GETFL)),
 	ALLOW(newfstatat),		/* fstat() of the new image */
 	ALLOW(lseek),			/* its size */
 	ALLOW(getpid),			/* pthread_kill(): tgkill(getpid(), tid) */
 	ALLOW(tgkill),			/* kick a vCPU out of KVM_RUN: pause, stop */
-	ALLOW(unlink),			/* the API socket, at exit */
 	ALLOW_IF(fcntl, EQ(1, F_GETPIPE_SZ)),	/* room in the metrics FIFO */
 	IOCTL(FIONREAD),
 	IOCTL(TUNSETOFFLOAD),		/* the guest's receive offloads, once it is up */
@@ -169,6 +188,21 @@ static void normalize(struct jail_rule *r)
 		r->conds[i].val &= 0xffffffffu;
 		r->conds[i].mask &= 0xffffffffu;
 	}
+}
+
+int jail_policy_allow_unlink(struct jail_policy *p, const char *path)
+{
+	struct jail_filter *f = &p->thread[JAIL_VMM];
+	struct jail_rule *rules = realloc(f->rules, (f->nr_rules + 1) * sizeof(*rules));
+
+	if (!rules)
+		return -ENOMEM;
+	rules[f->nr_rules++] = (struct jail_rule){
+		.nr = SCMP_SYS(unlink), .name = "unlink", .nr_conds = 1,
+		.conds = { { .index = 0, .qword = true, .op = JAIL_EQ, .val = (uintptr_t)path } },
+	};
+	f->rules = rules;
+	return 0;
 }
 
 int jail_policy_builtin(struct jail_policy *p)

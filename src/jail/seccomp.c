@@ -6,7 +6,8 @@
  *   api   the petrel_api thread, before its first accept;
  *   vcpu  each petrel_vcpuN thread, before its first KVM_RUN;
  *   vmm   the vmm (main) thread, once the VM is built and its vCPU threads
- *         started, before the event loop serves it. With the API that is
+ *         started, before the event loop serves it (after its Landlock
+ *         rules, src/jail/landlock.c). With the API that is
  *         InstanceStart: the boot-time requests (files to open, memory to
  *         map, threads to start) run before it, unfiltered, as Firecracker
  *         does; every thread is filtered from InstanceStart on.
@@ -195,7 +196,18 @@ static void free_progs(void)
 	}
 }
 
-int jail_seccomp_setup(const char *policy_file, bool disabled, char *err, size_t errlen)
+/* The built-in policy, and the vmm thread's unlink of the API socket. */
+static int builtin_policy(struct jail_policy *p, const char *socket_path)
+{
+	int ret = jail_policy_builtin(p);
+
+	if (!ret && socket_path && (ret = jail_policy_allow_unlink(p, socket_path)))
+		jail_policy_free(p);
+	return ret;
+}
+
+int jail_seccomp_setup(const char *policy_file, bool disabled, const char *socket_path,
+		       char *err, size_t errlen)
 {
 	uint64_t start = util_now_us();
 	struct jail_policy p;
@@ -208,7 +220,7 @@ int jail_seccomp_setup(const char *policy_file, bool disabled, char *err, size_t
 	json_object_seed(0);
 	if (policy_file)
 		ret = jail_policy_load(policy_file, &p, err, errlen);
-	else if ((ret = jail_policy_builtin(&p)))
+	else if ((ret = builtin_policy(&p, socket_path)))
 		snprintf(err, errlen, "seccomp: %s", strerror(-ret));
 	if (ret)
 		return ret;
@@ -225,6 +237,11 @@ int jail_seccomp_setup(const char *policy_file, bool disabled, char *err, size_t
 		 (unsigned long long)(util_now_us() - start), sc.prog[JAIL_API].len,
 		 sc.prog[JAIL_VMM].len, sc.prog[JAIL_VCPU].len);
 	return 0;
+}
+
+bool jail_seccomp_enabled(void)
+{
+	return sc.enabled;
 }
 
 static int load(const struct sock_fprog *prog)
@@ -245,6 +262,9 @@ void jail_seccomp_enter(enum jail_thread t)
 	if (prctl(PR_GET_NAME, thread_name) < 0)
 		strcpy(thread_name, "?");
 	thread_kind = jail_thread_name(t);
+	/* The vmm thread's Landlock rules name its files: vmm.c passes them. */
+	if (t != JAIL_VMM)
+		jail_landlock_enter(t, NULL);
 	ret = load(&sc.prog[t]);
 	if (ret) {
 		pr_err("seccomp: cannot install the %s filter: %s", thread_kind, strerror(-ret));

@@ -46,6 +46,18 @@ typedef void (*apply_fn)(struct vmm *v, struct api_request *req);
 
 /* ---- the VM ---- */
 
+/* What the vmm thread may still change on disk: see src/jail/landlock.c. */
+static void confine_files(struct vmm *v)
+{
+	struct jail_fs fs = { .remove = v->api ? api_server_path(v->api) : NULL };
+
+	for (unsigned int i = 0; i < v->cfg.nr_drives && fs.nr_write < JAIL_FS_MAX_WRITE; i++) {
+		if (!v->cfg.drives[i].is_read_only)
+			fs.write[fs.nr_write++] = v->cfg.drives[i].path_on_host;
+	}
+	jail_landlock_enter(JAIL_VMM, &fs);
+}
+
 static int start_vm(struct vmm *v)
 {
 	struct vm *vm;
@@ -64,6 +76,7 @@ static int start_vm(struct vmm *v)
 	v->state = VMM_RUNNING;
 	pr_info("VM started");
 	/* Built, its vCPU threads started: from here on the loop only serves it. */
+	confine_files(v);
 	jail_seccomp_enter(JAIL_VMM);
 	return 0;
 }
@@ -255,6 +268,7 @@ static void patch_drive(struct vmm *v, struct api_request *req)
 {
 	struct virtio_dev *dev = find_blk(v->vm, req->id);
 	int idx = find_drive(&v->cfg, req->id), ret;
+	char err[API_FAULT_MAX / 2];
 	char *path;
 
 	if (!dev || idx < 0) {
@@ -264,6 +278,11 @@ static void patch_drive(struct vmm *v, struct api_request *req)
 	}
 	if (!req->path_on_host) {
 		api_reply_ok(req);	/* nothing to change */
+		return;
+	}
+	if (!v->cfg.drives[idx].is_read_only &&
+	    jail_landlock_check_write(req->path_on_host, err, sizeof(err))) {
+		api_reply_fault(req, "Unable to patch the block device %s: %s", req->id, err);
 		return;
 	}
 	path = strdup(req->path_on_host);

@@ -2,6 +2,7 @@
 /* The sandbox's parsers: seccomp policies in JSON, the built-in allowlists, the jailer's flags. */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <seccomp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -73,10 +74,59 @@ START_TEST(test_builtin)
 		/* Only the vmm thread opens files, and never makes one. */
 		ck_assert_ptr_null(find(&p.thread[JAIL_API], SYS_openat, 0));
 		ck_assert_ptr_null(find(&p.thread[JAIL_VCPU], SYS_openat, 0));
-		ck_assert_uint_eq(find(&p.thread[JAIL_VMM], SYS_openat, 0)->nr_conds, 1);
+		ck_assert_ptr_null(find(&p.thread[JAIL_VMM], SYS_unlink, 0));
+		ck_assert_ptr_null(find(&p.thread[JAIL_VMM], SYS_open, 0));
 		ck_assert_uint_eq(jail_filter_nr_syscalls(&p.thread[JAIL_VCPU]) + 2,
 				  p.thread[JAIL_VCPU].nr_rules);	/* ioctl three times */
 	}
+	jail_policy_free(&p);
+}
+END_TEST
+
+/* The vmm thread opens relative to the cwd, reading or reading and writing, nothing else. */
+START_TEST(test_builtin_open)
+{
+	const unsigned int bad = O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_PATH | __O_TMPFILE |
+				 O_DIRECTORY | O_NOFOLLOW;
+	const struct jail_rule *r;
+	struct jail_policy p;
+	unsigned int n = 0;
+
+	ck_assert_int_eq(jail_policy_builtin(&p), 0);
+	if (JAIL_ASAN) {
+		jail_policy_free(&p);
+		return;
+	}
+	while ((r = find(&p.thread[JAIL_VMM], SYS_openat, n++))) {
+		ck_assert_uint_eq(r->nr_conds, 2);
+		ck_assert_uint_eq(r->conds[0].index, 0);
+		ck_assert_uint_eq(r->conds[0].val, (uint32_t)AT_FDCWD);
+		ck_assert_uint_eq(r->conds[1].index, 2);
+		ck_assert_int_eq(r->conds[1].op, JAIL_EQ);
+		ck_assert_uint_eq(r->conds[1].val & bad, 0);
+		ck_assert_uint_eq(r->conds[1].val & O_CLOEXEC, O_CLOEXEC);
+	}
+	ck_assert_uint_eq(n, 5);	/* four rules, then none */
+	jail_policy_free(&p);
+}
+END_TEST
+
+/* The one unlink: of the API socket's path string, by its address. */
+START_TEST(test_allow_unlink)
+{
+	static const char path[] = "/run/petrel.socket";
+	const struct jail_rule *r;
+	struct jail_policy p;
+
+	ck_assert_int_eq(jail_policy_builtin(&p), 0);
+	ck_assert_int_eq(jail_policy_allow_unlink(&p, path), 0);
+	r = find(&p.thread[JAIL_VMM], SYS_unlink, 0);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_uint_eq(r->nr_conds, 1);
+	ck_assert(r->conds[0].qword);
+	ck_assert_int_eq(r->conds[0].op, JAIL_EQ);
+	ck_assert_uint_eq(r->conds[0].val, (uintptr_t)path);
+	ck_assert_ptr_null(find(&p.thread[JAIL_API], SYS_unlink, 0));
 	jail_policy_free(&p);
 }
 END_TEST
@@ -370,6 +420,8 @@ static Suite *jail_suite(void)
 	TCase *tc = tcase_create("seccomp");
 
 	tcase_add_test(tc, test_builtin);
+	tcase_add_test(tc, test_builtin_open);
+	tcase_add_test(tc, test_allow_unlink);
 	tcase_add_test(tc, test_print);
 	tcase_add_test(tc, test_parse_full);
 	tcase_add_loop_test(tc, test_parse_bad, 0, ARRAY_SIZE(bad));
