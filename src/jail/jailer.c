@@ -8,9 +8,15 @@
  * nodes petrel needs; daemonize and a new pid namespace when asked; drop
  * every capability and the bounding set; become uid:gid; exec the binary.
  * A failing step says which and why, and undoes what the jail made (the
- * chroot folder, the cgroups), so a retry with the same id works.
+ * chroot folder, the cgroups), so a retry with the same id works. The undo
+ * runs with the privileges that made the change: until the exec, the
+ * process keeps the two capabilities it needs (after the exec it has none),
+ * and when a fork put a new process in charge (a new pid namespace, or
+ * daemonizing a group leader), the parent, still privileged, waits for the
+ * exec, undoes if it failed, and exits with the failure.
  */
 #include <cap-ng.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -25,6 +31,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <petrel/util.h>
@@ -35,25 +42,35 @@
 
 struct device {
 	const char *path;	/* on the host, and in the jail */
-	bool optional;
 	dev_t rdev;
 };
 
+/* /dev/userfaultfd only when a snapshot restore will use it: none yet. */
 static struct device devices[] = {
 	{ .path = "/dev/kvm" }, { .path = "/dev/net/tun" }, { .path = "/dev/urandom" },
-	{ .path = "/dev/userfaultfd", .optional = true },
 };
+
+/* After a fork, the child's failures go to the parent, which undoes and reports. */
+static int report_fd = -1;
 
 int jail_fail(const char *step, int err, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "petrel jail: step '%s' failed: %s%s%s\n", step, msg, err ? ": " : "",
-		err ? strerror(err) : "");
+	if (report_fd < 0) {
+		fprintf(stderr, "petrel jail: step '%s' failed: %s%s%s\n", step, msg,
+			err ? ": " : "", err ? strerror(err) : "");
+		return err ? -err : -EINVAL;
+	}
+	n = dprintf(report_fd, "petrel jail: step '%s' failed: %s%s%s\n", step, msg,
+		    err ? ": " : "", err ? strerror(err) : "");
+	if (n < 0)
+		_exit(1);	/* the parent sees a failure without words */
 	return err ? -err : -EINVAL;
 }
 
@@ -101,17 +118,49 @@ static const char *in_root(const struct jail *j, const char *sub, char *buf, siz
 
 /* ---- step: the exec file (checked before anything is made) ---- */
 
+/* The chroot holds this one file: it must run alone, a static ELF executable. */
+static int check_static(const char *path, int fd)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+
+	if (pread(fd, &eh, sizeof(eh), 0) < 2)
+		return jail_fail("exec file", 0, "%s is not an executable (too short)", path);
+	if (!memcmp(&eh, "#!", 2))
+		return jail_fail("exec file", 0, "%s is a script: the jail would hold it without "
+				 "its interpreter; give a statically linked executable", path);
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_machine != EM_X86_64 || (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) ||
+	    eh.e_phentsize != sizeof(ph))
+		return jail_fail("exec file", 0, "%s is not an x86_64 ELF executable", path);
+	for (unsigned int i = 0; i < eh.e_phnum; i++) {
+		if (pread(fd, &ph, sizeof(ph), eh.e_phoff + i * sizeof(ph)) != sizeof(ph))
+			return jail_fail("exec file", 0, "%s: truncated ELF program headers", path);
+		if (ph.p_type == PT_INTERP)
+			return jail_fail("exec file", 0, "%s is dynamically linked: the jail would "
+					 "hold it without its loader and libraries; give a "
+					 "statically linked executable", path);
+	}
+	return 0;
+}
+
 static int step_exec_file(struct jail *j)
 {
 	const char *file = j->args->exec_file ? j->args->exec_file : "/proc/self/exe";
 	struct stat st;
+	int fd, ret;
 
 	if (!realpath(file, j->exec_path))
 		return jail_fail("exec file", errno, "%s", file);
 	if (stat(j->exec_path, &st) || !S_ISREG(st.st_mode) || !(st.st_mode & 0111))
 		return jail_fail("exec file", 0, "%s is not an executable file", j->exec_path);
+	fd = open(j->exec_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return jail_fail("exec file", errno, "%s", j->exec_path);
+	ret = check_static(j->exec_path, fd);
+	close(fd);
 	j->exec_name = basename(j->exec_path);
-	return 0;
+	return ret;
 }
 
 /* ---- step: a clean process ---- */
@@ -268,10 +317,9 @@ static int take_from_host(struct jail *j)
 	struct stat st;
 
 	for (size_t i = 0; i < ARRAY_SIZE(devices); i++) {
-		if (!stat(devices[i].path, &st) && S_ISCHR(st.st_mode))
-			devices[i].rdev = st.st_rdev;
-		else if (!devices[i].optional)
+		if (stat(devices[i].path, &st) || !S_ISCHR(st.st_mode))
 			return jail_fail("devices", errno ?: ENODEV, "%s on the host", devices[i].path);
+		devices[i].rdev = st.st_rdev;
 	}
 	j->devnull_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (j->devnull_fd < 0)
@@ -326,8 +374,6 @@ static int step_devices(struct jail *j)
 	for (size_t i = 0; i < ARRAY_SIZE(devices); i++) {
 		const struct device *d = &devices[i];
 
-		if (!d->rdev)
-			continue;
 		if (mknod(d->path, S_IFCHR | 0600, d->rdev))
 			return jail_fail("devices", errno, "mknod %s (%u:%u)", d->path,
 					 major(d->rdev), minor(d->rdev));
@@ -359,19 +405,51 @@ static int write_pid_file(struct jail *j, pid_t pid)
 	return 0;
 }
 
-/* The parent writes the child's pid and leaves; the child goes on. */
+/*
+ * The parent, still privileged, writes the child's pid file and waits for
+ * the child's exec: the end of a close-on-exec pipe. Words on it instead are
+ * the child's failure: the parent shows them, undoes, and exits with it.
+ */
+static void watch_child(struct jail *j, pid_t pid, int fd)
+{
+	bool failed = write_pid_file(j, pid) != 0;
+	char buf[1024];
+	ssize_t n;
+
+	if (failed)
+		kill(pid, SIGKILL);
+	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)) {
+		if (n > 0) {
+			failed = true;
+			if (write(STDERR_FILENO, buf, n) < 0) {
+				/* the exit code still says it */
+			}
+		}
+	}
+	if (!failed)
+		_exit(0);	/* exec'd: petrel runs */
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	undo(j);
+	_exit(1);
+}
+
 static int fork_away(struct jail *j)
 {
-	char name[PATH_MAX], buf[PATH_MAX];
-	pid_t pid = fork();
+	int fds[2];
+	pid_t pid;
 
+	if (pipe2(fds, O_CLOEXEC))
+		return jail_fail("fork", errno, "pipe");
+	pid = fork();
 	if (pid < 0)
 		return jail_fail("fork", errno, "fork");
-	if (pid > 0)
-		_exit(write_pid_file(j, pid) ? 1 : 0);
-	/* The parent's pid file goes with the rest if this child fails. */
-	snprintf(name, sizeof(name), "%s.pid", j->exec_name);
-	jail_made(j, j->anchor_fd, in_root(j, name, buf, sizeof(buf)), false);
+	if (pid > 0) {
+		close(fds[1]);
+		watch_child(j, pid, fds[0]);
+	}
+	close(fds[0]);
+	report_fd = fds[1];
 	return 0;
 }
 
@@ -398,18 +476,38 @@ static int step_processes(struct jail *j)
 
 /* ---- step: privileges ---- */
 
+/*
+ * Until the exec, the undo needs to remove what root made (the chroot's
+ * folders, the nodes, the cgroups): those two capabilities stay, effective
+ * and permitted only. The exec of a file without capabilities, by a process
+ * with no bounding set, inheritable or ambient ones, clears them.
+ */
+static bool kept(int cap)
+{
+	return cap == CAP_DAC_OVERRIDE || cap == CAP_FOWNER;
+}
+
 static int step_privileges(struct jail *j)
 {
 	const struct jailer_args *a = j->args;
 	int ret;
 
 	capng_clear(CAPNG_SELECT_ALL);
+	capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_DAC_OVERRIDE, CAP_FOWNER,
+		      -1);
 	ret = capng_change_id(a->uid, a->gid, CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING);
 	if (ret)
 		return jail_fail("drop privileges", errno, "capng_change_id(%u, %u) returned %d",
 				 a->uid, a->gid, ret);
 	capng_get_caps_process();
-	if (capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE ||
+	for (int cap = 0; cap <= CAP_LAST_CAP; cap++) {
+		if (!kept(cap) && (capng_have_capability(CAPNG_EFFECTIVE, cap) ||
+				   capng_have_capability(CAPNG_PERMITTED, cap)))
+			ret = -EPERM;
+		if (capng_have_capability(CAPNG_INHERITABLE, cap))
+			ret = -EPERM;
+	}
+	if (ret || capng_have_capabilities(CAPNG_SELECT_BOUNDS) != CAPNG_NONE ||
 	    getuid() != a->uid || getgid() != a->gid)
 		return jail_fail("drop privileges", 0, "capabilities or ids left after the change");
 	return 0;
@@ -483,7 +581,9 @@ int jailer_main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(steps) && !ret; i++)
 		ret = steps[i].run(&j);
-	/* Only a failure gets here: exec does not return. */
+	/* Only a failure gets here: exec does not return. A watching parent undoes. */
+	if (report_fd >= 0)
+		_exit(1);
 	undo(&j);
 	return 1;
 }

@@ -49,6 +49,7 @@ cg_dirs() {
 existing=$(for d in $(cg_dirs); do if [ -d "$d" ]; then echo "$d"; fi; done)
 cleanup() {
 	local d
+	if mountpoint -q "$base" 2>/dev/null; then umount -l "$base" || true; fi
 	if [ -f "$root/petrel.pid" ]; then kill -9 "$(cat "$root/petrel.pid")" 2>/dev/null || true; fi
 	sleep 0.2
 	for d in $(cg_dirs | sort -r); do
@@ -79,7 +80,7 @@ jail() {
 # nothing_left WHAT: no chroot folder, no cgroup folder of this id
 nothing_left() {
 	local left="" d
-	[ ! -e "$base" ] || left+=" $(find "$base" | head -3 | tr '\n' ' ')"
+	[ -z "$(ls -A "$base" 2>/dev/null)" ] || left+=" $(find "$base" | head -3 | tr '\n' ' ')"
 	for d in $(cg_dirs); do
 		grep -qxF "$d" <<<"$existing" || [ ! -e "$d" ] || left+=" $d"
 	done
@@ -111,6 +112,19 @@ bad_input "unknown cgroup file" "no such cgroup file" "${common[@]}" --cgroup-ve
 bad_input "unknown resource" "--resource-limit: unknown resource" "${common[@]}" \
 	--resource-limit cores=1
 
+# An exec file that cannot run alone in the chroot is refused, naming it.
+printf '#!/bin/sh\nexit 0\n' > "$T/script.sh"
+cp "$(type -P true)" "$T/dynamic"
+chmod 755 "$T/script.sh" "$T/dynamic"
+for pidns in "" --new-pid-ns; do
+	bad_input "script${pidns:+ $pidns}" "$T/script.sh is a script" "${common[@]}" \
+		--exec-file "$T/script.sh" $pidns
+	if ldd "$T/dynamic" >/dev/null 2>&1; then
+		bad_input "dynamic binary${pidns:+ $pidns}" "$T/dynamic is dynamically linked" \
+			"${common[@]}" --exec-file "$T/dynamic" $pidns
+	fi
+done
+
 # ---- the same id again, now right: a jailed VM ----
 # The chroot holds the binary alone: a dynamically linked one (a sanitizer
 # build) cannot start there.
@@ -118,6 +132,21 @@ if ldd "$PETREL_BIN" >/dev/null 2>&1; then
 	echo "note: $PETREL_BIN is dynamically linked; the jailed boot needs the static build"
 	finish
 	exit 0
+fi
+
+# An exec that fails after the privileges are gone (the chroot on a noexec
+# mount): the jail and the cgroups are removed all the same, and the exit
+# code says so, from the outer process too with a new pid namespace.
+mkdir -p "$base"
+if mount -t tmpfs -o noexec,size=256m petrel-test "$base" 2>/dev/null; then
+	for how in "" "--new-pid-ns" "--new-pid-ns --daemonize"; do
+		bad_input "exec refused${how:+ $how}" "step 'exec' failed: /petrel: Permission denied" \
+			"${common[@]}" --cgroup-version $cgv --parent-cgroup "$parent" "${cgargs[@]}" \
+			$how -- --api-sock /run/petrel.socket
+	done
+	mount -o remount,exec "$base"
+else
+	echo "note: no tmpfs mount here; an exec failing after the privilege drop is not checked"
 fi
 jail start "${common[@]}" --cgroup-version $cgv --parent-cgroup "$parent" "${cgargs[@]}" \
 	--resource-limit fsize=1073741824 --resource-limit no-file=1024 "${netns_args[@]}" \
@@ -130,8 +159,8 @@ PID=$(cat "$root/petrel.pid" 2>/dev/null || echo 0)
 PIDS+=("$PID")
 
 jailed=$(cd "$root" && find . | sort | tr '\n' ' ')
-want=". ./dev ./dev/kvm ./dev/net ./dev/net/tun ./dev/urandom$([ -c /dev/userfaultfd ] && echo " ./dev/userfaultfd") ./petrel ./petrel.pid ./run ./run/petrel.socket "
-[ "$jailed" = "$want" ] && pass "the chroot holds only what the jail made" ||
+want=". ./dev ./dev/kvm ./dev/net ./dev/net/tun ./dev/urandom ./petrel ./petrel.pid ./run ./run/petrel.socket "
+[ "$jailed" = "$want" ] && pass "the chroot holds only what the jail made (no /dev/userfaultfd)" ||
 	fail "chroot: '$jailed', expected '$want'"
 
 cp "$probe" "$root/probe.elf"
