@@ -185,7 +185,10 @@ static int setup_logger(const struct options *o, const struct vm_config *cfg)
 	if (path) {
 		ret = log_set_path(path);
 		if (ret) {
-			fprintf(stderr, "petrel: log path %s: %s\n", path, strerror(-ret));
+			char err[512];
+
+			util_open_error(path, ret, LOG_PATH_KINDS, err, sizeof(err));
+			fprintf(stderr, "petrel: log path %s\n", err);
 			return ret;
 		}
 	}

@@ -3,6 +3,7 @@
 #define PETREL_LOG_H
 
 #include <stdbool.h>
+#include <petrel/util.h>
 
 enum log_level {
 	LOG_OFF,
@@ -17,7 +18,12 @@ enum log_level {
 void log_set_id(const char *id);
 void log_set_level(enum log_level level);
 void log_set_show(bool show_level, bool show_origin);
-/* Log to a file or FIFO (opened non-blocking, appended); NULL means stderr. */
+/*
+ * Log to a file, a FIFO or a terminal (opened non-blocking, appended); NULL
+ * means stderr. -errno, unchanged, on failure (-ENXIO: a FIFO with no
+ * reader); util_open_error(path, ret, LOG_PATH_KINDS, ...) says why.
+ */
+#define LOG_PATH_KINDS	(UTIL_FILE_REG | UTIL_FILE_FIFO | UTIL_FILE_CHR)
 int log_set_path(const char *path);
 /* Name matching Firecracker's ("Off", "Error", "Warning", "Info", "Debug", "Trace"). */
 int log_level_parse(const char *name, enum log_level *level);

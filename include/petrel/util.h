@@ -20,8 +20,31 @@
 /* A VM id (--id, the jailer's too): 1..UTIL_ID_MAX letters, digits or '-'. */
 bool util_valid_id(const char *id);
 
-/* Read a whole file (at most max_size bytes) into a malloc'd buffer. */
-int util_read_file(const char *path, size_t max_size, uint8_t **data, size_t *size);
+/* The kinds of file util_open_file() and util_read_file() accept: a mask. */
+#define UTIL_FILE_REG	(1u << 0)
+#define UTIL_FILE_FIFO	(1u << 1)
+#define UTIL_FILE_BLK	(1u << 2)
+#define UTIL_FILE_CHR	(1u << 3)
+
+/*
+ * open() a file a user named, without ever blocking in it (a FIFO with no
+ * writer, a terminal waiting for carrier): O_NONBLOCK until fstat() shows
+ * the file is of a kind in types, then cleared unless flags hold it
+ * (O_CLOEXEC and O_NOCTTY always; mode 0600 with O_CREAT). The fd, or
+ * -errno with err telling why, starting with the path: -EINVAL for another
+ * kind ("/x/y is a FIFO, not a regular file"), -ENXIO for a FIFO opened to
+ * write that has no reader ("/x/y: a FIFO with no reader ...").
+ */
+int util_open_file(const char *path, int flags, unsigned int types, char *err, size_t errlen);
+/* The message util_open_file() gives for its -errno ret, for callers that only kept ret. */
+void util_open_error(const char *path, int ret, unsigned int types, char *err, size_t errlen);
+/*
+ * Read a whole file of a kind in types (at most max_size bytes; -EFBIG
+ * beyond) into a malloc'd buffer. A FIFO is read to its end of file, and
+ * waited for until its writer comes. On failure err tells why, as above.
+ */
+int util_read_file(const char *path, size_t max_size, unsigned int types, uint8_t **data,
+		   size_t *size, char *err, size_t errlen);
 /* Monotonic clock in microseconds. */
 uint64_t util_now_us(void);
 /* write()/read() the whole buffer, retrying on EINTR and short transfers. */

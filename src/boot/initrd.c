@@ -54,7 +54,7 @@ int boot_load_initrd(struct guest_mem *mem, const char *path, struct boot_info *
 	uint64_t addr;
 	int ret;
 
-	ret = boot_read_file(path, "initrd", MIN(INITRD_MAX_FILE, mem->ram_size), &data, &size);
+	ret = boot_read_file(path, "boot-source.initrd_path", MIN(INITRD_MAX_FILE, mem->ram_size), &data, &size);
 	if (ret < 0)
 		return ret;
 	ret = -EINVAL;

@@ -44,17 +44,15 @@ int boot_check_range(uint64_t addr, uint64_t len, uint64_t ram_size, const char 
 	return 0;
 }
 
-int boot_read_file(const char *path, const char *what, size_t max_size, uint8_t **data,
+/* Only a regular file: a FIFO or a device would hang the vmm thread, or feed it forever. */
+int boot_read_file(const char *path, const char *field, size_t max_size, uint8_t **data,
 		   size_t *size)
 {
-	int ret = util_read_file(path, max_size, data, size);
+	char err[512];
+	int ret = util_read_file(path, max_size, UTIL_FILE_REG, data, size, err, sizeof(err));
 
-	if (ret == -EFBIG)
-		pr_err("%s %s: larger than %zu MiB", what, path, max_size >> 20);
-	else if (ret == -EINVAL)
-		pr_err("%s %s: not a regular file", what, path);
-	else if (ret < 0)
-		pr_err("%s %s: %s", what, path, strerror(-ret));
+	if (ret < 0)
+		pr_err("%s: %s", field, err);
 	return ret;
 }
 
@@ -76,7 +74,7 @@ int boot_load_kernel(struct guest_mem *mem, const char *path, struct boot_info *
 	size_t size;
 	int ret;
 
-	ret = boot_read_file(path, "kernel", KERNEL_MAX_FILE, &data, &size);
+	ret = boot_read_file(path, "boot-source.kernel_image_path", KERNEL_MAX_FILE, &data, &size);
 	if (ret < 0)
 		return ret;
 	ret = boot_parse_kernel(data, size, mem->ram_size, path, info);

@@ -16,8 +16,8 @@ uint64_t boot_low_end(uint64_t ram_size);
 /* 0 when [addr, addr+len) lies in [1 MiB, low end); else logs and -ERANGE. */
 int boot_check_range(uint64_t addr, uint64_t len, uint64_t ram_size, const char *name,
 		     const char *what);
-/* util_read_file with a message naming the file ("kernel"/"initrd" as what). */
-int boot_read_file(const char *path, const char *what, size_t max_size, uint8_t **data,
+/* A regular file's contents, or a logged message naming the field and the file. */
+int boot_read_file(const char *path, const char *field, size_t max_size, uint8_t **data,
 		   size_t *size);
 
 bool elf_is(const uint8_t *data, size_t size);

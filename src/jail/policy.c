@@ -344,12 +344,15 @@ int jail_policy_parse(const char *text, size_t len, struct jail_policy *p,
 
 int jail_policy_load(const char *path, struct jail_policy *p, char *err, size_t errlen)
 {
+	char msg[512];
 	uint8_t *data;
 	size_t size;
-	int ret = util_read_file(path, POLICY_FILE_MAX, &data, &size);
+	/* A FIFO too: bash's <(...) */
+	int ret = util_read_file(path, POLICY_FILE_MAX, UTIL_FILE_REG | UTIL_FILE_FIFO, &data,
+				 &size, msg, sizeof(msg));
 
 	if (ret) {
-		snprintf(err, errlen, "seccomp filter %s: %s", path, strerror(-ret));
+		snprintf(err, errlen, "seccomp filter %s", msg);
 		return ret;
 	}
 	ret = jail_policy_parse((const char *)data, size, p, err, errlen);

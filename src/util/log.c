@@ -49,16 +49,18 @@ void log_set_show(bool show_level, bool show_origin)
 
 int log_set_path(const char *path)
 {
+	char err[8];	/* callers say why with util_open_error() */
 	int fd;
 
 	if (!path) {
 		log_close();
 		return 0;
 	}
-	/* Non-blocking so a FIFO nobody reads never stalls a vCPU. */
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
+	/* Non-blocking so a FIFO nobody reads never stalls a vCPU (nor its open, the vmm). */
+	fd = util_open_file(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK, LOG_PATH_KINDS,
+			    err, sizeof(err));
 	if (fd < 0)
-		return -errno;
+		return fd;
 	log_close();
 	logger.fd = fd;
 	return 0;

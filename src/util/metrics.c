@@ -487,17 +487,16 @@ static int arm_timer(void)
 
 int metrics_set_path(const char *path, char *err, size_t errlen)
 {
+	char why[512];
 	/* Non-blocking so a FIFO nobody drains never stalls the flushing thread. */
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
+	int fd = util_open_file(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK,
+				UTIL_FILE_REG | UTIL_FILE_FIFO | UTIL_FILE_CHR, why, sizeof(why));
 	struct stat st;
 	int ret;
 
 	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "metrics_path %s: %s", path,
-			 ret == -ENXIO ? "a FIFO with no reader (open it for reading first)" :
-			 strerror(-ret));
-		return ret;
+		snprintf(err, errlen, "metrics_path %s", why);
+		return fd;
 	}
 	pthread_mutex_lock(&mt.lock);
 	if (mt.fd >= 0)

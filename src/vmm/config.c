@@ -828,19 +828,6 @@ int config_parse_string(const char *json, size_t len, struct vm_config *cfg,
 	return 0;
 }
 
-static void file_error(const char *path, int ret, char *err, size_t errlen)
-{
-	const char *why;
-
-	if (ret == -EFBIG)
-		why = "larger than the 1 MiB limit";
-	else if (ret == -EINVAL)
-		why = "not a regular file";
-	else
-		why = strerror(-ret);
-	snprintf(err, errlen, "config file %s: %s", path, why);
-}
-
 int config_parse_file(const char *path, struct vm_config *cfg, char *err, size_t errlen)
 {
 	char msg[1024];
@@ -848,9 +835,11 @@ int config_parse_file(const char *path, struct vm_config *cfg, char *err, size_t
 	size_t size;
 	int ret;
 
-	ret = util_read_file(path, CONFIG_FILE_MAX, &data, &size);
+	/* A FIFO too: bash's <(...) */
+	ret = util_read_file(path, CONFIG_FILE_MAX, UTIL_FILE_REG | UTIL_FILE_FIFO, &data, &size,
+			     msg, sizeof(msg));
 	if (ret) {
-		file_error(path, ret, err, errlen);
+		snprintf(err, errlen, "config file %s", msg);
 		return ret;
 	}
 	ret = config_parse_string((const char *)data, size, cfg, msg, sizeof(msg));

@@ -190,7 +190,10 @@ static void put_logger(struct vmm *v, struct api_request *req)
 	int ret = path ? log_set_path(path) : 0;
 
 	if (ret) {
-		api_reply_fault(req, "logger.log_path: cannot open %s: %s", path, strerror(-ret));
+		char err[API_FAULT_MAX / 2];
+
+		util_open_error(path, ret, LOG_PATH_KINDS, err, sizeof(err));
+		api_reply_fault(req, "logger.log_path: %s", err);
 		return;
 	}
 	ret = config_logger_from_json(&v->cfg, req->body, req->fault, sizeof(req->fault));

@@ -30,7 +30,7 @@ expect_api 400 'got \"Reboot\"' PUT /actions '{"action_type": "Reboot"}'
 expect_api 400 'state: expected one of' PATCH /vm '{"state": "Stopped"}'
 expect_api 400 'rate limiters are not supported' PUT /entropy '{"rate_limiter": {}}'
 expect_api 400 'level' PUT /logger '{"level": "Loud"}'
-expect_api 400 "logger.log_path: cannot open $T/no/such/dir/log" PUT /logger \
+expect_api 400 "logger.log_path: $T/no/such/dir/log: No such file or directory" PUT /logger \
 	"{\"log_path\": \"$T/no/such/dir/log\"}"
 expect_api 400 "$T/no/such/dir/m" PUT /metrics "{\"metrics_path\": \"$T/no/such/dir/m\"}"
 
@@ -73,7 +73,7 @@ expect_api 400 'not supported before starting the microVM' PUT /actions \
 expect_api 400 'boot-source.kernel_image_path: required to boot' PUT /actions \
 	'{"action_type": "InstanceStart"}'
 expect_api 204 "" PUT /boot-source "$(boot_source "$T/missing.elf" halt)"
-expect_api 400 "kernel $T/missing.elf: No such file or directory" PUT /actions \
+expect_api 400 "boot-source.kernel_image_path: $T/missing.elf: No such file or directory" PUT /actions \
 	'{"action_type": "InstanceStart"}'
 expect_api 200 '"state":"Not started"' GET /
 expect_api 204 "" PUT /drives/root \

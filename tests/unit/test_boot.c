@@ -569,9 +569,9 @@ START_TEST(kernel_file_errors)
 	struct boot_info info;
 
 	ck_assert_int_eq(boot_load_kernel(&mem, "/nonexistent/vmlinux", &info), -ENOENT);
-	expect_log("kernel /nonexistent/vmlinux", "No such file");
+	expect_log("boot-source.kernel_image_path: /nonexistent/vmlinux", "No such file");
 	ck_assert_int_eq(boot_load_kernel(&mem, "/tmp", &info), -EINVAL);
-	expect_log("kernel /tmp", "not a regular file");
+	expect_log("boot-source.kernel_image_path: /tmp", "is a directory, not a regular file");
 	write_tmp(path, junk, sizeof(junk));
 	ck_assert_int_eq(boot_load_kernel(&mem, path, &info), -ENOEXEC);
 	expect_log(path, "neither an ELF vmlinux nor a bzImage");
@@ -645,7 +645,7 @@ START_TEST(initrd_errors)
 	ck_assert_int_eq(boot_load_initrd(&mem, big, &info), -EFBIG);
 	expect_log(big, "larger than");
 	ck_assert_int_eq(boot_load_initrd(&mem, "/nonexistent/initrd", &info), -ENOENT);
-	expect_log("initrd /nonexistent/initrd", "No such file");
+	expect_log("boot-source.initrd_path: /nonexistent/initrd", "No such file");
 	ck_assert_uint_eq(info.initrd_addr, 0);
 	unlink(empty);
 	unlink(big);

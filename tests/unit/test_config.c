@@ -459,7 +459,7 @@ START_TEST(test_file_errors)
 	free(big);
 
 	ck_assert_int_eq(config_parse_file("/tmp", &cfg, err, sizeof(err)), -EINVAL);
-	ck_assert_msg(strstr(err, "config file /tmp: not a regular file"), "%s", err);
+	ck_assert_msg(strstr(err, "config file /tmp is a directory, not a regular file or a FIFO"), "%s", err);
 	config_free(&cfg);
 }
 END_TEST
