@@ -49,9 +49,21 @@ void irq_line_pulse(const struct irq_line *irq);
 #define SERIAL_COM1_PORT 0x3f8
 #define SERIAL_COM1_GSI 4
 struct serial;
-/* Guest output goes to out_fd; rx_space_fd (eventfd, may be -1) is signalled when input room frees. */
-struct serial *serial_create(struct irq_line irq, int out_fd, int rx_space_fd);
+/*
+ * Guest output goes to out_fd (-1: nowhere), which must never block: a
+ * non-blocking description, a regular file, or a socket (sent to with
+ * MSG_DONTWAIT). What it has no room for waits in a buffer of
+ * SERIAL_TX_BUF_SIZE bytes; beyond that, or when the reader is gone, output
+ * is lost and counted (uart.missed_write_count). notify_fd (an eventfd, may
+ * be -1) is signalled when input room frees and when output starts waiting.
+ */
+#define SERIAL_TX_BUF_SIZE 65536
+struct serial *serial_create(struct irq_line irq, int out_fd, int notify_fd);
 void serial_destroy(struct serial *s);
+/* Write what waits, as much as out_fd takes now; returns how many bytes still wait. */
+size_t serial_flush_output(struct serial *s);
+/* Lose what waits (counted): for an out_fd nothing can wait on. */
+void serial_drop_output(struct serial *s);
 extern const struct bus_ops serial_bus_ops;
 /* Queue host input for the guest; returns how many bytes were taken. */
 size_t serial_enqueue_input(struct serial *s, const uint8_t *buf, size_t len);

@@ -81,6 +81,8 @@ enum metric {
 	M_SIGNALS_SIGPIPE,
 	M_SIGNALS_SIGHUP,
 	M_SIGNALS_SIGILL,
+	/* "uart" */
+	M_UART_MISSED_WRITE_COUNT,	/* guest console bytes lost: no room, reader gone */
 	/* "vcpu": exits handled in userspace, by kind, over all vCPUs */
 	M_VCPU_EXIT_IO_IN,
 	M_VCPU_EXIT_IO_OUT,

@@ -4,10 +4,13 @@
 #include <linux/serial_reg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <petrel/devices.h>
 #include <petrel/log.h>
+#include <petrel/metrics.h>
 #include <petrel/util.h>
 
 #define RX_FIFO_SIZE 4096
@@ -17,24 +20,30 @@ struct serial {
 	pthread_mutex_t lock;
 	struct irq_line irq;
 	int out_fd;
-	int rx_space_fd;
+	bool out_socket;		/* send() it, non-blocking per call */
+	int notify_fd;
 	uint8_t ier, lcr, mcr, lsr, msr, scr, dll, dlm, fcr;
 	bool thr_pending;		/* THR-empty interrupt waiting for an IIR read */
 	uint8_t rx[RX_FIFO_SIZE];
 	size_t rx_head, rx_len;
 	bool rx_was_full;
+	/* Output the console had no room for, in order, until serial_flush_output(). */
+	uint8_t tx[SERIAL_TX_BUF_SIZE];
+	size_t tx_head, tx_len;
 };
 
-struct serial *serial_create(struct irq_line irq, int out_fd, int rx_space_fd)
+struct serial *serial_create(struct irq_line irq, int out_fd, int notify_fd)
 {
 	struct serial *s = calloc(1, sizeof(*s));
+	struct stat st;
 
 	if (!s)
 		return NULL;
 	pthread_mutex_init(&s->lock, NULL);
 	s->irq = irq;
 	s->out_fd = out_fd;
-	s->rx_space_fd = rx_space_fd;
+	s->out_socket = out_fd >= 0 && !fstat(out_fd, &st) && S_ISSOCK(st.st_mode);
+	s->notify_fd = notify_fd;
 	s->lsr = UART_LSR_TEMT | UART_LSR_THRE;
 	s->msr = UART_MSR_DCD | UART_MSR_DSR | UART_MSR_CTS;
 	s->dll = DEFAULT_BAUD_DIVISOR;
@@ -73,13 +82,59 @@ static void update_irq(struct serial *s, bool was_pending)
 		irq_line_pulse(&s->irq);
 }
 
+static void notify(struct serial *s)
+{
+	uint64_t one = 1;
+
+	if (s->notify_fd >= 0 && write(s->notify_fd, &one, sizeof(one)) < 0) {
+		/* Already signalled. */
+	}
+}
+
+/* The console's description is non-blocking (or a socket): a slow reader gives EAGAIN. */
+static ssize_t out_write(const struct serial *s, const void *buf, size_t len)
+{
+	if (s->out_socket)
+		return send(s->out_fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	return write(s->out_fd, buf, len);
+}
+
+/*
+ * On a vCPU thread, which must never wait for the console's reader: straight
+ * out while nothing waits in tx, else behind what waits, so no byte overtakes
+ * another; what neither takes (tx full, a reader gone) is lost and counted.
+ */
+static void output(struct serial *s, uint8_t byte)
+{
+	ssize_t n;
+
+	if (s->out_fd < 0)
+		return;
+	if (!s->tx_len) {
+		n = out_write(s, &byte, 1);
+		if (n == 1)
+			return;
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			metrics_inc(M_UART_MISSED_WRITE_COUNT);
+			return;
+		}
+	}
+	if (s->tx_len == SERIAL_TX_BUF_SIZE) {
+		metrics_inc(M_UART_MISSED_WRITE_COUNT);
+		return;
+	}
+	s->tx[(s->tx_head + s->tx_len++) % SERIAL_TX_BUF_SIZE] = byte;
+	if (s->tx_len == 1)
+		notify(s);
+}
+
 static void transmit(struct serial *s, uint8_t byte)
 {
 	if (s->mcr & UART_MCR_LOOP) {
 		if (s->rx_len < RX_FIFO_SIZE)
 			s->rx[(s->rx_head + s->rx_len++) % RX_FIFO_SIZE] = byte;
-	} else if (s->out_fd >= 0 && util_write_all(s->out_fd, &byte, 1) < 0) {
-		/* A closed console loses output; the guest must not notice. */
+	} else {
+		output(s, byte);
 	}
 	s->thr_pending = true;
 }
@@ -87,18 +142,15 @@ static void transmit(struct serial *s, uint8_t byte)
 static uint8_t rx_pop(struct serial *s)
 {
 	uint8_t byte;
-	uint64_t one = 1;
 
 	if (!s->rx_len)
 		return 0;
 	byte = s->rx[s->rx_head];
 	s->rx_head = (s->rx_head + 1) % RX_FIFO_SIZE;
 	s->rx_len--;
-	if (s->rx_was_full && s->rx_space_fd >= 0) {
+	if (s->rx_was_full) {
 		s->rx_was_full = false;
-		if (write(s->rx_space_fd, &one, sizeof(one)) < 0) {
-			/* Already signalled. */
-		}
+		notify(s);
 	}
 	return byte;
 }
@@ -230,4 +282,39 @@ size_t serial_enqueue_input(struct serial *s, const uint8_t *buf, size_t len)
 	update_irq(s, was);
 	pthread_mutex_unlock(&s->lock);
 	return n;
+}
+
+/* A hard error (EPIPE: the reader is gone) loses everything waiting. */
+size_t serial_flush_output(struct serial *s)
+{
+	size_t left;
+
+	pthread_mutex_lock(&s->lock);
+	while (s->tx_len) {
+		size_t chunk = MIN(s->tx_len, SERIAL_TX_BUF_SIZE - s->tx_head);
+		ssize_t n = out_write(s, s->tx + s->tx_head, chunk);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			metrics_add(M_UART_MISSED_WRITE_COUNT, s->tx_len);
+			s->tx_len = 0;
+			break;
+		}
+		s->tx_head = (s->tx_head + n) % SERIAL_TX_BUF_SIZE;
+		s->tx_len -= n;
+	}
+	left = s->tx_len;
+	pthread_mutex_unlock(&s->lock);
+	return left;
+}
+
+void serial_drop_output(struct serial *s)
+{
+	pthread_mutex_lock(&s->lock);
+	metrics_add(M_UART_MISSED_WRITE_COUNT, s->tx_len);
+	s->tx_len = 0;
+	pthread_mutex_unlock(&s->lock);
 }

@@ -153,6 +153,10 @@ static const struct jail_rule vmm_rules[] = {
 	ALLOW(getpid),			/* pthread_kill(): tgkill(getpid(), tid) */
 	ALLOW(tgkill),			/* kick a vCPU out of KVM_RUN: pause, stop */
 	ALLOW_IF(fcntl, EQ(1, F_GETPIPE_SZ)),	/* room in the metrics FIFO */
+	/* Console output waiting at the end: one fd, a bounded wait (vm_console_flush). */
+	ALLOW_IF(poll, EQ(1, 1)),
+	/* Console output to a socket, never waiting (serial_flush_output). */
+	ALLOW_IF(sendto, EQ(3, MSG_DONTWAIT | MSG_NOSIGNAL)),
 	IOCTL(FIONREAD),
 	IOCTL(TUNSETOFFLOAD),		/* the guest's receive offloads, once it is up */
 	IOCTL(KVM_IOEVENTFD),		/* queue notifies unbound at teardown */
@@ -168,6 +172,8 @@ static const struct jail_rule vcpu_rules[] = {
 	IOCTL(KVM_RUN),
 	IOCTL(KVM_GET_REGS),		/* the dump on a fatal exit */
 	IOCTL(KVM_GET_SREGS),
+	/* Serial output to a socket, never waiting (serial.c's out_write). */
+	ALLOW_IF(sendto, EQ(3, MSG_DONTWAIT | MSG_NOSIGNAL)),
 	ALLOW(io_uring_enter),		/* virtio-blk reset with requests in flight */
 	ALLOW(exit),			/* the thread ends when the VM stops */
 };

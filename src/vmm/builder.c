@@ -79,10 +79,11 @@ static int add_serial(struct vm *vm)
 
 	if (ret)
 		return ret;
-	vm->rx_space_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vm->rx_space_efd < 0)
+	vm->serial_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->serial_efd < 0)
 		return -errno;
-	vm->serial = serial_create(irq, vm->opts.console_out_fd, vm->rx_space_efd);
+	vm_console_open_output(vm);
+	vm->serial = serial_create(irq, vm->out_fd, vm->serial_efd);
 	if (!vm->serial)
 		return -ENOMEM;
 	ret = bus_register(&vm->pio, SERIAL_COM1_PORT, 8, &serial_bus_ops, vm->serial);

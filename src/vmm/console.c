@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The serial console's input side: the vmm thread feeds stdin to the UART. */
+/*
+ * The serial console on the vmm thread: stdin fed to the UART, and the
+ * guest's output the console had no room for written out when it has.
+ */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -50,15 +56,41 @@ static void on_stdin(void *opaque, uint32_t events)
 	vm->opts.console_in_fd = -1;
 }
 
-static void on_rx_space(void *opaque, uint32_t events)
+static void on_output_room(void *opaque, uint32_t events);
+
+/* EPOLLOUT on the output only while the UART holds bytes for it. */
+static void drain_output(struct vm *vm)
+{
+	bool waiting = serial_flush_output(vm->serial) > 0;
+
+	if (waiting == vm->out_watched)
+		return;
+	if (!waiting) {
+		event_loop_del(vm->loop, vm->out_fd);
+	} else if (event_loop_add(vm->loop, vm->out_fd, EPOLLOUT, on_output_room, vm) < 0) {
+		/* Nothing can wait on it, so nothing would ever write them. */
+		serial_drop_output(vm->serial);
+		return;
+	}
+	vm->out_watched = waiting;
+}
+
+static void on_output_room(void *opaque, uint32_t events)
+{
+	drain_output(opaque);
+}
+
+/* The UART's eventfd: input room freed, or output started waiting. */
+static void on_serial_event(void *opaque, uint32_t events)
 {
 	struct vm *vm = opaque;
 	uint64_t v;
 
-	if (read(vm->rx_space_efd, &v, sizeof(v)) < 0)
+	if (read(vm->serial_efd, &v, sizeof(v)) < 0)
 		return;
-	if (vm->opts.console_in_fd >= 0)
+	if (vm->opts.console_in_fd >= 0 && serial_input_room(vm->serial))
 		watch_stdin(vm, true);
+	drain_output(vm);
 }
 
 /* A terminal goes raw so keys (Ctrl-C too) reach the guest, as on a serial line. */
@@ -93,7 +125,7 @@ int vm_console_attach(struct vm *vm)
 		pr_debug("console input is not pollable; the guest gets no input");
 		vm->opts.console_in_fd = -1;
 	}
-	return event_loop_add(vm->loop, vm->rx_space_efd, EPOLLIN, on_rx_space, vm);
+	return event_loop_add(vm->loop, vm->serial_efd, EPOLLIN, on_serial_event, vm);
 }
 
 void vm_console_detach(struct vm *vm)
@@ -101,4 +133,54 @@ void vm_console_detach(struct vm *vm)
 	if (vm->tty_raw)
 		tcsetattr(vm->tty_fd, TCSANOW, &vm->saved_tty);
 	vm->tty_raw = false;
+}
+
+/*
+ * A pipe, FIFO or terminal is written through a non-blocking description of
+ * petrel's own, opened anew through /proc: O_NONBLOCK on the inherited one
+ * would change it for the shell sharing it, even after petrel exits. A
+ * regular file or /dev/null never blocks; a socket is sent to with
+ * MSG_DONTWAIT (serial.c).
+ */
+void vm_console_open_output(struct vm *vm)
+{
+	int fd = vm->opts.console_out_fd;
+	char path[32];
+	struct stat st;
+
+	vm->out_fd = fd;
+	if (fd < 0 || fstat(fd, &st) < 0 || !(S_ISFIFO(st.st_mode) || isatty(fd)))
+		return;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	vm->out_fd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (vm->out_fd >= 0) {
+		vm->own_out_fd = true;
+		return;
+	}
+	pr_warn("console output: cannot open %s non-blocking (%s): writing to fd %d as it is, "
+		"so a reader that stops reading stalls the guest", path, strerror(errno), fd);
+	vm->out_fd = fd;
+}
+
+#define FLUSH_AT_END_MS	1000
+
+/* A reader still reading gets the guest's last words; one that stopped costs a second. */
+void vm_console_flush(struct vm *vm)
+{
+	struct pollfd pfd = { .fd = vm->out_fd, .events = POLLOUT };
+	uint64_t end = util_now_us() + FLUSH_AT_END_MS * 1000, now;
+
+	while (serial_flush_output(vm->serial) && (now = util_now_us()) < end) {
+		if (poll(&pfd, 1, (end - now + 999) / 1000) < 0 && errno != EINTR)
+			break;
+	}
+	serial_drop_output(vm->serial);
+}
+
+void vm_console_close(struct vm *vm)
+{
+	if (vm->own_out_fd)
+		close(vm->out_fd);
+	vm->own_out_fd = false;
+	vm->out_fd = -1;
 }

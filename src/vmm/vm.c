@@ -157,7 +157,7 @@ static void warn_pvm(void)
 
 static void vm_init_fds(struct vm *vm)
 {
-	vm->kvm_fd = vm->vm_fd = vm->exit_efd = vm->rx_space_efd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->exit_efd = vm->serial_efd = vm->out_fd = -1;
 	vm->mem.memfd = -1;
 	for (size_t i = 0; i < ARRAY_SIZE(vm->irqfds); i++)
 		vm->irqfds[i] = -1;
@@ -238,8 +238,10 @@ static void unwatch(struct vm *vm)
 	event_loop_del(vm->loop, vm->exit_efd);
 	if (vm->stdin_watched)
 		event_loop_del(vm->loop, vm->opts.console_in_fd);
-	if (vm->rx_space_efd >= 0)
-		event_loop_del(vm->loop, vm->rx_space_efd);
+	if (vm->serial_efd >= 0)
+		event_loop_del(vm->loop, vm->serial_efd);
+	if (vm->out_watched)
+		event_loop_del(vm->loop, vm->out_fd);
 }
 
 void vm_destroy(struct vm *vm)
@@ -248,6 +250,8 @@ void vm_destroy(struct vm *vm)
 		return;
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(vm->vcpus[i]);
+	if (vm->serial)
+		vm_console_flush(vm);
 	vm_console_detach(vm);
 	if (vm->loop)
 		unwatch(vm);
@@ -258,6 +262,7 @@ void vm_destroy(struct vm *vm)
 		virtio_dev_destroy(vm->virtio[i]);
 	}
 	serial_destroy(vm->serial);
+	vm_console_close(vm);
 	i8042_destroy(vm->i8042);
 	for (size_t i = 0; i < ARRAY_SIZE(vm->irqfds); i++)
 		if (vm->irqfds[i] >= 0)
@@ -272,7 +277,7 @@ void vm_destroy(struct vm *vm)
 		close(vm->kvm_fd);
 	if (vm->exit_efd >= 0)
 		close(vm->exit_efd);
-	if (vm->rx_space_efd >= 0)
-		close(vm->rx_space_efd);
+	if (vm->serial_efd >= 0)
+		close(vm->serial_efd);
 	free(vm);
 }

@@ -42,7 +42,10 @@ struct vm {
 	bool own_loop;			/* made by vm_build (no vm_options.loop) */
 	int exit_efd;			/* vCPUs ask the vmm thread to end the VM */
 	atomic_int exit_reason;		/* enum vcpu_exit_reason + 1, 0: none yet */
-	int rx_space_efd;
+	int serial_efd;			/* input room freed, output waiting */
+	int out_fd;			/* the console output's description (console.c) */
+	bool own_out_fd;		/* opened by petrel: closed with the VM */
+	bool out_watched;		/* EPOLLOUT while output waits */
 	bool stdin_watched;
 	bool tty_raw;
 	int tty_fd;
@@ -59,7 +62,12 @@ int vm_setup_devices(struct vm *vm);
 int vm_setup_virtio(struct vm *vm, const struct vm_config *cfg);
 int vm_load_guest(struct vm *vm, const struct vm_config *cfg);
 /* console.c */
+/* Before the filters: a non-blocking description of the output, petrel's own. */
+void vm_console_open_output(struct vm *vm);
 int vm_console_attach(struct vm *vm);
 void vm_console_detach(struct vm *vm);
+/* At the end, the vCPUs stopped: what still waits gets a bounded time to go out. */
+void vm_console_flush(struct vm *vm);
+void vm_console_close(struct vm *vm);
 
 #endif

@@ -5,12 +5,14 @@
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <linux/serial_reg.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <petrel/devices.h>
+#include <petrel/metrics.h>
 #include <petrel/vcpu.h>
 
 static int hits;
@@ -94,6 +96,53 @@ START_TEST(serial_output_and_thre_irq)
 	close(pipefd[0]);
 	close(pipefd[1]);
 	close(efd);
+}
+END_TEST
+
+/* A console with no room: the vCPU never waits, bytes wait in order, the rest are counted. */
+START_TEST(serial_output_never_blocks)
+{
+	int pipefd[2], irq = eventfd(0, EFD_NONBLOCK), notify = eventfd(0, EFD_NONBLOCK);
+	uint64_t missed = metrics_get(M_UART_MISSED_WRITE_COUNT);
+	static uint8_t got[SERIAL_TX_BUF_SIZE + 8192];
+	size_t pipe_size, n = 0, extra = 100;
+	struct serial *s;
+	ssize_t r;
+
+	ck_assert_int_eq(pipe2(pipefd, O_NONBLOCK), 0);
+	pipe_size = fcntl(pipefd[1], F_SETPIPE_SZ, 4096);
+	s = serial_create((struct irq_line){ irq }, pipefd[1], notify);
+	/* The pipe's page, the UART's buffer and 100 more, numbered by their offset mod 251. */
+	for (size_t i = 0; i < pipe_size + SERIAL_TX_BUF_SIZE + extra; i++)
+		reg_wr(s, UART_TX, i % 251);
+	ck_assert_int_eq(irq_count(notify), 1);		/* once, when bytes began to wait */
+	ck_assert_uint_eq(metrics_get(M_UART_MISSED_WRITE_COUNT) - missed, extra);
+	/* The vmm thread's part: drain as the reader makes room. */
+	for (int i = 0; i < 1000 && n < pipe_size + SERIAL_TX_BUF_SIZE; i++) {
+		r = read(pipefd[0], got + n, sizeof(got) - n);
+		if (r > 0)
+			n += r;
+		serial_flush_output(s);
+	}
+	ck_assert_uint_eq(n, pipe_size + SERIAL_TX_BUF_SIZE);
+	ck_assert_uint_eq(serial_flush_output(s), 0);
+	ck_assert_int_eq(read(pipefd[0], got + n, 1), -1);	/* nothing more: the rest was lost */
+	for (size_t i = 0; i < n; i++)
+		ck_assert_msg(got[i] == i % 251, "byte %zu out of order", i);
+	/* Empty again: straight out, no waiting. */
+	reg_wr(s, UART_TX, 'x');
+	ck_assert_int_eq(read(pipefd[0], got, 2), 1);
+	ck_assert_int_eq(irq_count(notify), 0);
+	/* A reader gone: lost and counted, never raised. */
+	close(pipefd[0]);
+	missed = metrics_get(M_UART_MISSED_WRITE_COUNT);
+	signal(SIGPIPE, SIG_IGN);
+	reg_wr(s, UART_TX, 'y');
+	ck_assert_uint_eq(metrics_get(M_UART_MISSED_WRITE_COUNT) - missed, 1);
+	serial_destroy(s);
+	close(pipefd[1]);
+	close(irq);
+	close(notify);
 }
 END_TEST
 
@@ -242,6 +291,7 @@ int main(void)
 
 	tcase_add_test(tc, bus_ranges);
 	tcase_add_test(tc, serial_output_and_thre_irq);
+	tcase_add_test(tc, serial_output_never_blocks);
 	tcase_add_test(tc, serial_input);
 	tcase_add_test(tc, i8042_probe_sequence);
 	tcase_add_test(tc, i8042_ctrl_alt_del);

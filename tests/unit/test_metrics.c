@@ -129,7 +129,7 @@ START_TEST(line_has_groups)
 {
 	static const char *const groups[] = {
 		"api_server", "get_api_requests", "put_api_requests", "patch_api_requests",
-		"latencies_us", "logger", "seccomp", "signals", "vcpu", "vmm",
+		"latencies_us", "logger", "seccomp", "signals", "uart", "vcpu", "vmm",
 	};
 	size_t nr_fields = 0;
 	long long now_ms = time(NULL) * 1000LL;

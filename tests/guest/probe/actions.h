@@ -11,6 +11,7 @@ void net_action(void);
 void hostile_action(void);
 void count_action(void);
 void cad_action(void);
+void spew_action(void);
 
 __noreturn void probe_poweroff(void);
 

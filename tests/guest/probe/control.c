@@ -5,7 +5,8 @@
  * paused VM misses no numbers), probe.ticks of them (0: forever).
  * probe.action=cad polls the i8042 for Ctrl-Alt-Del as Linux would see
  * it with translation on (scancode set 1: 1d 38 e0 53) and returns,
- * which powers off.
+ * which powers off. probe.action=spew prints numbered 100-byte lines as
+ * fast as COM1 takes them, forever, for a console nobody reads.
  */
 #include "actions.h"
 #include "cmdline.h"
@@ -29,6 +30,21 @@ void count_action(void)
 		while (!time_passed(deadline))
 			;
 		serial_printf("probe: tick %lu\n", (unsigned long)n);
+	}
+}
+
+#define SPEW_CHECK_MUL		2654435761ULL
+#define SPEW_CHECK_MOD		1000000000ULL
+
+/* "probe: spew N C " and filler to 99 bytes: C = N * 2654435761 mod 10^9, so a torn line shows. */
+void spew_action(void)
+{
+	static const char filler[] = "abcdefghijklmnopqrstuvwxyz"
+				     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcde";
+
+	for (uint64_t n = 1;; n++) {
+		serial_printf("probe: spew %09lu %09lu %.*s\n", (unsigned long)n,
+			      (unsigned long)(n * SPEW_CHECK_MUL % SPEW_CHECK_MOD), 67, filler);
 	}
 }
 

@@ -126,6 +126,7 @@ static const struct action actions[] = {
 	{ "hostile",		hostile_action },
 	{ "count",		count_action },
 	{ "cad",		cad_action },
+	{ "spew",		spew_action },
 };
 
 static void boot_timer(bool mmio)
