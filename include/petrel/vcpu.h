@@ -40,13 +40,24 @@ int vcpu_setup_boot_regs(struct vcpu *vcpu, const struct boot_info *info);
 int vcpu_write_boot_tables(struct guest_mem *mem);
 /* Start the thread (named petrel_vcpuN); it runs until vcpu_stop(). */
 int vcpu_start(struct vcpu *vcpu);
-/* Make KVM_RUN return and the thread end; then join it. */
-void vcpu_stop(struct vcpu *vcpu);
-/* Kick the vCPU out of KVM_RUN and return once its thread is parked (or has ended). */
-void vcpu_pause(struct vcpu *vcpu);
-/* Let a parked vCPU run again. */
+/* How long a thread has to park or end once asked: it is out of KVM_RUN within microseconds. */
+#define VCPU_PAUSE_TIMEOUT_MS	1000
+#define VCPU_STOP_TIMEOUT_MS	2000
+/*
+ * Make KVM_RUN return and the thread end; then join it. -ETIMEDOUT if it
+ * does not end in time (stuck in a host call): it is left running then.
+ */
+int vcpu_stop(struct vcpu *vcpu);
+/*
+ * Kick the vCPU out of KVM_RUN and return once its thread is parked (or has
+ * ended). -ETIMEDOUT if it does not park in time: the pause stays asked
+ * for, so call vcpu_resume() to take it back.
+ */
+int vcpu_pause(struct vcpu *vcpu);
+/* Let a parked vCPU run again (or take back a pause it has not parked for). */
 void vcpu_resume(struct vcpu *vcpu);
-void vcpu_destroy(struct vcpu *vcpu);
+/* vcpu_stop(), then free it; -ETIMEDOUT, and nothing freed, if its thread would not end. */
+int vcpu_destroy(struct vcpu *vcpu);
 /* Log the registers (after a fatal exit). */
 void vcpu_dump_regs(struct vcpu *vcpu);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <petrel/jail.h>
@@ -264,33 +265,62 @@ static void kick(struct vcpu *vcpu)
 	pthread_kill(vcpu->thread, vcpu_signal());
 }
 
-void vcpu_stop(struct vcpu *vcpu)
+/*
+ * Until the thread has ended (or, for_park, parked), at most ms: a vCPU
+ * stuck in a host call must not hang the vmm thread. -ETIMEDOUT if not.
+ */
+static int wait_thread(struct vcpu *vcpu, bool for_park, unsigned int ms)
+{
+	struct timespec end;
+	long ns;
+	bool done;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	ns = end.tv_nsec + (ms % 1000) * 1000000L;
+	end.tv_sec += ms / 1000 + ns / 1000000000L;
+	end.tv_nsec = ns % 1000000000L;
+	pthread_mutex_lock(&vcpu->lock);
+	while (!(done = vcpu->exited || (for_park && vcpu->parked))) {
+		if (pthread_cond_clockwait(&vcpu->cond, &vcpu->lock, CLOCK_MONOTONIC, &end) ==
+		    ETIMEDOUT) {
+			done = vcpu->exited || (for_park && vcpu->parked);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&vcpu->lock);
+	return done ? 0 : -ETIMEDOUT;
+}
+
+int vcpu_stop(struct vcpu *vcpu)
 {
 	if (!vcpu->started)
-		return;
+		return 0;
 	pthread_mutex_lock(&vcpu->lock);
 	vcpu->stop = true;
 	pthread_cond_broadcast(&vcpu->cond);	/* a parked thread ends too */
 	pthread_mutex_unlock(&vcpu->lock);
 	kick(vcpu);
+	if (wait_thread(vcpu, false, VCPU_STOP_TIMEOUT_MS)) {
+		pr_err("vcpu%u: did not stop within %d ms; its thread is left to the process's end",
+		       vcpu->index, VCPU_STOP_TIMEOUT_MS);
+		return -ETIMEDOUT;
+	}
 	pthread_join(vcpu->thread, NULL);
 	vcpu->started = false;
+	return 0;
 }
 
 /*
  * pause is set before the kick: the thread checks it after every KVM_RUN
  * return, and a kick that lands before KVM_RUN is caught by immediate_exit.
  */
-void vcpu_pause(struct vcpu *vcpu)
+int vcpu_pause(struct vcpu *vcpu)
 {
 	if (!vcpu->started)
-		return;
+		return 0;
 	atomic_store(&vcpu->pause, true);
 	kick(vcpu);
-	pthread_mutex_lock(&vcpu->lock);
-	while (!vcpu->parked && !vcpu->exited)
-		pthread_cond_wait(&vcpu->cond, &vcpu->lock);
-	pthread_mutex_unlock(&vcpu->lock);
+	return wait_thread(vcpu, true, VCPU_PAUSE_TIMEOUT_MS);
 }
 
 void vcpu_resume(struct vcpu *vcpu)
@@ -301,14 +331,16 @@ void vcpu_resume(struct vcpu *vcpu)
 	pthread_mutex_unlock(&vcpu->lock);
 }
 
-void vcpu_destroy(struct vcpu *vcpu)
+int vcpu_destroy(struct vcpu *vcpu)
 {
 	if (!vcpu)
-		return;
-	vcpu_stop(vcpu);
+		return 0;
+	if (vcpu_stop(vcpu))
+		return -ETIMEDOUT;	/* its thread may still use all of it */
 	munmap(vcpu->run, vcpu->env->run_size);
 	close(vcpu->fd);
 	pthread_cond_destroy(&vcpu->cond);
 	pthread_mutex_destroy(&vcpu->lock);
 	free(vcpu);
+	return 0;
 }

@@ -246,17 +246,24 @@ static void unwatch(struct vm *vm)
 
 void vm_destroy(struct vm *vm)
 {
+	bool stuck = false;
+
 	if (!vm)
 		return;
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
-		vcpu_destroy(vm->vcpus[i]);
-	if (vm->serial)
+		stuck |= vcpu_destroy(vm->vcpus[i]) < 0;
+	if (vm->serial && !stuck)	/* a stuck vCPU may hold the UART's lock */
 		vm_console_flush(vm);
 	vm_console_detach(vm);
 	if (vm->loop)
 		unwatch(vm);
 	/* The vCPUs are stopped and the devices still here: the last line is complete. */
 	metrics_flush();
+	if (stuck) {
+		/* A vCPU thread that would not end may still touch them; the process ends next. */
+		pr_err("a vCPU is still running: the VM's devices and memory stay until petrel exits");
+		return;
+	}
 	for (unsigned int i = 0; i < vm->nr_virtio; i++) {
 		metrics_source_remove(&vm->virtio[i]->metrics);
 		virtio_dev_destroy(vm->virtio[i]);

@@ -81,14 +81,22 @@ static int start_vm(struct vmm *v)
 	return 0;
 }
 
-static void pause_vcpus(struct vm *vm, bool pause)
+static void resume_vcpus(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_resume(vm->vcpus[i]);
+}
+
+/* All or none: if one vCPU does not park in time, they all run on. -1 or its index. */
+static int pause_vcpus(struct vm *vm)
 {
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
-		if (pause)
-			vcpu_pause(vm->vcpus[i]);
-		else
-			vcpu_resume(vm->vcpus[i]);
+		if (vcpu_pause(vm->vcpus[i])) {
+			resume_vcpus(vm);
+			return i;
+		}
 	}
+	return -1;
 }
 
 static struct virtio_dev *find_blk(struct vm *vm, const char *id)
@@ -257,9 +265,18 @@ static void set_paused(struct vmm *v, struct api_request *req)
 {
 	bool pause = req->op == API_PAUSE;
 	uint64_t start = util_now_us();
+	int late;
 
 	if (pause != (v->state == VMM_PAUSED)) {
-		pause_vcpus(v->vm, pause);
+		late = pause ? pause_vcpus(v->vm) : (resume_vcpus(v->vm), -1);
+		if (late >= 0) {
+			pr_err("pause: vCPU %d did not stop within %d ms", late,
+			       VCPU_PAUSE_TIMEOUT_MS);
+			api_reply_fault(req, "Cannot pause the microVM: vCPU %d did not stop within "
+					"%d ms (busy in a host call); the microVM keeps running.",
+					late, VCPU_PAUSE_TIMEOUT_MS);
+			return;
+		}
 		v->state = pause ? VMM_PAUSED : VMM_RUNNING;
 		metrics_set(pause ? M_LAT_PAUSE_VM : M_LAT_RESUME_VM, util_now_us() - start);
 		pr_info("VM %s", pause ? "paused" : "resumed");
