@@ -109,16 +109,41 @@ static void make_raw(struct vm *vm)
 	}
 }
 
+/*
+ * A pipe, FIFO or terminal is used through a non-blocking description of
+ * petrel's own, opened anew through /proc: O_NONBLOCK on the inherited one
+ * would change it for the shell sharing it, even after petrel exits. Other
+ * files are used as they are: a regular file or /dev/null never blocks, and
+ * a socket is sent to with MSG_DONTWAIT (serial.c). Before the filters.
+ */
+static int own_description(int fd, int mode)
+{
+	char path[32];
+	struct stat st;
+	int own;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !(S_ISFIFO(st.st_mode) || isatty(fd)))
+		return fd;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	own = open(path, mode | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (own >= 0)
+		return own;
+	pr_warn("console: cannot open %s non-blocking (%s): fd %d is used as it is, so a "
+		"reader that stops reading stalls the guest", path, strerror(errno), fd);
+	return fd;
+}
+
 int vm_console_attach(struct vm *vm)
 {
-	int flags;
+	int in;
 
 	if (vm->opts.console_in_fd < 0)
 		return 0;
-	flags = fcntl(vm->opts.console_in_fd, F_GETFL);
-	if (flags >= 0)
-		fcntl(vm->opts.console_in_fd, F_SETFL, flags | O_NONBLOCK);
+	/* On the inherited fd: a terminal's mode is the terminal's, whatever the description. */
 	make_raw(vm);
+	in = own_description(vm->opts.console_in_fd, O_RDONLY);
+	if (in != vm->opts.console_in_fd)
+		vm->own_in_fd = vm->opts.console_in_fd = in;
 	watch_stdin(vm, true);
 	if (!vm->stdin_watched) {
 		/* e.g. /dev/null or a regular file: epoll refuses it, so no input. */
@@ -135,31 +160,10 @@ void vm_console_detach(struct vm *vm)
 	vm->tty_raw = false;
 }
 
-/*
- * A pipe, FIFO or terminal is written through a non-blocking description of
- * petrel's own, opened anew through /proc: O_NONBLOCK on the inherited one
- * would change it for the shell sharing it, even after petrel exits. A
- * regular file or /dev/null never blocks; a socket is sent to with
- * MSG_DONTWAIT (serial.c).
- */
 void vm_console_open_output(struct vm *vm)
 {
-	int fd = vm->opts.console_out_fd;
-	char path[32];
-	struct stat st;
-
-	vm->out_fd = fd;
-	if (fd < 0 || fstat(fd, &st) < 0 || !(S_ISFIFO(st.st_mode) || isatty(fd)))
-		return;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	vm->out_fd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (vm->out_fd >= 0) {
-		vm->own_out_fd = true;
-		return;
-	}
-	pr_warn("console output: cannot open %s non-blocking (%s): writing to fd %d as it is, "
-		"so a reader that stops reading stalls the guest", path, strerror(errno), fd);
-	vm->out_fd = fd;
+	vm->out_fd = own_description(vm->opts.console_out_fd, O_WRONLY);
+	vm->own_out_fd = vm->out_fd != vm->opts.console_out_fd;
 }
 
 #define FLUSH_AT_END_MS	1000
@@ -181,6 +185,8 @@ void vm_console_close(struct vm *vm)
 {
 	if (vm->own_out_fd)
 		close(vm->out_fd);
+	if (vm->own_in_fd >= 0)
+		close(vm->own_in_fd);
 	vm->own_out_fd = false;
-	vm->out_fd = -1;
+	vm->out_fd = vm->own_in_fd = -1;
 }

@@ -45,6 +45,7 @@ struct vm {
 	int serial_efd;			/* input room freed, output waiting */
 	int out_fd;			/* the console output's description (console.c) */
 	bool own_out_fd;		/* opened by petrel: closed with the VM */
+	int own_in_fd;			/* the input's own description, -1: none */
 	bool out_watched;		/* EPOLLOUT while output waits */
 	bool stdin_watched;
 	bool tty_raw;
@@ -62,7 +63,7 @@ int vm_setup_devices(struct vm *vm);
 int vm_setup_virtio(struct vm *vm, const struct vm_config *cfg);
 int vm_load_guest(struct vm *vm, const struct vm_config *cfg);
 /* console.c */
-/* Before the filters: a non-blocking description of the output, petrel's own. */
+/* Before the filters: non-blocking descriptions of the console's own (output here, input at attach). */
 void vm_console_open_output(struct vm *vm);
 int vm_console_attach(struct vm *vm);
 void vm_console_detach(struct vm *vm);
