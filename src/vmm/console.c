@@ -128,8 +128,8 @@ static int own_description(int fd, int mode)
 	own = open(path, mode | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (own >= 0)
 		return own;
-	pr_warn("console: cannot open %s non-blocking (%s): fd %d is used as it is, so a "
-		"reader that stops reading stalls the guest", path, strerror(errno), fd);
+	pr_warn("console: cannot open %s non-blocking (%s): fd %d is used as it is, and a "
+		"stalled reader will stall the guest", path, strerror(errno), fd);
 	return fd;
 }
 
