@@ -30,7 +30,9 @@ bool util_valid_id(const char *id);
  * open() a file a user named, without ever blocking in it (a FIFO with no
  * writer, a terminal waiting for carrier): O_NONBLOCK until fstat() shows
  * the file is of a kind in types, then cleared unless flags hold it
- * (O_CLOEXEC and O_NOCTTY always; mode 0600 with O_CREAT). The fd, or
+ * (O_CLOEXEC always, so the open is flags | O_NONBLOCK | O_CLOEXEC, and the
+ * clearing an F_SETFL of F_GETFL's value less O_NONBLOCK, as the vmm
+ * thread's filter allows; mode 0600 with O_CREAT). The fd, or
  * -errno with err telling why, starting with the path: -EINVAL for another
  * kind ("/x/y is a FIFO, not a regular file"), -ENXIO for a FIFO opened to
  * write that has no reader ("/x/y: a FIFO with no reader ...").

@@ -57,8 +57,8 @@ int log_set_path(const char *path)
 		return 0;
 	}
 	/* Non-blocking so a FIFO nobody reads never stalls a vCPU (nor its open, the vmm). */
-	fd = util_open_file(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK, LOG_PATH_KINDS,
-			    err, sizeof(err));
+	fd = util_open_file(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_NOCTTY,
+			    LOG_PATH_KINDS, err, sizeof(err));
 	if (fd < 0)
 		return fd;
 	log_close();

@@ -490,7 +490,7 @@ int metrics_set_path(const char *path, char *err, size_t errlen)
 {
 	char why[512];
 	/* Non-blocking so a FIFO nobody drains never stalls the flushing thread. */
-	int fd = util_open_file(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK,
+	int fd = util_open_file(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_NOCTTY,
 				UTIL_FILE_REG | UTIL_FILE_FIFO | UTIL_FILE_CHR, why, sizeof(why));
 	struct stat st;
 	int ret;

@@ -83,7 +83,7 @@ int util_open_file(const char *path, int flags, unsigned int types, char *err, s
 	struct stat st;
 	int fd, ret;
 
-	fd = open(path, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0600);
+	fd = open(path, flags | O_NONBLOCK | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		ret = -errno;
 		util_open_error(path, ret, types, err, errlen);
