@@ -153,10 +153,11 @@ START_TEST(create_errors)
 	cfg.drive_id = "scratch";
 	cfg.path_on_host = "/tmp";
 	ck_assert_ptr_null(virtio_blk_create(&cfg));
-	expect_log("drive scratch: cannot open /tmp", "Is a directory");
+	expect_log("drives[scratch].path_on_host: cannot open /tmp", "Is a directory");
 	cfg.is_read_only = true;
 	ck_assert_ptr_null(virtio_blk_create(&cfg));
-	expect_log("drive scratch: /tmp", "not a regular file");
+	expect_log("drives[scratch].path_on_host: /tmp is a directory",
+		   "not a regular file or block device");
 	cfg.is_read_only = false;
 	/* Unreadable: root ignores modes, so only check as another user. */
 	if (geteuid() != 0) {
@@ -439,7 +440,7 @@ END_TEST
 START_TEST(update_path)
 {
 	struct drive_config cfg = drive("data", false, CACHE_UNSAFE, _i);
-	char other[64] = "/tmp/petrel-test-blk2-XXXXXX";
+	char other[64] = "/tmp/petrel-test-blk2-XXXXXX", err[256];
 	struct req r = { VIRTIO_BLK_T_IN, 0, 0, 512, 1 };
 	uint32_t gen, isr;
 	uint64_t cap;
@@ -452,8 +453,11 @@ START_TEST(update_path)
 	close(fd);
 	open_drive(&d, &cfg);
 	gen = vd_read32(&d, VIRTIO_MMIO_CONFIG_GENERATION);
-	ck_assert_int_eq(virtio_blk_update_path(d.dev, "/nonexistent.img"), -ENOENT);
-	ck_assert_int_eq(virtio_blk_update_path(d.dev, other), 0);
+	ck_assert_int_eq(virtio_blk_update_path(d.dev, "/nonexistent.img", err, sizeof(err)),
+			 -ENOENT);
+	ck_assert_str_eq(err, "drives[data].path_on_host: cannot open /nonexistent.img: "
+			 "No such file or directory");
+	ck_assert_int_eq(virtio_blk_update_path(d.dev, other, err, sizeof(err)), 0);
 	ck_assert_uint_ne(vd_read32(&d, VIRTIO_MMIO_CONFIG_GENERATION), gen);
 	isr = vd_read32(&d, VIRTIO_MMIO_INTERRUPT_STATUS);
 	ck_assert(isr & VIRTIO_MMIO_INT_CONFIG);
