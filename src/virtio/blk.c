@@ -911,8 +911,9 @@ static bool cut_partial(struct blk *b)
 
 /*
  * Before the old image goes: the steps in flight finish on it, and what
- * the guest wrote to it is flushed, so that no completed write is lost
- * with it. Lock held.
+ * the guest wrote to it is flushed (the lock dropped: vCPUs need it), so
+ * that no completed write is lost with it. Lock held; the vmm thread, so
+ * nothing new reaches the image meanwhile.
  */
 static int retire_image(struct blk *b, char *err, size_t errlen, bool *pushed)
 {
@@ -925,11 +926,15 @@ static int retire_image(struct blk *b, char *err, size_t errlen, bool *pushed)
 			 b->path, strerror(-ret));
 		return ret;
 	}
-	if (!b->read_only && fdatasync(b->fd)) {
+	if (b->read_only)
+		return 0;
+	pthread_mutex_unlock(&b->dev.lock);
+	if (fdatasync(b->fd))
 		ret = -errno;
+	pthread_mutex_lock(&b->dev.lock);
+	if (ret)
 		snprintf(err, errlen, "drives[%s]: cannot flush %s before replacing it: %s",
-			 b->dev.id, b->path, strerror(errno));
-	}
+			 b->dev.id, b->path, strerror(-ret));
 	return ret;
 }
 
