@@ -76,6 +76,7 @@ struct virtio_dev_metrics {
 	uint64_t io_errors;
 	uint64_t interrupts;
 	uint64_t register_errors;	/* ignored out-of-order or malformed register accesses */
+	uint64_t abandoned;		/* requests dropped unanswered by a reset or shutdown */
 };
 
 /* What one device type provides to the transport. */
@@ -91,7 +92,14 @@ struct virtio_dev_ops {
 	int (*activate)(struct virtio_dev *dev);
 	/* The driver kicked queue q: runs on the vmm thread with dev->lock held. */
 	void (*queue_notify)(struct virtio_dev *dev, unsigned int q);
-	/* Device reset by the driver: stop serving, forget negotiated state. */
+	/*
+	 * The driver wrote Status 0 (a vCPU thread, dev->lock held): stop serving.
+	 * false while I/O that cannot be stopped at once still uses guest memory:
+	 * the reset then completes when the device calls virtio_dev_reset_done()
+	 * from the vmm thread. NULL: the device is always quiet.
+	 */
+	bool (*quiesce)(struct virtio_dev *dev);
+	/* Device reset by the driver, once quiet: forget negotiated state. */
 	void (*reset)(struct virtio_dev *dev);
 	void (*destroy)(struct virtio_dev *dev);
 };
@@ -120,6 +128,8 @@ void virtio_dev_config_changed(struct virtio_dev *dev);
 /* For devices: the guest broke the protocol: log, count, set NEEDS_RESET, stop serving. */
 void virtio_dev_fail(struct virtio_dev *dev, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* For devices: the I/O a reset waited for is over (quiesce returned false); vmm thread. */
+void virtio_dev_reset_done(struct virtio_dev *dev);
 bool virtio_dev_has_feature(const struct virtio_dev *dev, unsigned int bit);
 
 /* What the MMIO transport needs from the VM. */
@@ -145,8 +155,12 @@ extern const struct bus_ops virtio_mmio_bus_ops;
 struct virtio_dev *virtio_blk_create(const struct drive_config *cfg);
 struct virtio_dev *virtio_net_create(const struct net_config *cfg);
 struct virtio_dev *virtio_rng_create(void);
-/* PATCH /drives/{id}: serve another file from now on, with its capacity; -errno, unchanged. */
-int virtio_blk_update_path(struct virtio_dev *dev, const char *path);
+/*
+ * PATCH /drives/{id}: serve another file from now on, with its capacity,
+ * once the old one is flushed; -errno and err naming the drive and the
+ * file, the old file kept, on failure.
+ */
+int virtio_blk_update_path(struct virtio_dev *dev, const char *path, char *err, size_t errlen);
 void virtio_dev_destroy(struct virtio_dev *dev);
 
 #endif

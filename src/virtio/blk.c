@@ -32,12 +32,28 @@
 
 static_assert(sizeof(struct virtio_blk_outhdr) == 16, "virtio-blk request header");
 
-/* One request: its chain, and where its payload and status byte lie in it. */
+/*
+ * A guest may queue requests of up to 4 GiB each: they are served in steps
+ * of at most BLK_STEP bytes, so that neither the vmm loop (Sync) nor the
+ * kernel (Async) ever holds more than a few MiB of one guest's I/O, and a
+ * reset or a shutdown waits for at most that much.
+ */
+#define BLK_STEP		MiB(1)	/* the most one step of a request moves */
+#define BLK_WAKEUP_BYTES	MiB(4)	/* Sync: I/O per wakeup of the vmm thread */
+#define BLK_INFLIGHT_BYTES	MiB(4)	/* Async: I/O in the kernel at once (plus one step) */
+#define BLK_DRAIN_MS		5000	/* the longest wait for the kernel's steps */
+#define BLK_POLL_MS		100
+
+/* One request: its chain, where its payload and status byte lie, how far it got. */
 struct blk_req {
 	struct virtq_elem elem;
-	struct iovec *data;		/* a window into elem.iov */
+	struct iovec *data;		/* the payload not moved yet: a window into elem.iov */
 	unsigned int nr_data;
 	uint32_t data_len;
+	uint32_t done;			/* payload bytes moved */
+	uint32_t step;			/* bytes of the step under way: data[0..step_nr) */
+	unsigned int step_nr;
+	size_t cut;			/* what the step took off data[step_nr - 1] */
 	uint8_t *status;
 	uint32_t type;
 	uint64_t sector;
@@ -46,12 +62,17 @@ struct blk_req {
 struct blk {
 	struct virtio_dev dev;
 	int fd;
+	char *path;
 	bool read_only;
 	enum cache_type cache;
 	enum io_engine engine;
 	uint64_t capacity;		/* 512-byte sectors */
-	struct blk_req req;		/* Sync: the request being served */
-	/* Async: requests in flight live in slots until their completion. */
+	bool quiescing;			/* a reset waits for the I/O under way */
+	/* Sync: the request being served, across wakeups when it is large. */
+	struct blk_req req;
+	bool cur;			/* req holds a request */
+	bool busy;			/* the vmm thread is in req's I/O, the lock dropped */
+	/* Async: requests live in slots until answered; steps go to an io_uring. */
 	struct io_uring ring;
 	int efd;
 	bool watching;			/* efd is on the event loop */
@@ -59,7 +80,10 @@ struct blk {
 	struct blk_req *slots;
 	uint16_t free[VIRTQ_MAX_SIZE];
 	unsigned int nr_free;
-	unsigned int inflight;
+	uint16_t ready[VIRTQ_MAX_SIZE];	/* slots waiting to submit their next step, FIFO */
+	unsigned int ready_head, nr_ready;
+	unsigned int inflight;		/* steps the kernel holds */
+	uint64_t inflight_bytes;
 };
 
 static struct blk *to_blk(struct virtio_dev *dev)
@@ -67,27 +91,56 @@ static struct blk *to_blk(struct virtio_dev *dev)
 	return (struct blk *)dev;
 }
 
-static int open_image(const char *id, const char *path, bool read_only, uint64_t *sectors)
+static const char *file_kind(mode_t mode)
+{
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "not a regular file";
+}
+
+/*
+ * Open without blocking (a FIFO's open waits for a writer; the vmm thread
+ * must not), keep only regular files and block devices, then clear
+ * O_NONBLOCK, the only status flag set here: io_uring would otherwise
+ * answer EAGAIN where it should wait for the disk.
+ */
+static int open_image(const char *id, const char *path, bool read_only, uint64_t *sectors,
+		      char *err, size_t errlen)
 {
 	struct stat st;
 	off_t end;
-	int fd, err;
+	int fd, ret;
 
-	fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
-		err = -errno;
-		pr_err("drive %s: cannot open %s: %s", id, path, strerror(errno));
-		return err;
+		ret = -errno;
+		snprintf(err, errlen, "drives[%s].path_on_host: cannot open %s: %s", id, path,
+			 strerror(errno));
+		return ret;
 	}
-	if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
-		pr_err("drive %s: %s is not a regular file or block device", id, path);
-		err = -EINVAL;
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "drives[%s].path_on_host: cannot stat %s: %s", id, path,
+			 strerror(errno));
+		goto err_close;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		ret = -EINVAL;
+		snprintf(err, errlen, "drives[%s].path_on_host: %s is %s, not a regular file or "
+			 "block device", id, path, file_kind(st.st_mode));
 		goto err_close;
 	}
 	end = lseek(fd, 0, SEEK_END);
-	if (end < 0) {
-		err = -errno;
-		pr_err("drive %s: cannot size %s: %s", id, path, strerror(errno));
+	if (end < 0 || fcntl(fd, F_SETFL, 0) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "drives[%s].path_on_host: cannot size %s: %s", id, path,
+			 strerror(errno));
 		goto err_close;
 	}
 	*sectors = (uint64_t)end >> SECTOR_SHIFT;
@@ -95,7 +148,7 @@ static int open_image(const char *id, const char *path, bool read_only, uint64_t
 
 err_close:
 	close(fd);
-	return err;
+	return ret;
 }
 
 static int bad(const char **why, const char *msg)
@@ -167,6 +220,8 @@ static int parse_req(struct blk_req *r, const char **why)
 		r->nr_data = nr_in;
 		r->data_len = e->in_len - 1;
 	}
+	r->done = r->step = r->step_nr = 0;
+	r->cut = 0;
 	return 0;
 }
 
@@ -214,9 +269,15 @@ static bool answer_now(const struct blk *b, const struct blk_req *r, uint8_t *st
 	*status = VIRTIO_BLK_S_IOERR;
 	switch (r->type) {
 	case VIRTIO_BLK_T_IN:
-		return !in_range(b, r);
+		if (!in_range(b, r))
+			return true;
+		*status = VIRTIO_BLK_S_OK;
+		return !r->data_len;
 	case VIRTIO_BLK_T_OUT:
-		return b->read_only || !in_range(b, r);
+		if (b->read_only || !in_range(b, r))
+			return true;
+		*status = VIRTIO_BLK_S_OK;
+		return !r->data_len;
 	case VIRTIO_BLK_T_FLUSH:
 		*status = VIRTIO_BLK_S_OK;
 		return b->cache == CACHE_UNSAFE;
@@ -246,59 +307,61 @@ static void complete(struct blk *b, struct blk_req *r, uint8_t status, uint32_t 
 		virtio_dev_fail(dev, "queue 0: used ring not writable");
 }
 
-/* The whole payload, retrying short transfers (a signal, a page-cache boundary). */
-static int sync_rw(struct blk *b, struct blk_req *r)
+/* The end of a request whose payload went to or came from the image. */
+static void complete_io(struct blk *b, struct blk_req *r, bool ok)
 {
-	off_t off = (off_t)(r->sector << SECTOR_SHIFT);
-	struct iovec *iov = r->data;
-	unsigned int n = r->nr_data;
-	size_t left = r->data_len;
+	uint32_t written = ok && r->type == VIRTIO_BLK_T_IN ? r->data_len : 0;
 
-	while (left) {
-		ssize_t ret = r->type == VIRTIO_BLK_T_IN ? preadv(b->fd, iov, (int)n, off) :
-							   pwritev(b->fd, iov, (int)n, off);
-
-		if (ret < 0 && errno == EINTR)
-			continue;
-		if (ret <= 0)
-			return -EIO;
-		off += ret;
-		left -= (size_t)ret;
-		iov_pull(&iov, &n, (size_t)ret);
-	}
-	return 0;
+	complete(b, r, ok ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR, written);
 }
 
-static uint8_t sync_io(struct blk *b, struct blk_req *r, uint32_t *written)
+/* Cut r's next step: at most max bytes of what is left, in data[0..step_nr). */
+static void step_begin(struct blk_req *r, uint64_t max)
 {
+	unsigned int i = 0;
+	size_t len = 0;
+
+	while (i < r->nr_data && len < max)
+		len += r->data[i++].iov_len;
+	r->cut = len > max ? len - max : 0;
+	if (i)
+		r->data[i - 1].iov_len -= r->cut;
+	r->step_nr = i;
+	r->step = (uint32_t)(len - r->cut);
+}
+
+/* Undo the cut, and take what moved off the front of the payload. */
+static void step_end(struct blk_req *r, uint32_t moved)
+{
+	if (r->step_nr)
+		r->data[r->step_nr - 1].iov_len += r->cut;
+	iov_pull(&r->data, &r->nr_data, moved);
+	r->done += moved;
+	r->step = r->step_nr = 0;
+	r->cut = 0;
+}
+
+static off_t step_offset(const struct blk_req *r)
+{
+	return (off_t)((r->sector << SECTOR_SHIFT) + r->done);
+}
+
+/* ---- Sync: the vmm thread does the I/O, with the device lock dropped ---- */
+
+/* One step on fd: the bytes moved (a short transfer is fine: the next step goes on). */
+static ssize_t sync_io(int fd, struct blk_req *r)
+{
+	ssize_t ret;
+
 	if (r->type == VIRTIO_BLK_T_FLUSH)
-		return fdatasync(b->fd) ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
-	if (sync_rw(b, r))
-		return VIRTIO_BLK_S_IOERR;
-	*written = r->type == VIRTIO_BLK_T_IN ? r->data_len : 0;
-	return VIRTIO_BLK_S_OK;
-}
-
-/* At most a queue's worth per kick: the rest after other fds had their turn. */
-static bool process_sync(struct blk *b)
-{
-	unsigned int budget = b->dev.queues[0].size;
-	struct blk_req *r = &b->req;
-	bool pushed = false;
-	uint32_t written;
-	uint8_t status;
-
-	while (!b->dev.broken && next_req(b, r) > 0) {
-		if (!answer_now(b, r, &status, &written))
-			status = sync_io(b, r, &written);
-		complete(b, r, status, written);
-		pushed = true;
-		if (!--budget) {
-			dev_requeue(&b->dev, 0);
-			break;
-		}
-	}
-	return pushed;
+		return fdatasync(fd) ? -EIO : 0;
+	do {
+		if (r->type == VIRTIO_BLK_T_IN)
+			ret = preadv(fd, r->data, (int)r->step_nr, step_offset(r));
+		else
+			ret = pwritev(fd, r->data, (int)r->step_nr, step_offset(r));
+	} while (ret < 0 && errno == EINTR);
+	return ret > 0 ? ret : -EIO;	/* 0: the file shrank under the request */
 }
 
 static void release(struct blk *b, const struct blk_req *r)
@@ -306,42 +369,122 @@ static void release(struct blk *b, const struct blk_req *r)
 	b->free[b->nr_free++] = (uint16_t)(r - b->slots);
 }
 
-static int submit(struct blk *b, struct blk_req *r)
+static struct blk_req *ready_pop(struct blk *b)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
-	uint64_t off = r->sector << SECTOR_SHIFT;
+	struct blk_req *r = &b->slots[b->ready[b->ready_head]];
 
-	if (!sqe) {
-		io_uring_submit(&b->ring);
-		sqe = io_uring_get_sqe(&b->ring);
-		if (!sqe)
-			return -EBUSY;
+	b->ready_head = (b->ready_head + 1) % VIRTQ_MAX_SIZE;
+	b->nr_ready--;
+	return r;
+}
+
+static void ready_push(struct blk *b, const struct blk_req *r)
+{
+	b->ready[(b->ready_head + b->nr_ready++) % VIRTQ_MAX_SIZE] = (uint16_t)(r - b->slots);
+}
+
+/* Requests taken from the ring but neither answered nor in the kernel: forget them. */
+static void drop_queued(struct blk *b)
+{
+	if (b->cur) {
+		b->cur = false;
+		b->dev.metrics.abandoned++;
 	}
-	/* The ring's only file: the image, registered at index 0. */
-	if (r->type == VIRTIO_BLK_T_IN)
-		io_uring_prep_readv(sqe, 0, r->data, r->nr_data, off);
-	else if (r->type == VIRTIO_BLK_T_OUT)
-		io_uring_prep_writev(sqe, 0, r->data, r->nr_data, off);
-	else
-		io_uring_prep_fsync(sqe, 0, IORING_FSYNC_DATASYNC);
-	io_uring_sqe_set_flags(sqe, IOSQE_FIXED_FILE);
-	io_uring_sqe_set_data(sqe, r);
-	b->inflight++;
-	return 0;
+	while (b->nr_ready) {
+		release(b, ready_pop(b));
+		b->dev.metrics.abandoned++;
+	}
+}
+
+/* The I/O a reset waited for is over: the reset completes. */
+static void quiesce_done(struct blk *b)
+{
+	drop_queued(b);
+	b->quiescing = false;
+	virtio_dev_reset_done(&b->dev);
 }
 
 /*
- * Submit what the guest queued while request slots remain (a guest may
- * reuse heads still in flight, so the ring alone does not bound them);
- * true when something was pushed.
+ * One step of the current request, the lock dropped around the I/O (vCPU
+ * threads take it on register accesses); the bytes count against the
+ * wakeup's budget (a flush as a whole step). False when a reset came
+ * meanwhile and is now done: the queue is gone.
  */
-static bool process_async(struct blk *b)
+static bool sync_step(struct blk *b, uint64_t *bytes, bool *pushed)
+{
+	struct blk_req *r = &b->req;
+	ssize_t moved;
+
+	step_begin(r, BLK_STEP);
+	b->busy = true;
+	pthread_mutex_unlock(&b->dev.lock);
+	moved = sync_io(b->fd, r);
+	pthread_mutex_lock(&b->dev.lock);
+	b->busy = false;
+	step_end(r, moved > 0 ? (uint32_t)moved : 0);
+	*bytes += moved > 0 ? (uint64_t)moved : BLK_STEP;
+	if (b->quiescing) {
+		quiesce_done(b);
+		return false;
+	}
+	if (moved < 0 || r->done == r->data_len) {
+		b->cur = false;
+		complete_io(b, r, moved >= 0);
+		*pushed = true;
+	}
+	return true;
+}
+
+/*
+ * At most a queue's worth of requests and BLK_WAKEUP_BYTES of I/O per
+ * wakeup; the rest after other fds had their turn. True when something
+ * was pushed (and the queue is still there to signal).
+ */
+static bool process_sync(struct blk *b)
+{
+	unsigned int requests = b->dev.queues[0].size;
+	struct blk_req *r = &b->req;
+	bool pushed = false;
+	uint64_t bytes = 0;
+	uint32_t written;
+	uint8_t status;
+
+	while (!b->dev.broken) {
+		if (!b->cur && !requests) {
+			dev_requeue(&b->dev, 0);
+			break;
+		}
+		if (!b->cur) {
+			requests--;
+			if (next_req(b, r) <= 0)
+				break;
+			if (answer_now(b, r, &status, &written)) {
+				complete(b, r, status, written);
+				pushed = true;
+				continue;
+			}
+			b->cur = true;
+		}
+		if (bytes >= BLK_WAKEUP_BYTES) {
+			dev_requeue(&b->dev, 0);
+			break;
+		}
+		if (!sync_step(b, &bytes, &pushed))
+			return false;
+	}
+	return pushed;
+}
+
+/* ---- Async: steps go to an io_uring, completions come back on the event loop ---- */
+
+/* Take what the guest queued into free slots: answered at once, or queued for I/O. */
+static bool take_async(struct blk *b)
 {
 	bool pushed = false;
 	uint32_t written;
 	uint8_t status;
 
-	while (!b->dev.broken) {
+	while (!b->dev.broken && !b->quiescing) {
 		struct blk_req *r;
 
 		if (!b->nr_free) {
@@ -352,68 +495,159 @@ static bool process_async(struct blk *b)
 		if (next_req(b, r) <= 0)
 			break;
 		b->nr_free--;
-		if (!answer_now(b, r, &status, &written)) {
-			if (!submit(b, r))
-				continue;
-			status = VIRTIO_BLK_S_IOERR;
-			written = 0;
+		if (answer_now(b, r, &status, &written)) {
+			complete(b, r, status, written);
+			release(b, r);
+			pushed = true;
+			continue;
 		}
-		complete(b, r, status, written);
-		release(b, r);
-		pushed = true;
+		ready_push(b, r);
 	}
-	io_uring_submit(&b->ring);
 	return pushed;
 }
 
-static void finish(struct blk *b, struct blk_req *r, int res)
+static void prep_step(struct blk *b, struct io_uring_sqe *sqe, struct blk_req *r)
 {
-	bool ok = r->type == VIRTIO_BLK_T_FLUSH ? res == 0 : res == (int)r->data_len;
-	uint32_t written = ok && r->type == VIRTIO_BLK_T_IN ? r->data_len : 0;
+	/* The ring's only file: the image, registered at index 0. */
+	if (r->type == VIRTIO_BLK_T_IN)
+		io_uring_prep_readv(sqe, 0, r->data, r->step_nr, step_offset(r));
+	else if (r->type == VIRTIO_BLK_T_OUT)
+		io_uring_prep_writev(sqe, 0, r->data, r->step_nr, step_offset(r));
+	else
+		io_uring_prep_fsync(sqe, 0, IORING_FSYNC_DATASYNC);
+	io_uring_sqe_set_flags(sqe, IOSQE_FIXED_FILE);
+	io_uring_sqe_set_data(sqe, r);
+	b->inflight++;
+	b->inflight_bytes += r->step;
+}
+
+/*
+ * Give the kernel the next steps of waiting requests while it holds less
+ * than BLK_INFLIGHT_BYTES; submitted with the lock dropped, as the kernel
+ * may copy the data right there.
+ */
+static void submit_ready(struct blk *b)
+{
+	unsigned int n = 0;
+	int ret;
+
+	while (b->nr_ready && !b->dev.broken && !b->quiescing &&
+	       (!b->inflight || b->inflight_bytes < BLK_INFLIGHT_BYTES)) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
+		struct blk_req *r;
+
+		if (!sqe)
+			break;		/* the ring holds a slot's worth: not reached */
+		r = ready_pop(b);
+		step_begin(r, BLK_STEP);
+		prep_step(b, sqe, r);
+		n++;
+	}
+	if (!n)
+		return;
+	pthread_mutex_unlock(&b->dev.lock);
+	do {
+		ret = io_uring_submit(&b->ring);
+	} while (ret == -EINTR);
+	pthread_mutex_lock(&b->dev.lock);
+	/* What was not taken stays in the ring and goes with the next submit. */
+	if (ret < 0)
+		pr_warn("drive %s: io_uring submit: %s", b->dev.id, strerror(-ret));
+}
+
+/* A step the kernel finished: the request goes on, ends, or is dropped by a reset. */
+static void step_done(struct blk *b, struct blk_req *r, int res, bool *pushed)
+{
+	bool failed = res < 0 || (r->step && !res);
 
 	b->inflight--;
-	if (!b->dev.broken)
-		complete(b, r, ok ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR, written);
-	release(b, r);
+	b->inflight_bytes -= r->step;
+	step_end(r, failed ? 0 : (uint32_t)res);
+	if (b->quiescing || b->dev.broken) {
+		b->dev.metrics.abandoned++;
+		release(b, r);
+	} else if (!failed && r->done < r->data_len) {
+		ready_push(b, r);
+	} else {
+		complete_io(b, r, !failed);
+		release(b, r);
+		*pushed = true;
+	}
+}
+
+/* Every completion the kernel posted; true if something was pushed. */
+static bool reap(struct blk *b)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int head, n = 0;
+	bool pushed = false;
+
+	io_uring_for_each_cqe(&b->ring, head, cqe) {
+		step_done(b, io_uring_cqe_get_data(cqe), cqe->res, &pushed);
+		n++;
+	}
+	io_uring_cq_advance(&b->ring, n);
+	if (n && b->starved && b->nr_free) {
+		b->starved = false;	/* slots are free again: serve what waited */
+		dev_requeue(&b->dev, 0);
+	}
+	return pushed;
+}
+
+/*
+ * After completions: signal them and keep the I/O going, or finish a reset
+ * that waited for them (submit_ready drops the lock: a reset may come then).
+ */
+static void async_continue(struct blk *b, bool pushed)
+{
+	if (!b->quiescing) {
+		if (pushed && !b->dev.broken)
+			virtio_dev_notify(&b->dev, &b->dev.queues[0]);
+		submit_ready(b);
+	}
+	if (b->quiescing && !b->inflight)
+		quiesce_done(b);
 }
 
 /* io_uring completions (the registered eventfd fired), on the event loop. */
 static void on_completion(void *opaque, uint32_t events)
 {
 	struct blk *b = opaque;
-	struct io_uring_cqe *cqe;
-	unsigned int head, n = 0;
 	uint64_t count;
 
 	if (read(b->efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 		pr_warn("drive %s: completion eventfd: %s", b->dev.id, strerror(errno));
 	pthread_mutex_lock(&b->dev.lock);
-	io_uring_for_each_cqe(&b->ring, head, cqe) {
-		finish(b, io_uring_cqe_get_data(cqe), cqe->res);
-		n++;
-	}
-	io_uring_cq_advance(&b->ring, n);
-	if (n && !b->dev.broken)
-		virtio_dev_notify(&b->dev, &b->dev.queues[0]);
-	if (n && b->starved) {
-		b->starved = false;	/* slots are free again: serve what waited */
-		dev_requeue(&b->dev, 0);
-	}
+	async_continue(b, reap(b));
 	pthread_mutex_unlock(&b->dev.lock);
 }
 
-/* Wait out what the kernel still holds: its buffers are guest memory. */
-static void drain(struct blk *b)
+/*
+ * Wait, with the lock dropped if held, until the kernel holds no step of ours or
+ * BLK_DRAIN_MS have passed (storage that stopped answering): -ETIMEDOUT.
+ * Completions are reaped as usual; nothing new is submitted meanwhile.
+ */
+static int settle(struct blk *b, bool locked, bool *pushed)
 {
-	struct io_uring_cqe *cqe;
+	uint64_t end = util_now_us() + BLK_DRAIN_MS * 1000ULL;
 
 	while (b->inflight) {
-		if (io_uring_wait_cqe(&b->ring, &cqe) < 0)
-			break;
-		b->inflight--;
-		release(b, io_uring_cqe_get_data(cqe));
-		io_uring_cqe_seen(&b->ring, cqe);
+		struct __kernel_timespec ts = { .tv_nsec = BLK_POLL_MS * 1000000LL };
+		struct io_uring_cqe *cqe;
+		int ret;
+
+		if (util_now_us() >= end)
+			return -ETIMEDOUT;
+		if (locked)
+			pthread_mutex_unlock(&b->dev.lock);
+		ret = io_uring_wait_cqe_timeout(&b->ring, &cqe, &ts);
+		if (locked)
+			pthread_mutex_lock(&b->dev.lock);
+		if (ret < 0 && ret != -ETIME && ret != -EINTR)
+			return ret;
+		*pushed |= reap(b);
 	}
+	return 0;
 }
 
 static uint64_t blk_features(struct virtio_dev *dev)
@@ -469,23 +703,54 @@ static void blk_queue_notify(struct virtio_dev *dev, unsigned int q)
 	struct blk *b = to_blk(dev);
 	bool pushed;
 
-	if (q != 0 || dev->broken)
+	if (q != 0 || dev->broken || b->quiescing)
 		return;
-	if (b->engine == IO_ENGINE_ASYNC)
-		pushed = !watch_completions(b) && process_async(b);
-	else
-		pushed = process_sync(b);
+	if (b->engine == IO_ENGINE_ASYNC) {
+		if (!watch_completions(b))
+			async_continue(b, take_async(b));
+		return;
+	}
+	pushed = process_sync(b);
 	if (pushed && !dev->broken)
 		virtio_dev_notify(dev, &dev->queues[0]);
 }
 
-static void blk_reset(struct virtio_dev *dev)
+/*
+ * On the vCPU thread: I/O under way (a Sync step, Async steps in the
+ * kernel) writes guest memory, so the reset waits for it on the vmm
+ * thread; anything merely queued is dropped now.
+ */
+static bool blk_quiesce(struct virtio_dev *dev)
 {
 	struct blk *b = to_blk(dev);
 
-	if (b->engine == IO_ENGINE_ASYNC)
-		drain(b);
-	b->starved = false;
+	if (b->busy || b->inflight) {
+		b->quiescing = true;
+		return false;
+	}
+	drop_queued(b);
+	return true;
+}
+
+static void blk_reset(struct virtio_dev *dev)
+{
+	to_blk(dev)->starved = false;
+}
+
+/*
+ * Destroy (the vCPUs stopped, the transport gone): the kernel's steps write
+ * guest memory, which is unmapped next; wait for them a bounded time.
+ */
+static void drain(struct blk *b)
+{
+	bool pushed = false;
+
+	b->quiescing = true;	/* nothing is answered or submitted any more */
+	if (settle(b, false, &pushed))
+		pr_warn("drive %s: %u I/O steps still in the kernel at exit, abandoned",
+			b->dev.id, b->inflight);
+	b->dev.metrics.abandoned += b->inflight;
+	drop_queued(b);
 }
 
 static void blk_destroy(struct virtio_dev *dev)
@@ -501,6 +766,7 @@ static void blk_destroy(struct virtio_dev *dev)
 		free(b->slots);
 	}
 	close(b->fd);
+	free(b->path);
 	free(b);
 }
 
@@ -511,6 +777,7 @@ static const struct virtio_dev_ops blk_ops = {
 	.config_read = blk_config_read,
 	.config_write = blk_config_write,
 	.queue_notify = blk_queue_notify,
+	.quiesce = blk_quiesce,
 	.reset = blk_reset,
 	.destroy = blk_destroy,
 };
@@ -581,6 +848,7 @@ err:
 struct virtio_dev *virtio_blk_create(const struct drive_config *cfg)
 {
 	struct blk *b = calloc(1, sizeof(*b));
+	char err[512];
 
 	if (!b)
 		return NULL;
@@ -591,9 +859,15 @@ struct virtio_dev *virtio_blk_create(const struct drive_config *cfg)
 	b->cache = cfg->cache_type;
 	b->engine = cfg->io_engine;
 	b->efd = -1;
-	b->fd = open_image(cfg->drive_id, cfg->path_on_host, cfg->is_read_only, &b->capacity);
-	if (b->fd < 0)
+	b->path = strdup(cfg->path_on_host);
+	if (!b->path)
 		goto err_free;
+	b->fd = open_image(cfg->drive_id, cfg->path_on_host, cfg->is_read_only, &b->capacity,
+			   err, sizeof(err));
+	if (b->fd < 0) {
+		pr_err("%s", err);
+		goto err_free;
+	}
 	if (b->engine == IO_ENGINE_ASYNC && setup_uring(b))
 		goto err_close;
 	return &b->dev;
@@ -601,39 +875,125 @@ struct virtio_dev *virtio_blk_create(const struct drive_config *cfg)
 err_close:
 	close(b->fd);
 err_free:
+	free(b->path);
 	free(b);
 	return NULL;
 }
 
-int virtio_blk_update_path(struct virtio_dev *dev, const char *path)
+/*
+ * PATCH /drives: requests that moved part of their payload end with an
+ * I/O error rather than go on in another file; those not started yet will
+ * use the new one.
+ */
+static bool cut_partial(struct blk *b)
 {
-	struct blk *b = to_blk(dev);
-	uint64_t sectors;
-	int fd, old;
+	unsigned int n = b->nr_ready;
+	bool pushed = false;
 
-	if (dev->ops != &blk_ops)
-		return -EINVAL;
-	fd = open_image(dev->id, path, b->read_only, &sectors);
-	if (fd < 0)
-		return fd;
-	pthread_mutex_lock(&dev->lock);
+	if (b->cur && b->req.done) {
+		b->cur = false;
+		complete_io(b, &b->req, false);
+		pushed = true;
+	}
+	while (n--) {
+		struct blk_req *r = ready_pop(b);
+
+		if (!r->done) {
+			ready_push(b, r);
+			continue;
+		}
+		complete_io(b, r, false);
+		release(b, r);
+		pushed = true;
+	}
+	return pushed;
+}
+
+/*
+ * Before the old image goes: the steps in flight finish on it, and what
+ * the guest wrote to it is flushed (the lock dropped: vCPUs need it), so
+ * that no completed write is lost with it. Lock held; the vmm thread, so
+ * nothing new reaches the image meanwhile.
+ */
+static int retire_image(struct blk *b, char *err, size_t errlen, bool *pushed)
+{
+	int ret = 0;
+
+	if (b->engine == IO_ENGINE_ASYNC)
+		ret = settle(b, true, pushed);
+	if (ret) {
+		snprintf(err, errlen, "drives[%s]: I/O on %s did not finish: %s", b->dev.id,
+			 b->path, strerror(-ret));
+		return ret;
+	}
+	if (b->read_only)
+		return 0;
+	pthread_mutex_unlock(&b->dev.lock);
+	if (fdatasync(b->fd))
+		ret = -errno;
+	pthread_mutex_lock(&b->dev.lock);
+	if (ret)
+		snprintf(err, errlen, "drives[%s]: cannot flush %s before replacing it: %s",
+			 b->dev.id, b->path, strerror(-ret));
+	return ret;
+}
+
+/* Serve fd (with its size and path) from now on; lock held. */
+static int swap_image(struct blk *b, int fd, uint64_t sectors, char *path, char *err,
+		      size_t errlen)
+{
 	if (b->engine == IO_ENGINE_ASYNC) {
 		int ret = io_uring_register_files_update(&b->ring, 0, &fd, 1);
 
 		if (ret < 0) {
-			pthread_mutex_unlock(&dev->lock);
-			close(fd);
-			pr_err("drive %s: cannot hand the new image to io_uring: %s", dev->id,
-			       strerror(-ret));
+			snprintf(err, errlen, "drives[%s]: cannot hand %s to io_uring: %s",
+				 b->dev.id, path, strerror(-ret));
 			return ret;
 		}
 	}
-	old = b->fd;
+	/* io_uring held its own reference to the old file; none is left in flight. */
+	close(b->fd);
+	free(b->path);
 	b->fd = fd;
+	b->path = path;
 	b->capacity = sectors;
+	return 0;
+}
+
+int virtio_blk_update_path(struct virtio_dev *dev, const char *path, char *err, size_t errlen)
+{
+	struct blk *b = to_blk(dev);
+	bool pushed = false;
+	uint64_t sectors;
+	char *copy;
+	int fd, ret;
+
+	if (dev->ops != &blk_ops)
+		return -EINVAL;
+	fd = open_image(dev->id, path, b->read_only, &sectors, err, errlen);
+	if (fd < 0)
+		return fd;
+	copy = strdup(path);
+	if (!copy) {
+		close(fd);
+		snprintf(err, errlen, "drives[%s]: out of memory", dev->id);
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&dev->lock);
+	ret = retire_image(b, err, errlen, &pushed);
+	ret = ret ?: swap_image(b, fd, sectors, copy, err, errlen);
+	if (!ret && !b->quiescing && !dev->broken)
+		pushed |= cut_partial(b);
+	if (b->engine == IO_ENGINE_ASYNC)
+		async_continue(b, pushed);	/* a reset that waited finishes, or the I/O goes on */
+	else if (pushed && !dev->broken)
+		virtio_dev_notify(dev, &dev->queues[0]);
 	pthread_mutex_unlock(&dev->lock);
-	/* io_uring holds its own reference to the old file for requests in flight. */
-	close(old);
+	if (ret) {
+		close(fd);
+		free(copy);
+		return ret;
+	}
 	virtio_dev_config_changed(dev);
 	return 0;
 }

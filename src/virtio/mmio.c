@@ -54,6 +54,7 @@ struct mmio {
 	uint32_t drv_features_sel;
 	uint32_t queue_sel;
 	uint32_t ioeventfds;		/* queues with a KVM ioeventfd */
+	bool resetting;			/* Status 0 written, the device not yet quiet */
 	struct kick kicks[VIRTIO_MAX_QUEUES];
 };
 
@@ -102,7 +103,9 @@ static bool driver_ok(const struct mmio *m)
 /* The driver kicked queue q; dev->lock held. */
 static void serve_queue(struct virtio_dev *dev, unsigned int q)
 {
-	if (dev->broken || !driver_ok(to_mmio(dev)) || !dev->queues[q].ready)
+	struct mmio *m = to_mmio(dev);
+
+	if (dev->broken || !driver_ok(m) || m->resetting || !dev->queues[q].ready)
 		return;
 	dev->ops->queue_notify(dev, q);
 }
@@ -243,8 +246,9 @@ static void queue_write(struct virtio_dev *dev, struct mmio *m, uint64_t off, ui
 		set_half(&vq->used_gpa, off, v);
 }
 
-static void reset(struct virtio_dev *dev, struct mmio *m)
+static void finish_reset(struct virtio_dev *dev, struct mmio *m)
 {
+	m->resetting = false;
 	if (dev->ops->reset)
 		dev->ops->reset(dev);
 	for (unsigned int q = 0; q < dev->nr_queues; q++)
@@ -253,6 +257,31 @@ static void reset(struct virtio_dev *dev, struct mmio *m)
 	dev->broken = false;
 	m->status = m->isr = 0;
 	m->dev_features_sel = m->drv_features_sel = m->queue_sel = 0;
+}
+
+/*
+ * Status 0. A device whose I/O still uses guest memory finishes the reset
+ * later (virtio_dev_reset_done, on the vmm thread); until then Status reads
+ * non-zero, which the spec asks drivers to poll for, and the vCPU goes back
+ * to the guest at once instead of waiting for the I/O.
+ */
+static void reset(struct virtio_dev *dev, struct mmio *m)
+{
+	if (m->resetting)
+		return;
+	if (dev->ops->quiesce && !dev->ops->quiesce(dev)) {
+		m->resetting = true;
+		return;
+	}
+	finish_reset(dev, m);
+}
+
+void virtio_mmio_reset_done(struct virtio_dev *dev)
+{
+	struct mmio *m = to_mmio(dev);
+
+	if (m && m->resetting)
+		finish_reset(dev, m);
 }
 
 static bool features_ok(struct virtio_dev *dev, const struct mmio *m)
@@ -305,6 +334,11 @@ static void status_write(struct virtio_dev *dev, struct mmio *m, uint32_t v)
 
 static void reg_write(struct virtio_dev *dev, struct mmio *m, uint64_t off, uint32_t v)
 {
+	/* Until the reset is done the driver may only read Status (or write 0 again). */
+	if (m->resetting && !(off == VIRTIO_MMIO_STATUS && !v)) {
+		bad_access(dev, "write of 0x%x to register 0x%03" PRIx64 " during a reset", v, off);
+		return;
+	}
 	switch (off) {
 	case VIRTIO_MMIO_DEVICE_FEATURES_SEL:
 		m->dev_features_sel = v;

@@ -14,6 +14,9 @@
  */
 void virtio_mmio_signal(struct virtio_dev *dev, uint32_t isr);
 
+/* Finish a reset the device had to defer (see virtio_dev_ops.quiesce); dev->lock held. */
+void virtio_mmio_reset_done(struct virtio_dev *dev);
+
 /* Guest errors are logged the first 8 times, then at powers of two. */
 static inline bool virtio_log_nth(uint64_t n)
 {

@@ -48,6 +48,13 @@ void virtio_dev_fail(struct virtio_dev *dev, const char *fmt, ...)
 	pthread_mutex_unlock(&dev->lock);
 }
 
+void virtio_dev_reset_done(struct virtio_dev *dev)
+{
+	pthread_mutex_lock(&dev->lock);
+	virtio_mmio_reset_done(dev);
+	pthread_mutex_unlock(&dev->lock);
+}
+
 bool virtio_dev_has_feature(const struct virtio_dev *dev, unsigned int bit)
 {
 	return bit < 64 && (dev->driver_features & (1ULL << bit));

@@ -137,8 +137,14 @@ static const struct metrics_field virtio_fields[] = {
 	VIRTIO_FIELD(io_errors), VIRTIO_FIELD(interrupts), VIRTIO_FIELD(queue_errors),
 	VIRTIO_FIELD(register_errors),
 };
+/* Block also counts the requests a reset or shutdown dropped unanswered. */
+static const struct metrics_field blk_fields[] = {
+	VIRTIO_FIELD(requests), VIRTIO_FIELD(bytes_read), VIRTIO_FIELD(bytes_written),
+	VIRTIO_FIELD(io_errors), VIRTIO_FIELD(interrupts), VIRTIO_FIELD(queue_errors),
+	VIRTIO_FIELD(register_errors), VIRTIO_FIELD(abandoned),
+};
 static const struct metrics_schema blk_schema = {
-	"block", "drive", virtio_fields, ARRAY_SIZE(virtio_fields) };
+	"block", "drive", blk_fields, ARRAY_SIZE(blk_fields) };
 static const struct metrics_schema net_schema = {
 	"net", "iface", virtio_fields, ARRAY_SIZE(virtio_fields) };
 static const struct metrics_schema rng_schema = {

@@ -306,11 +306,12 @@ static void patch_drive(struct vmm *v, struct api_request *req)
 		return;
 	}
 	path = strdup(req->path_on_host);
-	ret = path ? virtio_blk_update_path(dev, path) : -ENOMEM;
+	if (!path)
+		snprintf(err, sizeof(err), "out of memory");
+	ret = path ? virtio_blk_update_path(dev, path, err, sizeof(err)) : -ENOMEM;
 	if (ret) {
 		free(path);
-		api_reply_fault(req, "Unable to patch the block device %s: %s: %s", req->id,
-				req->path_on_host, strerror(-ret));
+		api_reply_fault(req, "Unable to patch the block device %s: %s", req->id, err);
 		return;
 	}
 	free(v->cfg.drives[idx].path_on_host);

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <linux/virtio_blk.h>
@@ -153,10 +155,11 @@ START_TEST(create_errors)
 	cfg.drive_id = "scratch";
 	cfg.path_on_host = "/tmp";
 	ck_assert_ptr_null(virtio_blk_create(&cfg));
-	expect_log("drive scratch: cannot open /tmp", "Is a directory");
+	expect_log("drives[scratch].path_on_host: cannot open /tmp", "Is a directory");
 	cfg.is_read_only = true;
 	ck_assert_ptr_null(virtio_blk_create(&cfg));
-	expect_log("drive scratch: /tmp", "not a regular file");
+	expect_log("drives[scratch].path_on_host: /tmp is a directory",
+		   "not a regular file or block device");
 	cfg.is_read_only = false;
 	/* Unreadable: root ignores modes, so only check as another user. */
 	if (geteuid() != 0) {
@@ -399,26 +402,293 @@ START_TEST(async_batch)
 }
 END_TEST
 
-/* A reset with requests in flight waits for them and returns nothing to the reset queue. */
+/* ---- large requests: steps, budgets, resets and PATCH while they are under way ---- */
+
+#define BIG_SEGS	16
+#define BIG_SEG		MiB(1)
+#define BIG_LEN		(BIG_SEGS * BIG_SEG)
+
+/* The image grows (sparse) so that 16 MiB requests are in range. */
+static void grow_image(uint64_t size)
+{
+	ck_assert_int_eq(truncate(img_path, (off_t)size), 0);
+}
+
+/* A request of segs segments of seg bytes that all point at buf, as a hostile guest may. */
+static uint64_t queue_same_buf(struct vdrv *d, uint32_t type, uint64_t buf, uint32_t seg,
+			       unsigned int segs)
+{
+	struct vd_seg s[BIG_SEGS + 2];
+	uint64_t st, h = new_hdr(d, type, 0, &st);
+	unsigned int n = 0;
+
+	ck_assert_uint_le(segs, BIG_SEGS);
+	s[n++] = (struct vd_seg){ h, sizeof(struct virtio_blk_outhdr), false };
+	for (unsigned int i = 0; i < segs; i++)
+		s[n++] = (struct vd_seg){ buf, seg, type == VIRTIO_BLK_T_IN };
+	s[n++] = (struct vd_seg){ st, 1, true };
+	vd_add(d, 0, s, n);
+	return st;
+}
+
+static bool wait_status_zero(struct vdrv *d)
+{
+	for (unsigned int i = 0; i < WAIT_MS / 10; i++) {
+		if (!vd_read32(d, VIRTIO_MMIO_STATUS))
+			return true;
+		ck_assert_int_eq(event_loop_run_once(d->loop, 10), 0);
+	}
+	return !vd_read32(d, VIRTIO_MMIO_STATUS);
+}
+
+/* The device works again after a reset: the handshake, then one good read. */
+static void expect_restarts(struct vdrv *d)
+{
+	struct req r = { VIRTIO_BLK_T_IN, 1, 0, 512, 1 };
+
+	vd_start(d, 0);
+	r.data = vd_alloc(d, r.len);
+	ck_assert_uint_eq(do_req(d, &r, NULL), VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(*(uint8_t *)vd_ptr(d, r.data), pattern(512));
+}
+
+/*
+ * A 6 MiB read and write through segments of odd sizes: the steps cut
+ * segments in the middle and the bytes still land in the right places.
+ */
+START_TEST(large_request_in_steps)
+{
+	struct drive_config cfg = drive("data", false, CACHE_UNSAFE, _i);
+	uint32_t len = MiB(6), part = len / 7;
+	static uint8_t back[MiB(6)];
+	struct vd_seg s[9];
+	uint64_t st, h, buf;
+	struct vdrv d;
+	uint8_t *p;
+
+	grow_image(MiB(8));
+	open_drive(&d, &cfg);
+	buf = vd_alloc(&d, len);
+	for (unsigned int op = 0; op < 2; op++) {
+		uint32_t type = op ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN;
+		unsigned int n = 0;
+
+		h = new_hdr(&d, type, 1, &st);
+		s[n++] = (struct vd_seg){ h, sizeof(struct virtio_blk_outhdr), false };
+		for (unsigned int i = 0; i < 7; i++)
+			s[n++] = (struct vd_seg){ buf + i * part, i < 6 ? part : len - 6 * part, !op };
+		s[n++] = (struct vd_seg){ st, 1, true };
+		p = vd_ptr(&d, buf);
+		if (op)
+			for (uint32_t i = 0; i < len; i++)
+				p[i] = (uint8_t)(i * 13 + 5);
+		vd_add(&d, 0, s, n);
+		vd_kick(&d, 0);
+		ck_assert(vd_wait_used(&d, 0, 1, WAIT_MS));
+		d.q[0].last_used++;
+		ck_assert_uint_eq(*(uint8_t *)vd_ptr(&d, st), VIRTIO_BLK_S_OK);
+		read_image(512, back, len);
+		ck_assert_mem_eq(p, back, len);
+	}
+	ck_assert_uint_eq(back[0], 5);		/* the write's bytes, not the pattern's */
+	ck_assert_uint_eq(d.dev->metrics.bytes_read, len);
+	ck_assert_uint_eq(d.dev->metrics.bytes_written, len);
+	vd_fini(&d);
+}
+END_TEST
+
+static void on_neighbour(void *opaque, uint32_t events)
+{
+	int *fd = opaque;
+	uint64_t v;
+
+	ck_assert_int_eq(read(fd[0], &v, sizeof(v)), sizeof(v));
+	fd[1]++;
+}
+
+/*
+ * Sync: one wakeup of the vmm loop moves at most 4 MiB; the rest of a
+ * 16 MiB request comes on later wakeups, and another fd on the loop (the
+ * API, a signal) is served in between.
+ */
+START_TEST(sync_wakeup_budget)
+{
+	struct drive_config cfg = drive("data", false, CACHE_UNSAFE, 0);
+	int neighbour[2] = { eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC), 0 };
+	unsigned int wakeups = 0;
+	uint64_t st, buf;
+	struct vdrv d;
+
+	grow_image(MiB(32));
+	open_drive(&d, &cfg);
+	ck_assert_int_eq(event_loop_add(d.loop, neighbour[0], EPOLLIN, on_neighbour, neighbour),
+			 0);
+	buf = vd_alloc(&d, BIG_SEG);
+	st = queue_same_buf(&d, VIRTIO_BLK_T_IN, buf, BIG_SEG, BIG_SEGS);
+	vd_kick(&d, 0);
+	ck_assert_int_eq(event_loop_run_once(d.loop, 100), 0);
+	ck_assert_uint_eq(vd_used_idx(&d, 0), 0);
+	ck_assert_int_eq(neighbour[1], 1);
+	while (!vd_used_idx(&d, 0) && wakeups++ < 10)
+		ck_assert_int_eq(event_loop_run_once(d.loop, 100), 0);
+	/* 16 MiB at 4 MiB per wakeup: the first and three more. */
+	ck_assert_uint_eq(wakeups, 3);
+	ck_assert_uint_eq(*(uint8_t *)vd_ptr(&d, st), VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(d.dev->metrics.bytes_read, BIG_LEN);
+	event_loop_del(d.loop, neighbour[0]);
+	close(neighbour[0]);
+	vd_fini(&d);
+}
+END_TEST
+
+/*
+ * Sync: a reset between two steps of a request (no I/O under way) is done
+ * at once; the request is dropped, counted, and never answered.
+ */
+START_TEST(sync_reset_between_steps)
+{
+	struct drive_config cfg = drive("data", false, CACHE_UNSAFE, 0);
+	uint64_t st, buf;
+	struct vdrv d;
+
+	grow_image(MiB(32));
+	open_drive(&d, &cfg);
+	buf = vd_alloc(&d, BIG_SEG);
+	st = queue_same_buf(&d, VIRTIO_BLK_T_IN, buf, BIG_SEG, BIG_SEGS);
+	vd_kick(&d, 0);
+	ck_assert_int_eq(event_loop_run_once(d.loop, 100), 0);
+	ck_assert_uint_eq(d.dev->metrics.requests, 1);
+	vd_write32(&d, VIRTIO_MMIO_STATUS, 0);
+	ck_assert_uint_eq(vd_read32(&d, VIRTIO_MMIO_STATUS), 0);
+	ck_assert_int_eq(event_loop_run_once(d.loop, 50), 0);
+	ck_assert_uint_eq(vd_used_idx(&d, 0), 0);
+	ck_assert_uint_eq(*(uint8_t *)vd_ptr(&d, st), 0xee);
+	ck_assert_uint_eq(d.dev->metrics.abandoned, 1);
+	expect_restarts(&d);
+	vd_fini(&d);
+}
+END_TEST
+
+/*
+ * Async: Status 0 with steps in the kernel returns at once and reads
+ * non-zero until they are back; meanwhile only Status may be written;
+ * then it reads 0, the old used ring and status bytes are untouched, every
+ * request is counted as abandoned, and the device starts again.
+ */
 START_TEST(async_reset_in_flight)
 {
 	struct drive_config cfg = drive("data", false, CACHE_UNSAFE, 1);
-	struct req r = { VIRTIO_BLK_T_IN, 0, 0, 64 * 512, 1 };
+	uint64_t st[8], buf, errors;
 	struct vdrv d;
 
+	grow_image(MiB(32));
 	open_drive(&d, &cfg);
-	r.data = vd_alloc(&d, r.len);
-	for (unsigned int i = 0; i < 8; i++)
-		queue_req(&d, &r);
+	buf = vd_alloc(&d, BIG_SEG);
+	for (unsigned int i = 0; i < ARRAY_SIZE(st); i++)
+		st[i] = queue_same_buf(&d, VIRTIO_BLK_T_IN, buf, BIG_SEG, BIG_SEGS);
 	vd_kick(&d, 0);
-	/* Serve the kick (submits), then reset before completions are reaped. */
+	/* Serve the kick (submits the first steps), then reset before they are reaped. */
 	for (unsigned int i = 0; i < 20 && !d.dev->metrics.requests; i++)
 		ck_assert_int_eq(event_loop_run_once(d.loop, 10), 0);
-	ck_assert_uint_eq(d.dev->metrics.requests, 8);
+	ck_assert_uint_eq(d.dev->metrics.requests, ARRAY_SIZE(st));
 	vd_write32(&d, VIRTIO_MMIO_STATUS, 0);
-	ck_assert_int_eq(event_loop_run_once(d.loop, 50), 0);
-	ck_assert_uint_le(vd_used_idx(&d, 0), 8);
+	ck_assert_uint_ne(vd_read32(&d, VIRTIO_MMIO_STATUS), 0);
+	errors = d.dev->metrics.register_errors;
+	vd_write32(&d, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	vd_write32(&d, VIRTIO_MMIO_QUEUE_READY, 0);
+	ck_assert_uint_eq(d.dev->metrics.register_errors, errors + 2);
+	ck_assert(wait_status_zero(&d));
+	ck_assert_uint_eq(vd_used_idx(&d, 0), 0);
+	for (unsigned int i = 0; i < ARRAY_SIZE(st); i++)
+		ck_assert_uint_eq(*(uint8_t *)vd_ptr(&d, st[i]), 0xee);
+	ck_assert_uint_eq(d.dev->metrics.abandoned, ARRAY_SIZE(st));
+	expect_restarts(&d);
 	vd_fini(&d);
+}
+END_TEST
+
+/* Destroy with steps in the kernel: bounded, and nothing answered (ASan checks the rest). */
+START_TEST(async_destroy_in_flight)
+{
+	struct drive_config cfg = drive("data", false, CACHE_UNSAFE, 1);
+	uint64_t buf;
+	struct vdrv d;
+
+	grow_image(MiB(32));
+	open_drive(&d, &cfg);
+	buf = vd_alloc(&d, BIG_SEG);
+	for (unsigned int i = 0; i < 8; i++)
+		queue_same_buf(&d, VIRTIO_BLK_T_IN, buf, BIG_SEG, BIG_SEGS);
+	vd_kick(&d, 0);
+	ck_assert_int_eq(event_loop_run_once(d.loop, 100), 0);
+	ck_assert_uint_eq(d.dev->metrics.requests, 8);
+	vd_fini(&d);
+}
+END_TEST
+
+/*
+ * PATCH /drives with a request half done: it ends with IOERR instead of
+ * going on in the other file; the next request reads the new file.
+ */
+START_TEST(update_path_cuts_partial)
+{
+	struct drive_config cfg = drive("data", false, CACHE_UNSAFE, _i);
+	char other[64] = "/tmp/petrel-test-blk3-XXXXXX", err[256];
+	struct req r = { VIRTIO_BLK_T_IN, 0, 0, 512, 1 };
+	uint64_t st, buf;
+	struct vdrv d;
+	int fd = mkstemp(other);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, MiB(32)), 0);
+	ck_assert_int_eq(pwrite(fd, "fresh", 5, 0), 5);
+	close(fd);
+	grow_image(MiB(32));
+	open_drive(&d, &cfg);
+	buf = vd_alloc(&d, BIG_SEG);
+	st = queue_same_buf(&d, VIRTIO_BLK_T_IN, buf, BIG_SEG, BIG_SEGS);
+	vd_kick(&d, 0);
+	ck_assert_int_eq(event_loop_run_once(d.loop, 100), 0);
+	ck_assert_uint_eq(vd_used_idx(&d, 0), 0);
+	ck_assert_int_eq(virtio_blk_update_path(d.dev, other, err, sizeof(err)), 0);
+	ck_assert(vd_wait_used(&d, 0, 1, WAIT_MS));
+	d.q[0].last_used++;
+	ck_assert_uint_eq(*(uint8_t *)vd_ptr(&d, st), VIRTIO_BLK_S_IOERR);
+	r.data = vd_alloc(&d, 512);
+	ck_assert_uint_eq(do_req(&d, &r, NULL), VIRTIO_BLK_S_OK);
+	ck_assert_mem_eq(vd_ptr(&d, r.data), "fresh", 5);
+	vd_fini(&d);
+	unlink(other);
+}
+END_TEST
+
+/* A FIFO's open would wait for a writer: refused at once, naming the field and the file. */
+START_TEST(fifo_refused)
+{
+	struct drive_config cfg = drive("rootfs", _i, CACHE_UNSAFE, 0);
+	char fifo[64] = "/tmp/petrel-test-fifo-XXXXXX", err[256], want[160];
+	struct req r = { VIRTIO_BLK_T_IN, 0, 0, 512, 1 };
+	struct vdrv d;
+	int fd = mkstemp(fifo);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	unlink(fifo);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	snprintf(want, sizeof(want), "drives[rootfs].path_on_host: %s is a FIFO, not a regular "
+		 "file or block device", fifo);
+	cfg.path_on_host = fifo;
+	ck_assert_ptr_null(virtio_blk_create(&cfg));
+	expect_log(want, "");
+	cfg.path_on_host = img_path;
+	open_drive(&d, &cfg);
+	ck_assert_int_eq(virtio_blk_update_path(d.dev, fifo, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, want);
+	r.data = vd_alloc(&d, 512);
+	ck_assert_uint_eq(do_req(&d, &r, NULL), VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(*(uint8_t *)vd_ptr(&d, r.data + 7), pattern(7));
+	vd_fini(&d);
+	unlink(fifo);
 }
 END_TEST
 
@@ -439,7 +709,7 @@ END_TEST
 START_TEST(update_path)
 {
 	struct drive_config cfg = drive("data", false, CACHE_UNSAFE, _i);
-	char other[64] = "/tmp/petrel-test-blk2-XXXXXX";
+	char other[64] = "/tmp/petrel-test-blk2-XXXXXX", err[256];
 	struct req r = { VIRTIO_BLK_T_IN, 0, 0, 512, 1 };
 	uint32_t gen, isr;
 	uint64_t cap;
@@ -452,8 +722,11 @@ START_TEST(update_path)
 	close(fd);
 	open_drive(&d, &cfg);
 	gen = vd_read32(&d, VIRTIO_MMIO_CONFIG_GENERATION);
-	ck_assert_int_eq(virtio_blk_update_path(d.dev, "/nonexistent.img"), -ENOENT);
-	ck_assert_int_eq(virtio_blk_update_path(d.dev, other), 0);
+	ck_assert_int_eq(virtio_blk_update_path(d.dev, "/nonexistent.img", err, sizeof(err)),
+			 -ENOENT);
+	ck_assert_str_eq(err, "drives[data].path_on_host: cannot open /nonexistent.img: "
+			 "No such file or directory");
+	ck_assert_int_eq(virtio_blk_update_path(d.dev, other, err, sizeof(err)), 0);
 	ck_assert_uint_ne(vd_read32(&d, VIRTIO_MMIO_CONFIG_GENERATION), gen);
 	isr = vd_read32(&d, VIRTIO_MMIO_INTERRUPT_STATUS);
 	ck_assert(isr & VIRTIO_MMIO_INT_CONFIG);
@@ -482,7 +755,13 @@ static Suite *blk_suite(void)
 	tcase_add_loop_test(tc, out_of_range, 0, 2);
 	tcase_add_loop_test(tc, malformed, 0, 2 * ARRAY_SIZE(malformed_names));
 	tcase_add_test(tc, async_batch);
+	tcase_add_loop_test(tc, large_request_in_steps, 0, 2);
+	tcase_add_test(tc, sync_wakeup_budget);
+	tcase_add_test(tc, sync_reset_between_steps);
 	tcase_add_test(tc, async_reset_in_flight);
+	tcase_add_test(tc, async_destroy_in_flight);
+	tcase_add_loop_test(tc, update_path_cuts_partial, 0, 2);
+	tcase_add_loop_test(tc, fifo_refused, 0, 2);
 	tcase_add_test(tc, sixteen_async_drives);
 	tcase_add_loop_test(tc, update_path, 0, 2);
 	suite_add_tcase(s, tc);

@@ -100,7 +100,25 @@ static inline void vd_setup_queue(struct vdrv *d, unsigned int q, uint16_t size)
 	vd_write32(d, VIRTIO_MMIO_QUEUE_READY, 1);
 }
 
-/* Attach dev, accept offered & want (plus VERSION_1), set up every queue, DRIVER_OK. */
+/* The handshake on a reset device: accept offered & want (plus VERSION_1), every queue, DRIVER_OK. */
+static inline void vd_start(struct vdrv *d, uint64_t want)
+{
+	vd_write32(d, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	vd_write32(d, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	d->features = vd_device_features(d) & (want | 1ULL << VIRTIO_F_VERSION_1);
+	vd_write32(d, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	vd_write32(d, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(d->features >> 32));
+	vd_write32(d, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	vd_write32(d, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)d->features);
+	vd_write32(d, VIRTIO_MMIO_STATUS, 0xb);	/* ACKNOWLEDGE | DRIVER | FEATURES_OK */
+	ck_assert_uint_eq(vd_read32(d, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK,
+			  VIRTIO_CONFIG_S_FEATURES_OK);
+	for (unsigned int q = 0; q < d->dev->nr_queues; q++)
+		vd_setup_queue(d, q, VIRTQ_MAX_SIZE);
+	vd_write32(d, VIRTIO_MMIO_STATUS, 0xf);	/* ... | DRIVER_OK */
+}
+
+/* Attach dev and start it (vd_start). */
 static inline void vd_init(struct vdrv *d, struct virtio_dev *dev, uint64_t want)
 {
 	struct virtio_host host = { .vm_fd = -1 };
@@ -118,19 +136,7 @@ static inline void vd_init(struct vdrv *d, struct virtio_dev *dev, uint64_t want
 	host.loop = d->loop;
 	host.mem = &d->mem;
 	ck_assert_int_eq(virtio_mmio_attach(&host, dev, 0, d->irq), 0);
-	vd_write32(d, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE);
-	vd_write32(d, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	d->features = vd_device_features(d) & (want | 1ULL << VIRTIO_F_VERSION_1);
-	vd_write32(d, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	vd_write32(d, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(d->features >> 32));
-	vd_write32(d, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	vd_write32(d, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)d->features);
-	vd_write32(d, VIRTIO_MMIO_STATUS, 0xb);	/* ACKNOWLEDGE | DRIVER | FEATURES_OK */
-	ck_assert_uint_eq(vd_read32(d, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK,
-			  VIRTIO_CONFIG_S_FEATURES_OK);
-	for (unsigned int q = 0; q < dev->nr_queues; q++)
-		vd_setup_queue(d, q, VIRTQ_MAX_SIZE);
-	vd_write32(d, VIRTIO_MMIO_STATUS, 0xf);	/* ... | DRIVER_OK */
+	vd_start(d, want);
 }
 
 static inline void vd_fini(struct vdrv *d)

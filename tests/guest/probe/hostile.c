@@ -15,6 +15,7 @@
 
 #include "actions.h"
 #include "cmdline.h"
+#include "io.h"
 #include "lib.h"
 #include "mem.h"
 #include "serial.h"
@@ -30,6 +31,17 @@
 #define AVAIL_JUMP	1000
 #define STATUS_POLL_MS	1
 #define CONFIG_END	0x1000		/* the most a window can hold */
+
+/* blk-flood: 64 reads of 254 x 16 MiB (just under 4 GiB each) into one buffer. */
+#define FLOOD_REQS	QUEUE_SIZE
+#define FLOOD_SEGS	254
+#define FLOOD_SEG	(16u << 20)
+#define FLOOD_ENTRIES	(FLOOD_SEGS + 2)
+#define FLOOD_HDR	32		/* per request: header, then its status byte at 16 */
+#define FLOOD_RUN_MS	100		/* the flood's I/O is under way by then */
+#define FLOOD_WATCH_MS	200		/* how long the old ring is watched after a reset */
+#define FLOOD_MARK	0x5a5a5a5a5a5a5a5aULL
+#define PAGE		4096
 
 /* The scratch page a request points into. */
 #define BUF_DATA	512
@@ -53,6 +65,7 @@ struct hcase {
 	void (*run)(struct hostile *h);
 	bool raw;			/* brings the device up itself */
 	bool rings;			/* needs a device that takes requests */
+	uint32_t only;			/* runs on this device type only, and only when named */
 };
 
 static bool takes_requests(const struct virtio_dev *d)
@@ -395,29 +408,152 @@ static void config_abuse(struct hostile *h)
 		serial_printf("probe: hostile %s config changed\n", h->dev->name);
 }
 
-static const struct hcase cases[] = {
-	{ "desc-addr-high",	addr_high,		false, true },
-	{ "desc-addr-mmio",	addr_mmio,		false, true },
-	{ "desc-len-zero",	len_zero,		false, true },
-	{ "desc-len-4g",	len_4g,			false, true },
-	{ "desc-direction",	wrong_direction,	false, true },
-	{ "desc-loop",		chain_loop,		false, true },
-	{ "desc-next-range",	next_out_of_range,	false, true },
-	{ "indirect-nested",	indirect_nested,	false, true },
-	{ "indirect-len-odd",	indirect_len_odd,	false, true },
-	{ "avail-idx-jump",	avail_jump,		false, true },
-	{ "avail-head-range",	head_out_of_range,	false, true },
-	{ "ring-addr-high",	ring_addr_high,		false, true },
-	{ "queue-num-after-ok",	queue_num_after_ok,	false, true },
-	{ "queue-sel-99",	queue_sel_99,		false, true },
-	{ "features-after-ok",	features_after_ok,	false, true },
-	{ "odd-width",		odd_width,		false, true },
-	{ "notify-bad-queue",	notify_bad_queue,	false, false },
-	{ "features-unoffered",	features_unoffered,	true, false },
-	{ "driver-ok-early",	driver_ok_early,	true, false },
-	{ "readonly-regs",	readonly_regs,		false, false },
-	{ "config-write",	config_abuse,		false, false },
+/* The flood's buffers: one data buffer, and per request a header, a status and a table. */
+struct flood {
+	uint8_t *data;
+	uint8_t *hdrs;
+	struct vring_desc *tables;
 };
+
+/* Every request reads from sector 0 into the same 16 MiB: no RAM limits the guest. */
+static void flood_queue(struct hostile *h, struct flood *f)
+{
+	unsigned int i, j;
+
+	f->data = mem_alloc(FLOOD_SEG, PAGE);
+	f->hdrs = mem_zalloc(FLOOD_REQS * FLOOD_HDR, 16);
+	f->tables = mem_alloc(FLOOD_REQS * FLOOD_ENTRIES * sizeof(*f->tables), 16);
+	for (i = 0; i < FLOOD_REQS; i++) {
+		struct virtio_blk_outhdr *hdr = (void *)(f->hdrs + i * FLOOD_HDR);
+		struct vring_desc *t = f->tables + i * FLOOD_ENTRIES;
+
+		hdr->type = VIRTIO_BLK_T_IN;
+		hdr->sector = 0;
+		f->hdrs[i * FLOOD_HDR + 16] = 0xff;
+		t[0] = (struct vring_desc){ mem_addr(hdr), sizeof(*hdr), VRING_DESC_F_NEXT, 1 };
+		for (j = 1; j <= FLOOD_SEGS; j++)
+			t[j] = (struct vring_desc){ mem_addr(f->data), FLOOD_SEG,
+						    VRING_DESC_F_WRITE | VRING_DESC_F_NEXT,
+						    (uint16_t)(j + 1) };
+		t[j] = (struct vring_desc){ mem_addr(f->hdrs + i * FLOOD_HDR + 16), 1,
+					    VRING_DESC_F_WRITE, 0 };
+		h->q->desc[i] = (struct vring_desc){ mem_addr(t), FLOOD_ENTRIES * sizeof(*t),
+						     VRING_DESC_F_INDIRECT, 0 };
+		virtq_publish(h->q, (uint16_t)i);
+	}
+	virtq_kick(h->q);
+	serial_printf("probe: hostile %s flood queued=%u\n", h->dev->name, FLOOD_REQS);
+}
+
+/* Queue the flood and wait (probe.hostile_ms) for it to be served. */
+static void flood(struct hostile *h)
+{
+	uint64_t deadline = time_deadline(cmdline_num("probe.hostile_ms=", 200));
+	struct flood f;
+
+	flood_queue(h, &f);
+	while (h->q->used->idx != FLOOD_REQS && !time_passed(deadline))
+		;
+	serial_printf("probe: hostile %s flood completed=%u\n", h->dev->name,
+		      (uint16_t)h->q->used->idx);
+}
+
+/* Marks on the old buffers: a device that still writes them after its reset is caught. */
+static void flood_mark(struct flood *f)
+{
+	unsigned int i;
+
+	for (i = 0; i < FLOOD_SEG / PAGE; i++)
+		*(volatile uint64_t *)(f->data + i * PAGE) = FLOOD_MARK;
+	for (i = 0; i < FLOOD_REQS; i++)
+		f->hdrs[i * FLOOD_HDR + 16] = 0xaa;
+}
+
+static bool flood_marked(const struct flood *f)
+{
+	unsigned int i;
+
+	for (i = 0; i < FLOOD_SEG / PAGE; i++)
+		if (*(volatile uint64_t *)(f->data + i * PAGE) != FLOOD_MARK)
+			return false;
+	for (i = 0; i < FLOOD_REQS; i++)
+		if (*(volatile uint8_t *)(f->hdrs + i * FLOOD_HDR + 16) != 0xaa)
+			return false;
+	return true;
+}
+
+/*
+ * The flood, then a reset while it is under way: Status must read 0 within
+ * the usual 5 s, counted from the write (a device that holds the vCPU in
+ * the write is caught too), and nothing may touch the old ring or buffers
+ * afterwards.
+ */
+static void flood_reset(struct hostile *h)
+{
+	uint64_t deadline = time_deadline(FLOOD_RUN_MS), start;
+	struct flood f;
+	uint16_t used;
+
+	flood_queue(h, &f);
+	while (!time_passed(deadline))
+		;
+	start = rdtsc();
+	deadline = time_deadline(VIRTIO_TIMEOUT_MS);
+	virtio_write(h->dev, VIRTIO_MMIO_STATUS, 0);
+	while (virtio_status(h->dev) && !time_passed(deadline))
+		;
+	serial_printf("probe: hostile %s flood reset %s ms=%lu\n", h->dev->name,
+		      time_passed(deadline) ? "timeout" : "done", time_us(rdtsc() - start) / 1000);
+	used = h->q->used->idx;
+	flood_mark(&f);
+	deadline = time_deadline(FLOOD_WATCH_MS);
+	while (!time_passed(deadline))
+		;
+	serial_printf("probe: hostile %s flood old ring %s\n", h->dev->name,
+		      used == h->q->used->idx && flood_marked(&f) ? "untouched" :
+		      "written after the reset");
+}
+
+static const struct hcase cases[] = {
+	{ "desc-addr-high",	addr_high,		false, true, 0 },
+	{ "desc-addr-mmio",	addr_mmio,		false, true, 0 },
+	{ "desc-len-zero",	len_zero,		false, true, 0 },
+	{ "desc-len-4g",	len_4g,			false, true, 0 },
+	{ "desc-direction",	wrong_direction,	false, true, 0 },
+	{ "desc-loop",		chain_loop,		false, true, 0 },
+	{ "desc-next-range",	next_out_of_range,	false, true, 0 },
+	{ "indirect-nested",	indirect_nested,	false, true, 0 },
+	{ "indirect-len-odd",	indirect_len_odd,	false, true, 0 },
+	{ "avail-idx-jump",	avail_jump,		false, true, 0 },
+	{ "avail-head-range",	head_out_of_range,	false, true, 0 },
+	{ "ring-addr-high",	ring_addr_high,		false, true, 0 },
+	{ "queue-num-after-ok",	queue_num_after_ok,	false, true, 0 },
+	{ "queue-sel-99",	queue_sel_99,		false, true, 0 },
+	{ "features-after-ok",	features_after_ok,	false, true, 0 },
+	{ "odd-width",		odd_width,		false, true, 0 },
+	{ "notify-bad-queue",	notify_bad_queue,	false, false, 0 },
+	{ "features-unoffered",	features_unoffered,	true, false, 0 },
+	{ "driver-ok-early",	driver_ok_early,	true, false, 0 },
+	{ "readonly-regs",	readonly_regs,		false, false, 0 },
+	{ "config-write",	config_abuse,		false, false, 0 },
+	{ "blk-flood",		flood,			false, true, VIRTIO_ID_BLOCK },
+	{ "blk-flood-reset",	flood_reset,		false, true, VIRTIO_ID_BLOCK },
+};
+
+/* probe.hostile=NAME runs that case alone; cases for one device type run only when named. */
+static bool chosen(const struct hcase *c, const struct virtio_dev *d)
+{
+	const char *want;
+	size_t len;
+
+	if (c->rings && !takes_requests(d))
+		return false;
+	if (c->only && c->only != d->id)
+		return false;
+	if (!cmdline_value("probe.hostile=", &want, &len))
+		return !c->only;
+	return str_eq(want, len, c->name);
+}
 
 /* Until the device answers or asks for a reset, for at most ms. */
 static void settle_device(struct hostile *h, uint64_t ms)
@@ -495,7 +631,7 @@ void hostile_action(void)
 		struct hostile h = { .dev = &devs[i] };
 
 		for (c = 0; c < ARRAY_SIZE(cases); c++) {
-			if (cases[c].rings && !takes_requests(h.dev))
+			if (!chosen(&cases[c], h.dev))
 				continue;
 			if (!run_case(&h, &cases[c], wait_ms))
 				break;

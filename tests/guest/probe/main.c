@@ -137,6 +137,17 @@ static void boot_timer(bool mmio)
 		outb(BOOT_TIMER_PORT, BOOT_TIMER_VALUE);
 }
 
+/* probe.end=halt keeps the VM up after the action, for a test that still has work. */
+static __noreturn void action_done(void)
+{
+	const char *end;
+	size_t len;
+
+	if (cmdline_value("probe.end=", &end, &len) && str_eq(end, len, "halt"))
+		do_halt();
+	probe_poweroff();
+}
+
 static __noreturn void run_action(const char *name, size_t len)
 {
 	size_t i;
@@ -145,7 +156,7 @@ static __noreturn void run_action(const char *name, size_t len)
 	for (i = 0; i < ARRAY_SIZE(actions); i++) {
 		if (str_eq(name, len, actions[i].name)) {
 			actions[i].run();
-			probe_poweroff();
+			action_done();
 		}
 	}
 	serial_printf("probe: unknown action %.*s\n", (int)len, name);
