@@ -91,19 +91,6 @@ static struct blk *to_blk(struct virtio_dev *dev)
 	return (struct blk *)dev;
 }
 
-static const char *file_kind(mode_t mode)
-{
-	if (S_ISFIFO(mode))
-		return "a FIFO";
-	if (S_ISDIR(mode))
-		return "a directory";
-	if (S_ISCHR(mode))
-		return "a character device";
-	if (S_ISSOCK(mode))
-		return "a socket";
-	return "not a regular file";
-}
-
 /*
  * Open without blocking (a FIFO's open waits for a writer; the vmm thread
  * must not), keep only regular files and block devices, then clear
@@ -113,42 +100,27 @@ static const char *file_kind(mode_t mode)
 static int open_image(const char *id, const char *path, bool read_only, uint64_t *sectors,
 		      char *err, size_t errlen)
 {
-	struct stat st;
+	char msg[PATH_MAX + 96];
 	off_t end;
-	int fd, ret;
+	int fd;
 
-	fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_NONBLOCK | O_CLOEXEC);
+	fd = util_open_file(path, read_only ? O_RDONLY : O_RDWR, UTIL_FILE_REG | UTIL_FILE_BLK,
+			    msg, sizeof(msg));
 	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "drives[%s].path_on_host: cannot open %s: %s", id, path,
-			 strerror(errno));
-		return ret;
-	}
-	if (fstat(fd, &st) < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "drives[%s].path_on_host: cannot stat %s: %s", id, path,
-			 strerror(errno));
-		goto err_close;
-	}
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-		ret = -EINVAL;
-		snprintf(err, errlen, "drives[%s].path_on_host: %s is %s, not a regular file or "
-			 "block device", id, path, file_kind(st.st_mode));
-		goto err_close;
+		snprintf(err, errlen, "drives[%s].path_on_host: %s", id, msg);
+		return fd;
 	}
 	end = lseek(fd, 0, SEEK_END);
-	if (end < 0 || fcntl(fd, F_SETFL, 0) < 0) {
-		ret = -errno;
+	if (end < 0) {
+		int ret = -errno;
+
 		snprintf(err, errlen, "drives[%s].path_on_host: cannot size %s: %s", id, path,
-			 strerror(errno));
-		goto err_close;
+			 strerror(-ret));
+		close(fd);
+		return ret;
 	}
 	*sectors = (uint64_t)end >> SECTOR_SHIFT;
 	return fd;
-
-err_close:
-	close(fd);
-	return ret;
 }
 
 static int bad(const char **why, const char *msg)

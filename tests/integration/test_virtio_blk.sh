@@ -81,7 +81,7 @@ fi
 # A missing image fails the build, naming the drive and the file.
 blk_config missing "$args" "$(drive data "$T/nope.img" false Unsafe Sync)"
 run_petrel missing 30 --no-api --config-file "$T/missing.json"
-expect_line missing "drives\[data\].path_on_host: cannot open $T/nope.img" \
+expect_line missing "drives\[data\].path_on_host: $T/nope.img: No such file" \
 	"missing image: drive id and path named"
 if [ "$RC" -ne 0 ]; then
 	pass "missing image: petrel fails (exit $RC)"

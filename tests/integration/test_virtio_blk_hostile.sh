@@ -105,7 +105,7 @@ done
 # ---- a FIFO as path_on_host: refused at once, never opened in a way that blocks ----
 mkfifo "$T/fifo"
 truncate -s 1M "$T/ok.img"
-fifo_fault="drives[d].path_on_host: $T/fifo is a FIFO, not a regular file or block device"
+fifo_fault="drives[d].path_on_host: $T/fifo is a FIFO, not a regular file or a block device"
 start_petrel fifo-start
 expect_api 204 "" PUT /boot-source \
 	"{\"kernel_image_path\": \"$probe\", \"boot_args\": \"console=ttyS0 probe.action=halt\"}"

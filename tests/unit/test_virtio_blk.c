@@ -155,11 +155,11 @@ START_TEST(create_errors)
 	cfg.drive_id = "scratch";
 	cfg.path_on_host = "/tmp";
 	ck_assert_ptr_null(virtio_blk_create(&cfg));
-	expect_log("drives[scratch].path_on_host: cannot open /tmp", "Is a directory");
+	expect_log("drives[scratch].path_on_host: /tmp", "Is a directory");
 	cfg.is_read_only = true;
 	ck_assert_ptr_null(virtio_blk_create(&cfg));
 	expect_log("drives[scratch].path_on_host: /tmp is a directory",
-		   "not a regular file or block device");
+		   "not a regular file or a block device");
 	cfg.is_read_only = false;
 	/* Unreadable: root ignores modes, so only check as another user. */
 	if (geteuid() != 0) {
@@ -676,7 +676,7 @@ START_TEST(fifo_refused)
 	unlink(fifo);
 	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
 	snprintf(want, sizeof(want), "drives[rootfs].path_on_host: %s is a FIFO, not a regular "
-		 "file or block device", fifo);
+		 "file or a block device", fifo);
 	cfg.path_on_host = fifo;
 	ck_assert_ptr_null(virtio_blk_create(&cfg));
 	expect_log(want, "");
@@ -724,7 +724,7 @@ START_TEST(update_path)
 	gen = vd_read32(&d, VIRTIO_MMIO_CONFIG_GENERATION);
 	ck_assert_int_eq(virtio_blk_update_path(d.dev, "/nonexistent.img", err, sizeof(err)),
 			 -ENOENT);
-	ck_assert_str_eq(err, "drives[data].path_on_host: cannot open /nonexistent.img: "
+	ck_assert_str_eq(err, "drives[data].path_on_host: /nonexistent.img: "
 			 "No such file or directory");
 	ck_assert_int_eq(virtio_blk_update_path(d.dev, other, err, sizeof(err)), 0);
 	ck_assert_uint_ne(vd_read32(&d, VIRTIO_MMIO_CONFIG_GENERATION), gen);
