@@ -713,6 +713,8 @@ static void add_conn(struct api_server *srv, int fd)
 	c->events = EPOLLIN;
 	append_conn(srv, c);
 	srv->nr_conns++;
+	/* What it sent already is read now: until then it would look idle, fit for closing. */
+	on_conn(srv, c, EPOLLIN);
 }
 
 static void accept_clients(struct api_server *srv)
