@@ -21,9 +21,10 @@ probe_json() {
 JSON
 }
 
-# bench_cc OUT SOURCE: build a bench/ helper (static, so the test host VM can run it too).
+# bench_cc OUT SOURCE [FLAGS...]: build a helper (SOURCE relative to bench/), static,
+# so the test host VM can run it too.
 bench_cc() {
-	[ "$1" -nt "$here/$2" ] || gcc -O2 -static -Wall -Wextra -o "$1" "$here/$2"
+	[ "$1" -nt "$here/$2" ] || gcc -O2 -static -Wall -Wextra -o "$1" "$here/$2" "${@:3}"
 }
 
 # wait_line FILE TEXT [SECONDS]: until FILE holds a line with TEXT (default 10 s).

@@ -9,9 +9,10 @@
 
 /*
  * The control API: Firecracker's REST paths over HTTP/1.1 on a Unix socket.
- * The petrel_api thread parses and validates each request into a struct
- * api_request, hands it to the vmm thread (an eventfd and a one-slot queue)
- * and answers the client when the vmm thread has applied it.
+ * The petrel_api thread serves every client connection on its own epoll
+ * loop, parses and validates each request into a struct api_request and
+ * queues it for the vmm thread, which applies one at a time in arrival order
+ * and hands it back, answered, through a second queue.
  */
 
 #define API_DEFAULT_SOCKET	"/run/petrel.socket"
@@ -46,6 +47,13 @@ int http_parse_head(const char *buf, size_t len, struct http_request *req,
 		    char *err, size_t errlen);
 /* "HTTP/1.1 <status> <reason>": the reason phrase of the statuses petrel sends. */
 const char *http_reason(int status);
+/*
+ * A whole response (head and body) in one malloc'd buffer of *len bytes, or
+ * NULL when out of memory. body NULL: none (Content-Length: 0, none at all
+ * for 204 and 100).
+ */
+char *http_response(int status, const char *type, const char *body, bool keep_alive,
+		    size_t *len);
 
 /* ---- requests for the vmm thread ---- */
 
@@ -85,6 +93,8 @@ struct api_request {
 	char *reply;			/* 200: the body, malloc'd */
 	bool reply_text;		/* the reply is text/plain, not JSON */
 	char fault[API_FAULT_MAX];	/* 400: the fault_message */
+
+	struct api_request *next;	/* the queue's link */
 };
 
 /*
@@ -105,6 +115,32 @@ void api_reply_fault(struct api_request *req, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void api_request_free(struct api_request *req);
 
+/* ---- the queue between the api and vmm threads (exposed for unit tests) ---- */
+
+/*
+ * Requests wait in arrival order for the vmm thread (todo), and come back
+ * answered to the api thread (done). Each list has an eventfd that is
+ * readable while the list holds a request, so a level-triggered loop that
+ * takes one per wakeup serves its other events between requests.
+ */
+struct api_queue;
+
+int api_queue_create(struct api_queue **out);
+/* The lists must be empty (api_queue_close() and api_queue_answered() drained them). */
+void api_queue_destroy(struct api_queue *q);
+int api_queue_todo_fd(const struct api_queue *q);
+int api_queue_done_fd(const struct api_queue *q);
+/* api thread: queue req for the vmm thread; -ESHUTDOWN once closed. */
+int api_queue_push(struct api_queue *q, struct api_request *req);
+/* vmm thread: the oldest waiting request, or NULL. */
+struct api_request *api_queue_take(struct api_queue *q);
+/* vmm thread: hand req back, answered. */
+void api_queue_complete(struct api_queue *q, struct api_request *req);
+/* api thread: the oldest answered request, or NULL. */
+struct api_request *api_queue_answered(struct api_queue *q);
+/* api thread: refuse further pushes; the requests never taken, linked by next. */
+struct api_request *api_queue_close(struct api_queue *q);
+
 /* ---- the server ---- */
 
 struct api_server;
@@ -122,9 +158,13 @@ const char *api_server_path(const struct api_server *srv);
 /* Stop the thread, close the socket and remove its path. */
 void api_server_destroy(struct api_server *srv);
 
-/* vmm thread: readable when a request waits to be applied. */
+/* vmm thread: readable while a request waits to be applied. */
 int api_server_request_fd(const struct api_server *srv);
-/* vmm thread: the waiting request (NULL if none); answer it with api_server_complete(). */
+/*
+ * vmm thread: the oldest waiting request (NULL if none); answer it with
+ * api_server_complete(). Take one per wakeup: the fd stays readable while
+ * more wait.
+ */
 struct api_request *api_server_take(struct api_server *srv);
 void api_server_complete(struct api_server *srv, struct api_request *req);
 

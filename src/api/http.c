@@ -6,6 +6,7 @@
  * a chunked one is refused with 501.
  */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -300,4 +301,32 @@ const char *http_reason(int status)
 	case 505: return "HTTP Version Not Supported";
 	default: return "Unknown";
 	}
+}
+
+char *http_response(int status, const char *type, const char *body, bool keep_alive,
+		    size_t *len)
+{
+	size_t blen = body ? strlen(body) : 0;
+	char head[256], *out;
+	int n;
+
+	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n", status, http_reason(status));
+	/* An interim answer is the status line alone. */
+	if (status >= 200)
+		n += snprintf(head + n, sizeof(head) - n, "Server: petrel\r\nConnection: %s\r\n",
+			      keep_alive ? "keep-alive" : "close");
+	if (body)
+		n += snprintf(head + n, sizeof(head) - n,
+			      "Content-Type: %s\r\nContent-Length: %zu\r\n", type, blen);
+	else if (status >= 200 && status != 204)
+		n += snprintf(head + n, sizeof(head) - n, "Content-Length: 0\r\n");
+	n += snprintf(head + n, sizeof(head) - n, "\r\n");
+	out = malloc(n + blen);
+	if (!out)
+		return NULL;
+	memcpy(out, head, n);
+	if (blen)
+		memcpy(out + n, body, blen);
+	*len = n + blen;
+	return out;
 }

@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The API server: the petrel_api thread accepts clients on a Unix socket
- * one after another and serves their HTTP/1.1 requests one at a time (keep-
- * alive, pipelining). A routed request goes to the vmm thread through a
- * one-slot queue and an eventfd, and is answered once applied. The vmm
- * thread never waits on a client: a client that stalls or vanishes only
- * holds up this thread, for CLIENT_TIMEOUT_MS at most per request.
+ * The API server: the petrel_api thread serves every client connection on
+ * its own epoll loop. Each connection has its input buffer, the request it
+ * is reading, at most one request at the vmm thread and one response going
+ * out, and a deadline: a request must arrive whole, and a response be taken,
+ * within CLIENT_TIMEOUT_MS. Routed requests queue for the vmm thread, which
+ * applies them one at a time in arrival order and hands them back through
+ * api_queue; nothing here blocks but epoll_wait, so no client can stall
+ * another, and the vmm thread never waits on a client.
  */
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -25,34 +27,63 @@
 #include <petrel/metrics.h>
 #include <petrel/util.h>
 
-#define CLIENT_TIMEOUT_MS	5000	/* to finish a request once begun, or to take a response */
+#define CLIENT_TIMEOUT_US	5000000	/* to finish a request once begun, or to take a response */
 #define DRAIN_MAX		MiB(64)	/* an oversized body is read and dropped up to this */
-#define LISTEN_BACKLOG		64
-#define ACCEPT_BACKOFF_US	10000
+#define MAX_CONNS		256	/* beyond, clients wait in the listen backlog */
+#define LISTEN_BACKLOG		1024
+#define ACCEPT_RETRY_US		100000	/* out of fds: try accepting again after this */
+#define EVENTS_PER_WAIT		64
+
+#define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
+
+struct conn;
 
 struct api_server {
 	char *path;
 	int listen_fd;
 	int stop_efd;			/* -> api thread: stop */
-	int request_efd;		/* -> vmm thread: a request waits in the slot */
+	int epfd;
+	struct api_queue *queue;
 	size_t max_payload;
 	pthread_t thread;
 	bool started;
-	pthread_mutex_t lock;		/* guards the slot */
-	pthread_cond_t cond;
-	struct api_request *pending;
-	bool answered;
-	bool stopping;
+	bool listening;			/* the listening socket is watched */
+	uint64_t accept_retry_us;	/* when to watch it again after running out of fds */
+	unsigned int nr_conns;
+	struct conn *oldest, *newest;	/* by last activity: the longest idle first */
+	struct conn *dead;		/* closed in this batch of events, freed after it */
+};
+
+enum conn_state {
+	C_HEAD,				/* reading a request head (or idle, with nothing read) */
+	C_BODY,				/* reading its body */
+	C_DRAIN,			/* dropping an oversized body */
+};
+
+/* A request at the vmm thread; its connection may go away meanwhile. */
+struct job {
+	struct api_request req;
+	struct conn *conn;		/* NULL once closed */
 };
 
 struct conn {
-	int fd;
-	uint64_t deadline_us;		/* the current request must be in by then */
+	int fd;				/* -1 once closed */
+	uint32_t events;		/* what epoll watches for now */
+	struct conn *prev, *next;
+	enum conn_state state;
+	uint64_t deadline_us;		/* 0: none (idle, or waiting on the vmm thread) */
+	bool eof;			/* the client sends no more */
+	bool close_after;		/* close once the response is out */
+	struct job *job;
+	struct http_request http;	/* the current request's head */
+	char *body;
+	size_t body_have;
+	uint64_t drain_left;
+	char *out;			/* the response going out */
+	size_t out_len, out_sent;
 	size_t len;			/* bytes in buf */
 	char buf[HTTP_HEAD_MAX];
 };
-
-enum wait_result { WAIT_READY, WAIT_GIVE_UP };
 
 /* ---- the socket ---- */
 
@@ -116,7 +147,8 @@ static int open_socket(struct api_server *srv, char *err, size_t errlen)
 {
 	int ret;
 
-	srv->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking: the loop accepts until none is left. */
+	srv->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (srv->listen_fd < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "API socket: %s", strerror(errno));
@@ -134,16 +166,38 @@ static int open_socket(struct api_server *srv, char *err, size_t errlen)
 	return 0;
 }
 
+static int watch(struct api_server *srv, int fd, void *tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = tag };
+
+	return epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+/* The loop's own fds; each is told apart by its tag, a pointer no connection has. */
+static int watch_all(struct api_server *srv, char *err, size_t errlen)
+{
+	int ret = watch(srv, srv->stop_efd, &srv->stop_efd) ?:
+		  watch(srv, api_queue_done_fd(srv->queue), srv->queue) ?:
+		  watch(srv, srv->listen_fd, &srv->listen_fd);
+
+	if (ret) {
+		snprintf(err, errlen, "API server: epoll: %s", strerror(-ret));
+		unlink(srv->path);
+		return ret;
+	}
+	srv->listening = true;
+	return 0;
+}
+
 static void free_server(struct api_server *srv)
 {
 	if (srv->listen_fd >= 0)
 		close(srv->listen_fd);
 	if (srv->stop_efd >= 0)
 		close(srv->stop_efd);
-	if (srv->request_efd >= 0)
-		close(srv->request_efd);
-	pthread_cond_destroy(&srv->cond);
-	pthread_mutex_destroy(&srv->lock);
+	if (srv->epfd >= 0)
+		close(srv->epfd);
+	api_queue_destroy(srv->queue);
 	free(srv->path);
 	free(srv);
 }
@@ -164,17 +218,16 @@ int api_server_create(const char *path, size_t max_payload, struct api_server **
 		return -ENOMEM;
 	srv->max_payload = max_payload;
 	srv->listen_fd = -1;
-	pthread_mutex_init(&srv->lock, NULL);
-	pthread_cond_init(&srv->cond, NULL);
 	srv->path = strdup(path);
 	srv->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	srv->request_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (!srv->path || srv->stop_efd < 0 || srv->request_efd < 0) {
+	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
+	ret = api_queue_create(&srv->queue);
+	if (!srv->path || srv->stop_efd < 0 || srv->epfd < 0 || ret) {
 		ret = -ENOMEM;
 		snprintf(err, errlen, "API server: cannot allocate");
 		goto err;
 	}
-	ret = open_socket(srv, err, errlen);
+	ret = open_socket(srv, err, errlen) ?: watch_all(srv, err, errlen);
 	if (ret)
 		goto err;
 	*out = srv;
@@ -184,108 +237,117 @@ err:
 	return ret;
 }
 
-/* ---- the slot between the threads ---- */
+/* ---- the vmm thread's side ---- */
 
 int api_server_request_fd(const struct api_server *srv)
 {
-	return srv->request_efd;
+	return api_queue_todo_fd(srv->queue);
 }
 
 struct api_request *api_server_take(struct api_server *srv)
 {
-	struct api_request *req;
-	uint64_t v;
-
-	if (read(srv->request_efd, &v, sizeof(v)) < 0) {
-		/* Nothing signalled: the slot tells. */
-	}
-	pthread_mutex_lock(&srv->lock);
-	req = srv->answered ? NULL : srv->pending;
-	pthread_mutex_unlock(&srv->lock);
-	return req;
+	return api_queue_take(srv->queue);
 }
 
 void api_server_complete(struct api_server *srv, struct api_request *req)
 {
-	pthread_mutex_lock(&srv->lock);
-	if (srv->pending == req) {
-		srv->answered = true;
-		pthread_cond_broadcast(&srv->cond);
-	}
-	pthread_mutex_unlock(&srv->lock);
+	api_queue_complete(srv->queue, req);
 }
 
-/* Hand req to the vmm thread and wait for its answer; -ESHUTDOWN when stopping. */
-static int submit(struct api_server *srv, struct api_request *req)
-{
-	uint64_t one = 1;
-	int ret = 0;
+/* ---- connections, the longest idle first ---- */
 
-	pthread_mutex_lock(&srv->lock);
-	if (srv->stopping) {
-		pthread_mutex_unlock(&srv->lock);
-		return -ESHUTDOWN;
+static void unlink_conn(struct api_server *srv, struct conn *c)
+{
+	*(c->prev ? &c->prev->next : &srv->oldest) = c->next;
+	*(c->next ? &c->next->prev : &srv->newest) = c->prev;
+	c->prev = c->next = NULL;
+}
+
+static void append_conn(struct api_server *srv, struct conn *c)
+{
+	c->prev = srv->newest;
+	c->next = NULL;
+	*(srv->newest ? &srv->newest->next : &srv->oldest) = c;
+	srv->newest = c;
+}
+
+/* c did something: it goes to the back of the line for being closed when idle. */
+static void touch(struct api_server *srv, struct conn *c)
+{
+	if (srv->newest != c) {
+		unlink_conn(srv, c);
+		append_conn(srv, c);
 	}
-	srv->pending = req;
-	srv->answered = false;
-	pthread_mutex_unlock(&srv->lock);
-	if (write(srv->request_efd, &one, sizeof(one)) < 0) {
-		/* The counter cannot overflow with one request at a time. */
+}
+
+/* Between requests, nothing read, nothing to send or wait for. */
+static bool conn_idle(const struct conn *c)
+{
+	return c->state == C_HEAD && !c->len && !c->job && !c->out;
+}
+
+static void set_listening(struct api_server *srv, bool on)
+{
+	struct epoll_event ev = { .events = on ? EPOLLIN : 0, .data.ptr = &srv->listen_fd };
+
+	if (on != srv->listening && !epoll_ctl(srv->epfd, EPOLL_CTL_MOD, srv->listen_fd, &ev))
+		srv->listening = on;
+}
+
+/* A connection closed or went idle: a waiting client may get its place. */
+static void resume_listening(struct api_server *srv)
+{
+	if (!srv->accept_retry_us)
+		set_listening(srv, true);
+}
+
+/* Closed now, freed after this batch of events (a later event may name it). */
+static void conn_close(struct api_server *srv, struct conn *c)
+{
+	close(c->fd);
+	c->fd = -1;
+	if (c->job)
+		c->job->conn = NULL;	/* the vmm thread applies it all the same */
+	free(c->body);
+	free(c->out);
+	unlink_conn(srv, c);
+	c->next = srv->dead;
+	srv->dead = c;
+	srv->nr_conns--;
+	resume_listening(srv);
+}
+
+static void free_dead(struct api_server *srv)
+{
+	while (srv->dead) {
+		struct conn *c = srv->dead;
+
+		srv->dead = c->next;
+		free(c);
 	}
-	pthread_mutex_lock(&srv->lock);
-	while (!srv->answered && !srv->stopping)
-		pthread_cond_wait(&srv->cond, &srv->lock);
-	if (!srv->answered)
-		ret = -ESHUTDOWN;
-	srv->pending = NULL;
-	pthread_mutex_unlock(&srv->lock);
-	return ret;
+}
+
+static void consume(struct conn *c, size_t n)
+{
+	memmove(c->buf, c->buf + n, c->len - n);
+	c->len -= n;
 }
 
 /* ---- responses ---- */
 
-static int send_all(int fd, struct iovec *iov, int cnt)
+/*
+ * Queue a response; conn_run() sends it. It must be taken within the
+ * request's deadline, or its own when the request is done.
+ */
+static void respond(struct conn *c, int status, const char *body, const char *type,
+		    bool keep_alive)
 {
-	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = cnt };
-
-	while (msg.msg_iovlen) {
-		ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;	/* gone, or SO_SNDTIMEO: nobody reads */
-		while (msg.msg_iovlen && (size_t)n >= msg.msg_iov->iov_len) {
-			n -= msg.msg_iov->iov_len;
-			msg.msg_iov++;
-			msg.msg_iovlen--;
-		}
-		if (msg.msg_iovlen) {
-			msg.msg_iov->iov_base = (char *)msg.msg_iov->iov_base + n;
-			msg.msg_iov->iov_len -= n;
-		}
-	}
-	return 0;
-}
-
-static int send_response(struct conn *c, int status, const char *body, const char *type,
-			 bool keep_alive)
-{
-	char head[256];
-	struct iovec iov[2];
-	int n;
-
-	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nServer: petrel\r\nConnection: %s\r\n",
-		     status, http_reason(status), keep_alive ? "keep-alive" : "close");
-	if (body)
-		n += snprintf(head + n, sizeof(head) - n,
-			      "Content-Type: %s\r\nContent-Length: %zu\r\n", type, strlen(body));
-	else if (status != 204)
-		n += snprintf(head + n, sizeof(head) - n, "Content-Length: 0\r\n");
-	n += snprintf(head + n, sizeof(head) - n, "\r\n");
-	iov[0] = (struct iovec){ head, n };
-	iov[1] = (struct iovec){ (void *)body, body ? strlen(body) : 0 };
-	return send_all(c->fd, iov, body ? 2 : 1);
+	c->out = http_response(status, type, body, keep_alive, &c->out_len);
+	c->out_sent = 0;
+	if (!keep_alive || !c->out)
+		c->close_after = true;
+	if (!c->deadline_us)
+		c->deadline_us = util_now_us() + CLIENT_TIMEOUT_US;
 }
 
 /* {"fault_message": msg}; bytes that are not UTF-8 (a cut message) become '?'. */
@@ -305,142 +367,54 @@ static char *fault_json(const char *msg)
 	return text;
 }
 
-static int send_fault(struct conn *c, int status, const char *msg, bool keep_alive)
+static void respond_fault(struct conn *c, int status, const char *msg, bool keep_alive)
 {
 	char *body = fault_json(msg);
-	int ret;
 
 	pr_warn("API: %d %s", status, msg);
-	ret = send_response(c, status, body ? body : "{}", "application/json", keep_alive);
+	respond(c, status, body ? body : "{}", "application/json", keep_alive);
 	free(body);
-	return ret;
 }
 
-static int send_answer(struct conn *c, const struct api_request *req, bool keep_alive)
+static void answer(struct conn *c, const struct api_request *req)
 {
+	bool keep_alive = c->http.keep_alive;
+
+	c->deadline_us = 0;	/* the request is in: the response gets its own time */
 	if (req->status >= 400)
-		return send_fault(c, req->status, req->fault, keep_alive);
-	if (req->status == 204 || !req->reply)
-		return send_response(c, 204, NULL, NULL, keep_alive);
-	return send_response(c, 200, req->reply,
-			     req->reply_text ? "text/plain; version=0.0.4" : "application/json",
-			     keep_alive);
+		respond_fault(c, req->status, req->fault, keep_alive);
+	else if (req->status == 204 || !req->reply)
+		respond(c, 204, NULL, NULL, keep_alive);
+	else
+		respond(c, 200, req->reply,
+			req->reply_text ? "text/plain; version=0.0.4" : "application/json",
+			keep_alive);
 }
 
-/* ---- reading a request ---- */
-
-static int remaining_ms(const struct conn *c)
+/* Send what the socket takes: 1 when all is out, 0 when it is full, -1 when the client is gone. */
+static int flush(struct api_server *srv, struct conn *c)
 {
-	uint64_t now = util_now_us();
+	while (c->out_sent < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_sent, c->out_len - c->out_sent,
+				 MSG_NOSIGNAL);
 
-	return now >= c->deadline_us ? 0 : (int)((c->deadline_us - now + 999) / 1000);
-}
-
-/*
- * Wait for bytes from the client. Between requests (idle) it may wait
- * forever, unless another client is waiting to connect: then this one,
- * idle, makes way. Mid-request it waits until the request's deadline.
- */
-static enum wait_result wait_input(struct api_server *srv, struct conn *c, bool idle)
-{
-	struct pollfd p[3] = {
-		{ .fd = c->fd, .events = POLLIN }, { .fd = srv->stop_efd, .events = POLLIN },
-		{ .fd = srv->listen_fd, .events = POLLIN },
-	};
-	int n;
-
-	do {
-		n = poll(p, idle ? 3 : 2, idle ? -1 : remaining_ms(c));
-	} while (n < 0 && errno == EINTR);
-	if (n <= 0 || p[1].revents)
-		return WAIT_GIVE_UP;	/* timed out, failed, or petrel is stopping */
-	return p[0].revents ? WAIT_READY : WAIT_GIVE_UP;
-}
-
-static ssize_t recv_some(struct api_server *srv, struct conn *c, void *buf, size_t len,
-			 bool idle)
-{
-	ssize_t n;
-
-	if (wait_input(srv, c, idle) != WAIT_READY)
-		return -1;
-	do {
-		n = recv(c->fd, buf, len, MSG_DONTWAIT);
-	} while (n < 0 && errno == EINTR);
-	if (n > 0 && idle)
-		c->deadline_us = util_now_us() + CLIENT_TIMEOUT_MS * 1000ull;
-	return n > 0 ? n : -1;
-}
-
-static void consume(struct conn *c, size_t n)
-{
-	memmove(c->buf, c->buf + n, c->len - n);
-	c->len -= n;
-}
-
-/* The head's length, or -1 when the connection is done (an error answered). */
-static int read_head(struct api_server *srv, struct conn *c, struct http_request *http)
-{
-	char err[256];
-	ssize_t n;
-	int ret;
-
-	for (;;) {
-		ret = c->len ? http_parse_head(c->buf, c->len, http, err, sizeof(err)) : 0;
-		if (ret > 0)
-			return ret;
-		if (ret < 0) {
-			send_fault(c, -ret, err, false);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n <= 0)
 			return -1;
-		}
-		n = recv_some(srv, c, c->buf + c->len, sizeof(c->buf) - c->len, c->len == 0);
-		if (n < 0)
-			return -1;
-		c->len += n;
+		c->out_sent += n;
 	}
+	free(c->out);
+	c->out = NULL;
+	touch(srv, c);
+	if (c->state == C_HEAD)
+		c->deadline_us = 0;	/* not after a 100 Continue: the body is still due */
+	return 1;
 }
 
-/* The body (NUL-terminated) after a head of head_len bytes; NULL when it never came. */
-static char *read_body(struct api_server *srv, struct conn *c, size_t head_len, size_t len)
-{
-	size_t have = MIN(c->len - head_len, len);
-	char *body = malloc(len + 1);
-	ssize_t n;
-
-	if (!body)
-		return NULL;
-	memcpy(body, c->buf + head_len, have);
-	consume(c, head_len + have);
-	for (; have < len; have += n) {
-		n = recv_some(srv, c, body + have, len - have, false);
-		if (n < 0) {
-			free(body);
-			return NULL;
-		}
-	}
-	body[len] = '\0';
-	return body;
-}
-
-/* Read and drop an oversized body; true if all of it came (the stream is in step). */
-static bool drain_body(struct api_server *srv, struct conn *c, size_t head_len, uint64_t len)
-{
-	size_t have = MIN(c->len - head_len, len);
-	char scratch[4096];
-	ssize_t n;
-
-	consume(c, head_len + have);
-	if (len > DRAIN_MAX)
-		return false;
-	for (; have < len; have += n) {
-		n = recv_some(srv, c, scratch, MIN(sizeof(scratch), len - have), false);
-		if (n < 0)
-			return false;
-	}
-	return true;
-}
-
-/* ---- serving ---- */
+/* ---- requests ---- */
 
 struct op_metrics {
 	int count;
@@ -483,132 +457,395 @@ static void count_request(const struct api_request *req)
 		metrics_inc(m->fails);
 }
 
-static int handle(struct api_server *srv, struct conn *c, const struct http_request *http,
-		  const char *body, size_t len)
+/* req is answered: count it, and answer its client if it is still there. */
+static void deliver(struct conn *c, struct api_request *req)
 {
-	struct api_request req;
-	int ret;
-
-	if (api_route(http, body, len, &req) && submit(srv, &req)) {
-		api_reply_fault(&req, "petrel is shutting down");
-		req.status = 503;
+	count_request(req);
+	if (c) {
+		pr_debug("API: %s %s: %d", c->http.method_name, c->http.path, req->status);
+		answer(c, req);
 	}
-	count_request(&req);
-	pr_debug("API: %s %s: %d", http->method_name, http->path, req.status);
-	ret = send_answer(c, &req, http->keep_alive);
-	api_request_free(&req);
-	return ret;
+	api_request_free(req);
 }
 
-static int refuse_oversized(struct api_server *srv, struct conn *c,
-			    const struct http_request *http, size_t head_len)
+/* A whole request is in: answer it here, or queue it for the vmm thread. */
+static void dispatch(struct api_server *srv, struct conn *c)
 {
+	struct job *job = calloc(1, sizeof(*job));
+
+	c->state = C_HEAD;
+	if (!job) {
+		c->deadline_us = 0;
+		respond_fault(c, 500, "petrel is out of memory", false);
+		goto out;
+	}
+	if (api_route(&c->http, c->body, c->http.content_length, &job->req)) {
+		if (!api_queue_push(srv->queue, &job->req)) {
+			job->conn = c;
+			c->job = job;
+			c->deadline_us = 0;	/* the vmm thread's time is not the client's */
+			goto out;
+		}
+		api_reply_fault(&job->req, "petrel is shutting down");
+		job->req.status = 503;
+	}
+	deliver(c, &job->req);
+	free(job);
+out:
+	free(c->body);
+	c->body = NULL;
+}
+
+/* Refused unread: the body is dropped as it comes, or the connection ends. */
+static void refuse_oversized(struct api_server *srv, struct conn *c)
+{
+	const struct http_request *http = &c->http;
+	/* With Expect: 100-continue the body may never come. */
+	bool drain = !http->expect_continue && http->content_length <= DRAIN_MAX;
 	char msg[160];
-	bool in_step;
 
 	snprintf(msg, sizeof(msg), "Request payload with size %llu is larger than the limit of "
 		 "%zu allowed by server.", (unsigned long long)http->content_length,
 		 srv->max_payload);
-	/* With Expect: 100-continue the body may never come: the connection ends. */
-	if (send_fault(c, 400, msg, http->keep_alive && !http->expect_continue) ||
-	    http->expect_continue)
-		return -1;
-	in_step = drain_body(srv, c, head_len, http->content_length);
-	return in_step && http->keep_alive ? 0 : -1;
-}
-
-static int send_continue(struct conn *c, const struct http_request *http, size_t head_len)
-{
-	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-	struct iovec iov = { (void *)cont, sizeof(cont) - 1 };
-
-	if (!http->expect_continue || c->len - head_len >= http->content_length)
-		return 0;
-	return send_all(c->fd, &iov, 1);
-}
-
-/* One request: 0 to go on with this connection, -1 to close it. */
-static int serve_one(struct api_server *srv, struct conn *c)
-{
-	struct http_request http;
-	char *body = NULL;
-	int head_len, ret;
-
-	if (c->len)
-		c->deadline_us = util_now_us() + CLIENT_TIMEOUT_MS * 1000ull;
-	head_len = read_head(srv, c, &http);
-	if (head_len < 0)
-		return -1;
-	if (http.content_length > srv->max_payload)
-		return refuse_oversized(srv, c, &http, head_len);
-	if (send_continue(c, &http, head_len))
-		return -1;
-	if (http.content_length) {
-		body = read_body(srv, c, head_len, http.content_length);
-		if (!body)
-			return -1;	/* the client left or stalled mid-body */
-	} else {
-		consume(c, head_len);
+	respond_fault(c, 400, msg, drain && http->keep_alive);
+	if (drain) {
+		c->state = C_DRAIN;
+		c->drain_left = http->content_length;
 	}
-	ret = handle(srv, c, &http, body, http.content_length);
-	free(body);
-	return ret || !http.keep_alive ? -1 : 0;
 }
 
-static void serve(struct api_server *srv, int fd)
+static void start_body(struct conn *c)
 {
-	struct conn *c = malloc(sizeof(*c));
-	struct timeval tv = { .tv_sec = CLIENT_TIMEOUT_MS / 1000 };
+	size_t len = c->http.content_length, have = MIN(c->len, len);
 
-	if (!c)
+	c->body = malloc(len + 1);
+	if (!c->body) {
+		respond_fault(c, 500, "petrel is out of memory", false);
 		return;
+	}
+	memcpy(c->body, c->buf, have);
+	consume(c, have);
+	c->body[len] = '\0';
+	c->body_have = have;
+	c->state = C_BODY;
+	if (c->http.expect_continue && have < len)
+		respond(c, 100, NULL, NULL, true);
+}
+
+enum step { STEP_ON, STEP_WAIT };	/* moved on, or needs more input */
+
+static enum step read_head(struct api_server *srv, struct conn *c)
+{
+	char err[256];
+	int ret;
+
+	if (!c->len)
+		return STEP_WAIT;	/* idle: no deadline */
+	if (!c->deadline_us)
+		c->deadline_us = util_now_us() + CLIENT_TIMEOUT_US;
+	ret = http_parse_head(c->buf, c->len, &c->http, err, sizeof(err));
+	if (!ret)
+		return STEP_WAIT;
+	if (ret < 0) {
+		respond_fault(c, -ret, err, false);
+		return STEP_ON;
+	}
+	consume(c, ret);
+	if (c->http.content_length > srv->max_payload)
+		refuse_oversized(srv, c);
+	else if (c->http.content_length)
+		start_body(c);
+	else
+		dispatch(srv, c);
+	return STEP_ON;
+}
+
+static enum step drain(struct conn *c)
+{
+	size_t n = MIN(c->len, c->drain_left);
+
+	consume(c, n);
+	c->drain_left -= n;
+	if (c->drain_left)
+		return STEP_WAIT;
+	c->state = C_HEAD;
+	c->deadline_us = 0;
+	return STEP_ON;
+}
+
+/* Use the input there is. */
+static enum step step(struct api_server *srv, struct conn *c)
+{
+	switch (c->state) {
+	case C_HEAD:
+		return read_head(srv, c);
+	case C_BODY:
+		if (c->body_have < c->http.content_length)
+			return STEP_WAIT;
+		dispatch(srv, c);
+		return STEP_ON;
+	case C_DRAIN:
+		return drain(c);
+	}
+	return STEP_WAIT;
+}
+
+/* Watch for what c waits on: room to send, input, or (at the vmm) nothing. */
+static void update_events(struct api_server *srv, struct conn *c)
+{
+	uint32_t want = c->out ? EPOLLOUT : c->job ? 0 : EPOLLIN;
+	struct epoll_event ev = { .events = want, .data.ptr = c };
+
+	if (want != c->events && !epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->fd, &ev))
+		c->events = want;
+	if (srv->nr_conns >= MAX_CONNS && conn_idle(c))
+		resume_listening(srv);
+}
+
+/*
+ * Move c on as far as it goes without waiting: send its response, then
+ * take the next request from its input. A response not yet taken stops
+ * the reading (pipelined requests wait in the socket): back-pressure on
+ * this client alone.
+ */
+static void conn_run(struct api_server *srv, struct conn *c)
+{
+	int ret;
+
+	while (!c->job) {
+		if (c->out) {
+			ret = flush(srv, c);
+			if (ret < 0)
+				goto close;
+			if (!ret)
+				break;
+		}
+		if (c->close_after && c->state == C_HEAD)
+			goto close;
+		if (step(srv, c) == STEP_WAIT) {
+			if (c->eof)
+				goto close;
+			break;
+		}
+	}
+	update_events(srv, c);
+	return;
+close:
+	conn_close(srv, c);
+}
+
+static void conn_read(struct api_server *srv, struct conn *c)
+{
+	char *dst = c->buf + c->len;
+	size_t room = sizeof(c->buf) - c->len;
+	ssize_t n;
+
+	if (c->state == C_BODY) {
+		dst = c->body + c->body_have;
+		room = c->http.content_length - c->body_have;
+	}
+	if (!room)
+		return;
+	n = recv(c->fd, dst, room, 0);
+	if (n > 0) {
+		*(c->state == C_BODY ? &c->body_have : &c->len) += n;
+		touch(srv, c);
+	} else if (!n || (errno != EAGAIN && errno != EINTR)) {
+		c->eof = true;	/* what came is still served, if the client reads */
+	}
+}
+
+static void on_conn(struct api_server *srv, struct conn *c, uint32_t events)
+{
+	/* Gone while at the vmm: nothing would ever read the answer. */
+	if ((events & EPOLLERR) || ((events & EPOLLHUP) && c->job)) {
+		conn_close(srv, c);
+		return;
+	}
+	if (events & EPOLLIN)
+		conn_read(srv, c);
+	conn_run(srv, c);
+}
+
+static void on_answers(struct api_server *srv)
+{
+	struct api_request *req;
+
+	while ((req = api_queue_answered(srv->queue))) {
+		struct job *job = container_of(req, struct job, req);
+		struct conn *c = job->conn;
+
+		if (c)
+			c->job = NULL;
+		deliver(c, req);
+		free(job);
+		if (c)
+			conn_run(srv, c);
+	}
+}
+
+/* ---- the loop ---- */
+
+/* Make room by closing the client idle the longest; false when none is idle. */
+static bool evict_idle(struct api_server *srv)
+{
+	for (struct conn *c = srv->oldest; c; c = c->next) {
+		if (conn_idle(c)) {
+			pr_debug("API: %d connections: closing the longest idle one", MAX_CONNS);
+			conn_close(srv, c);
+			return true;
+		}
+	}
+	return false;
+}
+
+static void add_conn(struct api_server *srv, int fd)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+
+	if (!c || epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		free(c);
+		close(fd);
+		return;
+	}
 	c->fd = fd;
-	c->len = 0;
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	while (!serve_one(srv, c))
-		;
-	free(c);
+	c->events = EPOLLIN;
+	append_conn(srv, c);
+	srv->nr_conns++;
+	/* What it sent already is read now: until then it would look idle, fit for closing. */
+	on_conn(srv, c, EPOLLIN);
 }
 
-static bool stopping(struct api_server *srv)
+static void accept_clients(struct api_server *srv)
 {
-	bool yes;
-
-	pthread_mutex_lock(&srv->lock);
-	yes = srv->stopping;
-	pthread_mutex_unlock(&srv->lock);
-	return yes;
-}
-
-static int accept_client(struct api_server *srv)
-{
-	struct pollfd p[2] = {
-		{ .fd = srv->listen_fd, .events = POLLIN }, { .fd = srv->stop_efd, .events = POLLIN },
-	};
 	int fd;
 
-	if (poll(p, 2, -1) <= 0 || p[1].revents)
+	for (int i = 0; i < EVENTS_PER_WAIT; i++) {
+		/* The socket woke us, so someone waits: on the first round only. */
+		if (srv->nr_conns >= MAX_CONNS && (i || !evict_idle(srv))) {
+			if (!i)
+				set_listening(srv, false);	/* the rest wait in the backlog */
+			return;
+		}
+		fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd >= 0) {
+			add_conn(srv, fd);
+			continue;
+		}
+		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS) {
+			pr_warn("API: cannot accept a client: %s; trying again shortly",
+				strerror(errno));
+			set_listening(srv, false);
+			srv->accept_retry_us = util_now_us() + ACCEPT_RETRY_US;
+		}
+		return;		/* EAGAIN: none left */
+	}
+}
+
+/* epoll_wait's timeout: until the nearest deadline, or forever. */
+static int next_timeout(const struct api_server *srv)
+{
+	uint64_t first = srv->accept_retry_us ?: UINT64_MAX, now;
+
+	for (const struct conn *c = srv->oldest; c; c = c->next) {
+		if (c->deadline_us && c->deadline_us < first)
+			first = c->deadline_us;
+	}
+	if (first == UINT64_MAX)
 		return -1;
-	fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOMEM))
-		usleep(ACCEPT_BACKOFF_US);	/* out of fds: do not spin */
-	return fd;
+	now = util_now_us();
+	return first <= now ? 0 : (int)MIN((first - now + 999) / 1000, (uint64_t)INT32_MAX);
+}
+
+static void expire(struct api_server *srv)
+{
+	uint64_t now = util_now_us();
+	struct conn *c, *next;
+
+	if (srv->accept_retry_us && now >= srv->accept_retry_us) {
+		srv->accept_retry_us = 0;
+		set_listening(srv, true);
+	}
+	for (c = srv->oldest; c; c = next) {
+		next = c->next;
+		if (c->deadline_us && now >= c->deadline_us) {
+			pr_info("API: a client took over %d s to send a request or take a response; "
+				"closing it", CLIENT_TIMEOUT_US / 1000000);
+			conn_close(srv, c);
+		}
+	}
+}
+
+static void dispatch_event(struct api_server *srv, void *tag, uint32_t events, bool *stop)
+{
+	struct conn *c = tag;
+
+	if (tag == &srv->stop_efd)
+		*stop = true;
+	else if (tag == &srv->listen_fd)
+		accept_clients(srv);
+	else if (tag == srv->queue)
+		on_answers(srv);
+	else if (c->fd >= 0)	/* not closed earlier in this batch */
+		on_conn(srv, c, events);
+}
+
+static void serve(struct api_server *srv)
+{
+	struct epoll_event evs[EVENTS_PER_WAIT];
+	bool stop = false;
+	int n;
+
+	while (!stop) {
+		n = epoll_wait(srv->epfd, evs, EVENTS_PER_WAIT, next_timeout(srv));
+		if (n < 0 && errno != EINTR) {
+			pr_err("API: epoll_wait: %s", strerror(errno));
+			return;
+		}
+		for (int i = 0; i < n; i++)
+			dispatch_event(srv, evs[i].data.ptr, evs[i].events, &stop);
+		expire(srv);
+		free_dead(srv);
+	}
+}
+
+/* petrel is stopping: answer what is left (503 if never applied), close every client. */
+static void shut_down(struct api_server *srv)
+{
+	struct api_request *req, *next;
+
+	on_answers(srv);
+	for (req = api_queue_close(srv->queue); req; req = next) {
+		struct job *job = container_of(req, struct job, req);
+		struct conn *c = job->conn;
+
+		next = req->next;
+		api_reply_fault(req, "petrel is shutting down");
+		req->status = 503;
+		if (c)
+			c->job = NULL;
+		deliver(c, req);
+		free(job);
+	}
+	while (srv->oldest) {
+		struct conn *c = srv->oldest;
+
+		if (c->out)
+			flush(srv, c);	/* what the socket takes now */
+		conn_close(srv, c);
+	}
+	free_dead(srv);
 }
 
 static void *api_thread(void *arg)
 {
 	struct api_server *srv = arg;
-	int fd;
 
 	pthread_setname_np(pthread_self(), "petrel_api");
 	jail_seccomp_enter(JAIL_API);
-	while (!stopping(srv)) {
-		fd = accept_client(srv);
-		if (fd < 0)
-			continue;
-		serve(srv, fd);
-		close(fd);
-	}
+	serve(srv);
+	shut_down(srv);
 	return NULL;
 }
 
@@ -633,10 +870,6 @@ void api_server_destroy(struct api_server *srv)
 
 	if (!srv)
 		return;
-	pthread_mutex_lock(&srv->lock);
-	srv->stopping = true;
-	pthread_cond_broadcast(&srv->cond);
-	pthread_mutex_unlock(&srv->lock);
 	if (write(srv->stop_efd, &one, sizeof(one)) < 0) {
 		/* Already signalled. */
 	}

@@ -98,15 +98,18 @@
 	ALLOW(exit_group)						\
 	SANITIZER_RULES
 
-/* petrel_api: one client at a time over the Unix socket, the slot's eventfd. */
+/*
+ * petrel_api: its epoll loop over the listening socket, every client and
+ * two eventfds (stop, answers from the vmm thread), all non-blocking.
+ */
 static const struct jail_rule api_rules[] = {
 	COMMON_RULES,
-	ALLOW(poll),			/* the listening socket, a client, the stop eventfd */
-	ALLOW(accept4),
-	ALLOW(clock_nanosleep),		/* usleep(): back off when out of fds */
-	ALLOW_IF(setsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_SNDTIMEO)),
+	ALLOW(epoll_wait),
+	ALLOW(epoll_ctl),		/* a client's watch follows its state */
+	ALLOW_IF(accept4, EQ(3, SOCK_CLOEXEC | SOCK_NONBLOCK)),
 	ALLOW(recvfrom),		/* recv() */
-	ALLOW(sendmsg),
+	ALLOW(sendto),			/* send() */
+	ALLOW(read),			/* the answers' eventfd */
 	ALLOW(close),
 	ALLOW(exit),			/* the thread ends at shutdown */
 };

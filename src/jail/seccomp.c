@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -218,6 +219,12 @@ int jail_seccomp_setup(const char *policy_file, bool disabled, const char *socke
 		return 0;
 	/* jansson seeds its hashes from /dev/urandom on first use: before any filter. */
 	json_object_seed(0);
+	/*
+	 * glibc reads /proc/sys/vm/overcommit_memory the first time it shrinks
+	 * a thread's own arena (the API thread's, after a burst of clients):
+	 * every thread allocates from the main arena, which shrinks with brk.
+	 */
+	mallopt(M_ARENA_MAX, 1);
 	if (policy_file)
 		ret = jail_policy_load(policy_file, &p, err, errlen);
 	else if ((ret = builtin_policy(&p, socket_path)))

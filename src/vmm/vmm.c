@@ -2,8 +2,8 @@
 /*
  * The vmm thread's top level: one event loop for the life of the process,
  * the signals that end it, the metrics timer, the VM once built, and the
- * API's requests, each applied here and answered through the server's
- * slot. States: Not started -> (InstanceStart) Running <-> Paused; the
+ * API's requests, applied here one per wakeup in arrival order (device
+ * events are served between them) and handed back to the server. States: Not started -> (InstanceStart) Running <-> Paused; the
  * guest's end, or a signal, ends the loop.
  */
 #include <errno.h>
@@ -364,6 +364,7 @@ static void apply(struct vmm *v, struct api_request *req)
 
 /* ---- the loop ---- */
 
+/* One request per wakeup: the fd stays readable while more wait. */
 static void on_request(void *opaque, uint32_t events)
 {
 	struct vmm *v = opaque;

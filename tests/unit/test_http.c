@@ -293,6 +293,43 @@ START_TEST(test_route_bad)
 }
 END_TEST
 
+static char *response(int status, const char *type, const char *body, bool keep_alive)
+{
+	size_t len = 0;
+	char *out = http_response(status, type, body, keep_alive, &len), *text;
+
+	ck_assert_ptr_nonnull(out);
+	text = strndup(out, len);
+	free(out);
+	return text;
+}
+
+START_TEST(test_response_body)
+{
+	char *r = response(200, "application/json", "{\"a\":1}", true);
+
+	ck_assert_str_eq(r, "HTTP/1.1 200 OK\r\nServer: petrel\r\nConnection: keep-alive\r\n"
+			 "Content-Type: application/json\r\nContent-Length: 7\r\n\r\n{\"a\":1}");
+	free(r);
+}
+END_TEST
+
+START_TEST(test_response_empty)
+{
+	char *r = response(204, NULL, NULL, false);
+
+	ck_assert_str_eq(r, "HTTP/1.1 204 No Content\r\nServer: petrel\r\nConnection: close\r\n\r\n");
+	free(r);
+	r = response(400, NULL, NULL, true);
+	ck_assert_ptr_nonnull(strstr(r, "\r\nContent-Length: 0\r\n\r\n"));
+	free(r);
+	/* An interim answer is its status line alone: no headers a client could take as final. */
+	r = response(100, NULL, NULL, true);
+	ck_assert_str_eq(r, "HTTP/1.1 100 Continue\r\n\r\n");
+	free(r);
+}
+END_TEST
+
 static Suite *http_suite(void)
 {
 	Suite *s = suite_create("http");
@@ -310,6 +347,8 @@ static Suite *http_suite(void)
 	tcase_add_test(tc, test_nul_in_head);
 	tcase_add_test(tc, test_head_too_large);
 	tcase_add_test(tc, test_long_path);
+	tcase_add_test(tc, test_response_body);
+	tcase_add_test(tc, test_response_empty);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("router");
