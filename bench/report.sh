@@ -14,6 +14,8 @@ trap 'rm -rf "$tmp"' EXIT
 d=		# the results folder of the section being written
 : > "$tmp/missing"
 : > "$tmp/summary"
+: > "$tmp/old"
+[ ! -f "$page" ] || cp "$page" "$tmp/old"	# what a benchmark that did not run keeps
 
 # --- figures ----------------------------------------------------------------
 
@@ -115,6 +117,8 @@ draw() {
 		echo "set yrange [0:*]"
 		echo "set grid ytics"
 		echo "set key below width 2"
+		# two-line labels under the bars: room for them above the key
+		! cat "$tmp"/p*.dat | grep -qF '\n' || echo "set bmargin 6"
 		for i in $(seq "$npanels"); do
 			echo "set title \"$(cat "$tmp/p$i.title")\""
 			s=0 np=0 nq=0
@@ -122,10 +126,13 @@ draw() {
 			while read -r series; do
 				col=$((2 + 3 * s))
 				# petrel in blues, QEMU in oranges
+				# (counted out here: a $(...) would count in a subshell)
 				if [[ $series == petrel* ]]; then
-					color=$(echo "#3b6ea8 #8fb3dd" | cut -d' ' -f$((++np)))
+					np=$((np + 1))
+					color=$(echo "#3b6ea8 #8fb3dd" | cut -d' ' -f$np)
 				else
-					color=$(echo "#e0802c #f5be8c" | cut -d' ' -f$((++nq)))
+					nq=$((nq + 1))
+					color=$(echo "#e0802c #f5be8c" | cut -d' ' -f$nq)
 				fi
 				[ "$s" = 0 ] || printf ', '
 				printf "'%s' using %d:%d:%d:xtic(1) title \"%s\" lc rgb '%s'" \
@@ -144,6 +151,17 @@ draw() {
 # --- page pieces --------------------------------------------------------------
 
 info() { sed -n "s/^$1 //p" "$res/machine" 2>/dev/null | head -n 1; }
+
+# kept TITLES: a section whose benchmark has no results here stays as the page
+# had it (the title after "## N. " is one of TITLES, a regex alternation),
+# with its summary rows; the results of an earlier run may be long gone.
+kept() {
+	awk -v h="^## [0-9]+[.] ($1)" '/^## / { on = $0 ~ h } on' "$tmp/old"
+	grep -E "^\| ($1) \|" "$tmp/old" >> "$tmp/summary" || true
+}
+
+# old_row NAME: the page's row "| NAME | ...", for a fact this run did not see.
+old_row() { grep -m 1 -F "| $1 |" "$tmp/old"; }
 
 # when: how many runs, when and under what load the section's benchmark ran.
 when() {
@@ -168,6 +186,7 @@ commands() {
 
 boot() {
 	local g label
+	[ -d "$res/boot" ] || [ -d "$res/linux" ] || { kept Boot; return 0; }
 	section=Boot
 	echo "## 1. Boot"
 	echo
@@ -236,11 +255,14 @@ boot() {
 	echo
 }
 
-startup() {
-	d=$res/startup
-	[ -d "$d" ] || return 0
-	section=Startup
-	echo "## 2. Startup"
+api() {
+	local k c n base=""
+	d=$res/api
+	[ -d "$d" ] || { kept "API|Startup"; return 0; }
+	section=API
+	[ ! -f "$d/baseline" ] || base=$(sed -n 's/^commit //p' "$d/baseline")
+	n=$(sed -n 's/^apiload -c [0-9]* -n \([0-9]*\) .*/\1/p' "$d/commands" | head -n 1)
+	echo "## 2. API: startup, requests per second, many clients"
 	echo
 	echo "\`bench/api.sh\`: from the monitor's exec until its control socket accepts a"
 	echo "connection, and until the first answer on it (petrel: \`GET /\`; QEMU: the"
@@ -256,13 +278,105 @@ startup() {
 	echo "petrel's \`GET /\` over one keep-alive connection, requests per second"
 	echo "(min / median / p90 of 3): $(cell petrel.rate-idle 1 0) with no VM,"
 	echo "$(cell petrel.rate-running 1 0) with the probe guest running (halted)."
+	echo
+	echo "Many clients at once, the probe guest running (halted): \`tests/load/apiload\`"
+	echo "sends $n \`GET /\` from 1 and from 50 client threads and checks every"
+	echo "answer, three times each. *keep*: each client holds one keep-alive"
+	echo "connection; *mixed*: every other client opens a connection per request"
+	echo "(\`Connection: close\`), so one client alone opens one per request. Requests"
+	echo "answered per second over the whole run; p99: the 99th percentile of the"
+	echo "time from sending a request to having its whole answer (or giving up)."
+	if [ -n "$base" ]; then
+		echo "The baseline (\`--baseline $base\`) is petrel at commit $base"
+		echo "(\"$(sed -n 's/^subject //p' "$d/baseline")\"),"
+		echo "built the same way, its own probe guest halted too; each run against it"
+		echo "follows the same run against this petrel."
+	fi
+	echo
+	load_head "$base"
+	for k in keep mixed; do
+		for c in 1 50; do
+			load_row "$c $(clients "$c"), $k: requests answered per second (higher is better)" "$k$c-rps" 1 0 "$base"
+			load_row "$c $(clients "$c"), $k: p99 latency, ms (lower is better)" "$k$c-p99" 1000 2 "$base"
+		done
+	done
+	echo
+	echo "| requests answered, all runs together | petrel |${base:+ petrel at $base |}"
+	echo "|---|---|${base:+---|}"
+	for k in keep mixed; do
+		for c in 1 50; do
+			echo "| $c $(clients "$c"), $k | $(answered "petrel.$k$c" "$n") |${base:+ $(answered "baseline.$k$c" "$n") |}"
+		done
+	done
+	echo
+	echo "A request not answered is *lost* (no whole answer within apiload's 30 s, or"
+	echo "the connection refused or broken), *idle_closed* (the server closed a"
+	echo "keep-alive connection between requests without saying so), *malformed* or"
+	echo "*unexpected* (a status its request does not allow)."
 	commands
 	echo
 	panel "exec → socket accepting (ms)" 1000 petrel "QEMU microvm"
 	bar "accepting" petrel.accept qemu.accept
 	bar "first answer" petrel.answer qemu.answer
-	draw startup "Startup: petrel beside QEMU microvm"
+	load_panel "apiload: answered per second" 1 "$base" rps
+	load_panel "apiload: p99 latency (ms)" 1000 "$base" p99
+	draw api "API: startup beside QEMU microvm; many clients${base:+, beside petrel at $base}"
 	echo
+}
+
+clients() { [ "$1" = 1 ] && echo client || echo clients; }
+
+# load_head BASE, load_row LABEL FIGURE DIV DIGITS BASE: a table of apiload's
+# figures, this petrel's and, when there is a baseline, the baseline's.
+load_head() {
+	if [ -n "$1" ]; then
+		echo "| apiload | petrel min / median / p90 | petrel at $1 min / median / p90 | petrel / $1 (median) | runs (petrel, $1) |"
+		echo "|---|---|---|---|---|"
+	else
+		echo "| apiload | petrel min / median / p90 | runs |"
+		echo "|---|---|---|"
+	fi
+}
+
+load_row() {
+	if [ -n "$5" ]; then
+		echo "| $1 | $(cell "petrel.$2" "$3" "$4") | $(cell "baseline.$2" "$3" "$4") |" \
+			"**$(ratio "petrel.$2" "baseline.$2")** | $(count "petrel.$2"), $(count "baseline.$2") |"
+	else
+		echo "| $1 | $(cell "petrel.$2" "$3" "$4") | $(count "petrel.$2") |"
+	fi
+}
+
+# answered RUN REQUESTS: "A of N" over RUN's runs, with what became of the rest.
+answered() {
+	local a runs kind t why=""
+	a=$(total "$1-answered")
+	runs=$(count "$1-answered")
+	for kind in lost idle_closed malformed unexpected; do
+		t=$(total "$1-$kind")
+		[ "$t" = 0 ] || [ "$t" = – ] || why+="${why:+, }$kind $t"
+	done
+	isnum "$a" || { echo "$1-answered" >> "$tmp/missing"; echo "–"; return; }
+	echo "$a of $((runs * $2))${why:+ ($why)}"
+}
+
+# load_panel TITLE DIV BASE FIGURE: a chart panel of apiload's FIGURE.
+load_panel() {
+	local k c
+	if [ -n "$3" ]; then
+		panel "$1" "$2" petrel "petrel at $3"
+	else
+		panel "$1" "$2" petrel
+	fi
+	for k in keep mixed; do
+		for c in 1 50; do
+			if [ -n "$3" ]; then
+				bar "$c\\n$k" "petrel.$k$c-$4" "baseline.$k$c-$4"
+			else
+				bar "$c\\n$k" "petrel.$k$c-$4"
+			fi
+		done
+	done
 }
 
 size() { sed -n "s/^$1 //p" "$d/sizes"; }
@@ -271,7 +385,7 @@ mb() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1e6 }'; }
 memory() {
 	local pb ps qb ql
 	d=$res/memory
-	[ -d "$d" ] || return 0
+	[ -d "$d" ] || { kept Memory; return 0; }
 	section=Memory
 	echo "## 3. Memory overhead and size"
 	echo
@@ -322,7 +436,7 @@ memory() {
 density() {
 	local n
 	d=$res/density
-	[ -d "$d" ] || return 0
+	[ -d "$d" ] || { kept Density; return 0; }
 	section=Density
 	echo "## 4. Density"
 	echo
@@ -363,7 +477,7 @@ density() {
 blk() {
 	local m label dig e mib ms
 	d=$res/blk
-	[ -d "$d" ] || return 0
+	[ -d "$d" ] || { kept Block; return 0; }
 	section=Block
 	echo "## 5. Block"
 	echo
@@ -423,7 +537,7 @@ blk() {
 
 net() {
 	d=$res/net
-	[ -d "$d" ] || return 0
+	[ -d "$d" ] || { kept Net; return 0; }
 	section=Net
 	echo "## 6. Net"
 	echo
@@ -458,7 +572,7 @@ net() {
 
 devices() {
 	d=$res/devices
-	[ -d "$d" ] || return 0
+	[ -d "$d" ] || { kept Devices; return 0; }
 	echo "## 7. Devices: the host's own figures beside the guests'"
 	echo
 	echo "\`bench/devices.sh\` (root: the tap lives in a network namespace the script"
@@ -491,7 +605,7 @@ devices() {
 
 sandbox() {
 	d=$res/sandbox
-	[ -d "$d" ] || return 0
+	[ -d "$d" ] || { kept Sandbox; return 0; }
 	echo "## 8. Sandbox: what the seccomp filters cost at boot"
 	echo
 	echo "\`bench/sandbox.sh\` on this host: the probe guest (1 vCPU, 128 MiB),"
@@ -520,6 +634,22 @@ EOF
 	else
 		echo "- This machine's \`/dev/kvm\` comes from \`$(info kvm)\`."
 	fi
+}
+
+# The Linux guests' versions are known only where they were built, L1's only
+# after a linux run: otherwise the page's rows stay.
+guests_row() {
+	if [ -z "$(info micro)" ] && [ -z "$(info stock)" ] && old_row guests; then
+		return 0
+	fi
+	echo "| guests | probe (\`tests/guest/probe\`, the section's commit); micro: Linux $(info micro) (Debian's \`linux-source-6.1\`, the project's config); stock: Debian's cloud kernel $(info stock) |"
+}
+
+hostvm_row() {
+	if [ ! -f "$res/linux/versions" ] && old_row "test host VM"; then
+		return 0
+	fi
+	echo "| test host VM | L1: Debian's cloud kernel $(sed -n 's/^l1-kernel //p' "$res/linux/versions" 2>/dev/null || echo "(not run)"), the same QEMU inside |"
 }
 
 intro() {
@@ -556,8 +686,8 @@ $(kvm_note)
 | \`/dev/kvm\` | $(info kvm) |
 | petrel | $(info petrel) (the latest run; each section names the commit it measured) |
 | QEMU | $(info qemu) (Debian package \`qemu-system-x86\` $(info qemu-package)) |
-| guests | probe (\`tests/guest/probe\`, the section's commit); micro: Linux $(info micro) (Debian's \`linux-source-6.1\`, the project's config); stock: Debian's cloud kernel $(info stock) |
-| test host VM | L1: Debian's cloud kernel $(sed -n 's/^l1-kernel //p' "$res/linux/versions" 2>/dev/null || echo "(not run)"), the same QEMU inside |
+$(guests_row)
+$(hostvm_row)
 
 ## Running them
 
@@ -578,7 +708,7 @@ EOF
 	intro
 	echo
 	boot > "$tmp/boot"
-	startup > "$tmp/startup"
+	api > "$tmp/api"
 	memory > "$tmp/memory"
 	density > "$tmp/density"
 	blk > "$tmp/blk"
@@ -591,7 +721,7 @@ EOF
 	echo "|---|---|---|---|---|"
 	cat "$tmp/summary"
 	echo
-	cat "$tmp/boot" "$tmp/startup" "$tmp/memory" "$tmp/density" "$tmp/blk" "$tmp/net" \
+	cat "$tmp/boot" "$tmp/api" "$tmp/memory" "$tmp/density" "$tmp/blk" "$tmp/net" \
 		"$tmp/devices" "$tmp/sandbox"
 } > "$tmp/page"
 sed -i -e :a -e '/^\n*$/{$d;N;ba' -e '}' "$tmp/page"	# no blank lines at the end

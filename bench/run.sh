@@ -2,13 +2,20 @@
 # All the benchmarks, petrel beside QEMU microvm, and docs/benchmarks.md with
 # its charts (docs/benchmarks/*.png) written from their results.
 #   bench/run.sh [options]
-#     --only LIST     some of: boot,linux,startup,memory,density,blk,net,devices,sandbox
-#                     (default all);
+#     --only LIST     some of: boot,linux,api,memory,density,blk,net,devices,sandbox
+#                     (default all; startup is the old name of api);
 #                     the others' results from an earlier run stay on the page
+#     --baseline COMMIT  with api: build petrel as it was at COMMIT (a git
+#                     worktree and a release build in a temporary folder under
+#                     build/) and run apiload against it too, in turn with
+#                     this petrel, to show what the API server's changes since
+#                     did (8d7fe5d: the last commit before its epoll loop).
+#                     Off unless given.
 #     --runs N        runs of each measurement (default 10)
 #     --density LIST  how many VMs at once (default 50,100,200)
 #     --blk-mib N     MiB the probe writes and reads back (default 64)
 #     --net-frames N  frames each way (default 10000)
+#     --requests N    API requests in each rate and apiload run (default 100000)
 #     --smoke         one run of each, small sizes, the Linux guests only if built
 #                     (one short test host VM boot); proves the scripts work.
 #                     Writes build/bench/smoke/ unless --results/--page say otherwise
@@ -18,10 +25,10 @@
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
-all=(boot linux startup memory density blk net devices sandbox)
+all=(boot linux api memory density blk net devices sandbox)
 only=$(IFS=,; echo "${all[*]}")
 runs=10 density=50,100,200 blk_mib=64 blk_ms=1000 net_frames=10000 requests=100000
-smoke=0 results="" page=""
+smoke=0 results="" page="" baseline=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--only) only=${2:?}; shift 2 ;;
@@ -29,6 +36,8 @@ while [ $# -gt 0 ]; do
 	--density) density=${2:?}; shift 2 ;;
 	--blk-mib) blk_mib=${2:?}; shift 2 ;;
 	--net-frames) net_frames=${2:?}; shift 2 ;;
+	--requests) requests=${2:?}; shift 2 ;;
+	--baseline) baseline=${2:?}; shift 2 ;;
 	--smoke) smoke=1; shift ;;
 	--results) results=${2:?}; shift 2 ;;
 	--page) page=${2:?}; shift 2 ;;
@@ -43,7 +52,7 @@ if [ "$smoke" = 1 ]; then
 fi
 results=${results:-$src/build/bench/results}
 page=${page:-$src/docs/benchmarks.md}
-IFS=, read -r -a selected <<< "$only"
+IFS=, read -r -a selected <<< "${only//startup/api}"
 for b in "${selected[@]}"; do
 	[[ " ${all[*]} " == *" $b "* ]] || { echo "run.sh: no benchmark '$b' (${all[*]})" >&2; exit 2; }
 done
@@ -52,8 +61,37 @@ for c in gnuplot "$qemu_bin" ip python3 curl strip; do
 	command -v "$c" >/dev/null || { echo "run.sh: $c is missing" >&2; exit 1; }
 done
 [ -x "$petrel" ] || { echo "run.sh: no petrel at $petrel (build it first)" >&2; exit 1; }
+if [ -n "$baseline" ]; then
+	[[ " ${selected[*]} " == *" api "* ]] || { echo "run.sh: --baseline is for api" >&2; exit 2; }
+	git -C "$src" rev-parse -q --verify "$baseline^{commit}" >/dev/null ||
+		{ echo "run.sh: --baseline $baseline: no such commit" >&2; exit 2; }
+fi
 "$src/tests/guest/build.sh" probe >/dev/null
 mkdir -p "$results"
+
+# baseline_build: petrel at $baseline, built in a worktree of its own under
+# build/ (removed on exit), as $baseline_bin.
+baseline_dir="" baseline_bin=""
+baseline_clean() {
+	[ -n "$baseline_dir" ] || return 0
+	git -C "$src" worktree remove --force "$baseline_dir/src" 2>/dev/null || true
+	rm -rf "$baseline_dir"
+}
+trap baseline_clean EXIT
+baseline_build() {
+	local short opts=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+	short=$(git -C "$src" rev-parse --short "$baseline^{commit}")
+	mkdir -p "$src/build"
+	baseline_dir=$(mktemp -d "$src/build/baseline.XXXXXX")
+	printf '=== building petrel at %s for the baseline (%ss)\n' "$short" "$SECONDS" >&2
+	git -C "$src" worktree add -q --detach "$baseline_dir/src" "$short"
+	! grep -q 'option(PETREL_TESTS' "$baseline_dir/src/CMakeLists.txt" || opts+=(-DPETREL_TESTS=OFF)
+	cmake -S "$baseline_dir/src" -B "$baseline_dir/build" "${opts[@]}" >/dev/null
+	cmake --build "$baseline_dir/build" -j2 --target petrel > "$baseline_dir/build.log" 2>&1 ||
+		{ cat "$baseline_dir/build.log" >&2; return 1; }
+	baseline_bin=$baseline_dir/petrel-$short
+	cp "$baseline_dir/build/petrel" "$baseline_bin"
+}
 
 # What ran where: the machine and the versions, for the page.
 machine() {
@@ -103,7 +141,13 @@ bench() {
 }
 
 run_boot() { "$here/boot.sh" "$1" "$runs"; }
-run_startup() { "$here/api.sh" "$1" "$runs" "$requests"; }
+run_api() {
+	if [ -n "$baseline_bin" ]; then
+		echo "commit $(git -C "$src" rev-parse --short "$baseline^{commit}")" > "$1/baseline"
+		echo "subject $(git -C "$src" log -1 --format=%s "$baseline")" >> "$1/baseline"
+	fi
+	"$here/api.sh" "$1" "$runs" "$requests" "$baseline_bin"
+}
 run_memory() { "$here/memory.sh" "$1" "$runs"; }
 run_density() {
 	local counts
@@ -128,6 +172,9 @@ run_linux() {
 	fi
 }
 
+if [ -n "$baseline" ]; then
+	baseline_build
+fi
 for b in "${selected[@]}"; do
 	if [ "$b" = linux ] && [ "${PETREL_SKIP_SLOW:-0}" = 1 ]; then
 		echo "run.sh: linux skipped: PETREL_SKIP_SLOW=1 (no test host VM)" >&2
