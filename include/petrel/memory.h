@@ -39,6 +39,14 @@
 #define MEM_HIMEM_START		0x100000ULL	/* kernels load at or above 1 MiB */
 
 #define MEM_MAX_REGIONS 2
+#define MEM_PAGE_SIZE	4096ULL		/* the unit of dirty bitmaps and memory files */
+
+/* What stands behind guest RAM (zero: plain anonymous memory). */
+enum guest_mem_backing {
+	GUEST_MEM_ANON,
+	GUEST_MEM_FILE,		/* MAP_PRIVATE of a memory file (File restore) */
+	GUEST_MEM_UFFD,		/* anonymous, faults served by a handler (Uffd restore) */
+};
 
 struct guest_region {
 	uint64_t gpa;
@@ -51,7 +59,14 @@ struct guest_mem {
 	unsigned int nr_regions;
 	uint64_t ram_size;		/* total bytes of RAM */
 	enum huge_pages huge_pages;
-	int memfd;			/* -1 unless file-backed */
+	int memfd;			/* the memory file or the userfaultfd, else -1 */
+	enum guest_mem_backing backing;
+	/*
+	 * Pages petrel handed out for the guest since the last
+	 * guest_mem_get_dirty(): devices write guest RAM from host threads,
+	 * which KVM's dirty log never sees. NULL: not tracked.
+	 */
+	uint64_t *dirty;
 };
 
 /*
@@ -62,12 +77,65 @@ struct guest_mem {
 int guest_mem_create(struct guest_mem *mem, uint64_t mem_mib, enum huge_pages hp);
 void guest_mem_destroy(struct guest_mem *mem);
 
-/* Host pointer for [gpa, gpa+len) when it lies wholly in one RAM region, else NULL. */
+/*
+ * Host pointer for [gpa, gpa+len) when it lies wholly in one RAM region, else
+ * NULL. The range counts as dirty for the next Diff snapshot: whoever asks for
+ * a pointer may write through it (virtqueue buffers, rings, loaders).
+ */
 void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 /* Copy into / out of guest RAM; -EFAULT when the range is not RAM. */
 int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, uint64_t len);
 int guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *dst, uint64_t len);
 /* End of RAM below the hole (what the low region covers). */
 uint64_t guest_mem_low_end(const struct guest_mem *mem);
+
+/*
+ * The memory file: guest RAM regions concatenated in order (region 0 = gpa 0
+ * at file offset 0, region 1 = RAM above 4 GiB right after it), file size =
+ * ram_size, absent pages are holes.
+ *
+ * Write guest RAM to fd. dirty == NULL: a Full snapshot, only pages the guest
+ * ever touched (and not all zero) are written, the rest stay holes; the file is
+ * emptied and sized to ram_size first. dirty != NULL: a Diff, only the pages
+ * whose bit is set (one bit per 4 KiB page, laid out as the file) are written
+ * at their offsets, over whatever the file holds (so a Diff may be written
+ * onto a copy of its base). -errno with a message naming path.
+ */
+int guest_mem_save(const struct guest_mem *mem, int fd, const uint64_t *dirty,
+		   const char *path, char *err, size_t errlen);
+/*
+ * Guest RAM for a restore from a memory file: mem_mib as configured, mapped
+ * MAP_PRIVATE from fd (pages load on first touch, copy-on-write), in 4 KiB
+ * pages: a snapshot of a huge_pages "2M" VM is for the Uffd backend, which
+ * the caller checks. A file shorter than guest RAM is refused naming path.
+ * guest_mem_destroy() unmaps it; the caller may close fd after.
+ */
+int guest_mem_create_from_file(struct guest_mem *mem, uint64_t mem_mib, int fd,
+			       const char *path, char *err, size_t errlen);
+/*
+ * Guest RAM for a Uffd restore: anonymous, registered with a userfaultfd whose
+ * descriptor and regions (Firecracker's JSON array: base_host_virt_addr, size,
+ * offset, page_size, page_size_kib) go in one message to the handler listening
+ * on sock_path. Connecting and sending time out rather than wait forever.
+ */
+int guest_mem_create_uffd(struct guest_mem *mem, uint64_t mem_mib, enum huge_pages hp,
+			  const char *sock_path, char *err, size_t errlen);
+
+/* Words (uint64_t) in a dirty bitmap of mem: one bit per 4 KiB page of RAM. */
+size_t guest_mem_dirty_words(const struct guest_mem *mem);
+/*
+ * The pages written since the last call, into dirty (cleared first): KVM's
+ * dirty log of each memory slot (slot i = region i, which needs
+ * KVM_MEM_LOG_DIRTY_PAGES), ORed with the pages petrel handed out to devices
+ * and loaders (see guest_mem_ptr). Both logs restart empty. -errno, logged.
+ */
+int guest_mem_get_dirty(const struct guest_mem *mem, int vm_fd, uint64_t *dirty);
+
+/*
+ * `petrel snapshot rebase`: copy every data extent of the diff memory file
+ * (SEEK_DATA/SEEK_HOLE) into base at the same offset. Both must be the same
+ * size (snapshots of the same VM).
+ */
+int snapshot_rebase(const char *base, const char *diff, char *err, size_t errlen);
 
 #endif

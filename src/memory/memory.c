@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -8,6 +9,8 @@
 #include <petrel/log.h>
 #include <petrel/memory.h>
 #include <petrel/util.h>
+
+#include "memory_priv.h"
 
 #define HUGEPAGE_2M_SYSFS "/sys/kernel/mm/hugepages/hugepages-2048kB"
 
@@ -71,11 +74,10 @@ static int map_region(struct guest_region *r, enum huge_pages hp)
 	return 0;
 }
 
-int guest_mem_create(struct guest_mem *mem, uint64_t mem_mib, enum huge_pages hp)
+int mem_layout(struct guest_mem *mem, uint64_t mem_mib, enum huge_pages hp)
 {
 	uint64_t size = MiB(mem_mib);
 	uint64_t low = MIN(size, MEM_HOLE_START);
-	int ret;
 
 	memset(mem, 0, sizeof(*mem));
 	mem->memfd = -1;
@@ -84,15 +86,10 @@ int guest_mem_create(struct guest_mem *mem, uint64_t mem_mib, enum huge_pages hp
 		pr_err("machine-config.mem_size_mib: must be at least 1");
 		return -EINVAL;
 	}
-	if (hp == HUGE_PAGES_2M) {
-		if (mem_mib % 2) {
-			pr_err("huge_pages \"2M\": mem_size_mib (%llu) must be a multiple of 2",
-			       (unsigned long long)mem_mib);
-			return -EINVAL;
-		}
-		ret = check_hugepages(size);
-		if (ret)
-			return ret;
+	if (hp == HUGE_PAGES_2M && mem_mib % 2) {
+		pr_err("huge_pages \"2M\": mem_size_mib (%llu) must be a multiple of 2",
+		       (unsigned long long)mem_mib);
+		return -EINVAL;
 	}
 	mem->regions[0] = (struct guest_region){ .gpa = 0, .size = low };
 	mem->nr_regions = 1;
@@ -100,15 +97,36 @@ int guest_mem_create(struct guest_mem *mem, uint64_t mem_mib, enum huge_pages hp
 		mem->regions[1] = (struct guest_region){ .gpa = MEM_HOLE_END, .size = size - low };
 		mem->nr_regions = 2;
 	}
-	for (unsigned int i = 0; i < mem->nr_regions; i++) {
-		ret = map_region(&mem->regions[i], hp);
-		if (ret) {
-			guest_mem_destroy(mem);
-			return ret;
-		}
-	}
 	mem->ram_size = size;
 	return 0;
+}
+
+int mem_map_anon(struct guest_mem *mem)
+{
+	int ret;
+
+	if (mem->huge_pages == HUGE_PAGES_2M) {
+		ret = check_hugepages(mem->ram_size);
+		if (ret)
+			return ret;
+	}
+	for (unsigned int i = 0; i < mem->nr_regions; i++) {
+		ret = map_region(&mem->regions[i], mem->huge_pages);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int guest_mem_create(struct guest_mem *mem, uint64_t mem_mib, enum huge_pages hp)
+{
+	int ret = mem_layout(mem, mem_mib, hp);
+
+	ret = ret ?: mem_map_anon(mem);
+	ret = ret ?: mem_track_dirty(mem);
+	if (ret)
+		guest_mem_destroy(mem);
+	return ret;
 }
 
 void guest_mem_destroy(struct guest_mem *mem)
@@ -121,18 +139,34 @@ void guest_mem_destroy(struct guest_mem *mem)
 	if (mem->memfd >= 0)
 		close(mem->memfd);
 	mem->memfd = -1;
+	free(mem->dirty);
+	mem->dirty = NULL;
 	mem->nr_regions = 0;
 }
 
-void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+/* Region and offset of [gpa, gpa+len) when it lies wholly in one RAM region. */
+static uint8_t *lookup(const struct guest_mem *mem, uint64_t gpa, uint64_t len,
+		       unsigned int *idx)
 {
 	for (unsigned int i = 0; i < mem->nr_regions; i++) {
 		const struct guest_region *r = &mem->regions[i];
 
-		if (gpa >= r->gpa && gpa - r->gpa <= r->size && len <= r->size - (gpa - r->gpa))
+		if (gpa >= r->gpa && gpa - r->gpa <= r->size && len <= r->size - (gpa - r->gpa)) {
+			*idx = i;
 			return r->host + (gpa - r->gpa);
+		}
 	}
 	return NULL;
+}
+
+void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+	unsigned int i;
+	uint8_t *p = lookup(mem, gpa, len, &i);
+
+	if (p)
+		mem_mark_dirty(mem, i, gpa - mem->regions[i].gpa, len);
+	return p;
 }
 
 int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, uint64_t len)
@@ -147,7 +181,8 @@ int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, 
 
 int guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *dst, uint64_t len)
 {
-	void *p = guest_mem_ptr(mem, gpa, len);
+	unsigned int i;
+	void *p = lookup(mem, gpa, len, &i);
 
 	if (!p)
 		return -EFAULT;
