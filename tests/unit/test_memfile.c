@@ -12,7 +12,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <petrel/memory.h>
@@ -21,7 +24,7 @@
 #define PAGE		MEM_PAGE_SIZE
 #define LOW_MIB		(MEM_HOLE_START >> 20)
 
-static char dir[64], base_path[96], diff_path[96];
+static char dir[64], base_path[96], diff_path[96], sock_path[96], list_path[96];
 static char err[512];
 
 static void setup(void)
@@ -30,12 +33,16 @@ static void setup(void)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(base_path, sizeof(base_path), "%s/base.mem", dir);
 	snprintf(diff_path, sizeof(diff_path), "%s/diff.mem", dir);
+	snprintf(sock_path, sizeof(sock_path), "%s/uffd.sock", dir);
+	snprintf(list_path, sizeof(list_path), "%s/pages.list", dir);
 }
 
 static void teardown(void)
 {
 	unlink(base_path);
 	unlink(diff_path);
+	unlink(sock_path);
+	unlink(list_path);
 	rmdir(dir);
 }
 
@@ -404,6 +411,137 @@ START_TEST(rebase_refuses_mismatched_files)
 }
 END_TEST
 
+/* The example handler serving base_path on sock_path, once it listens. */
+static pid_t start_handler(const char *mode)
+{
+	pid_t pid = fork();
+	struct timespec ms = { 0, 1000000 };
+
+	ck_assert_int_ge(pid, 0);
+	if (!pid) {
+		if (mode)
+			execl(PETREL_UFFD_HANDLER, "petrel-uffd-handler", mode, list_path,
+			      sock_path, base_path, (char *)NULL);
+		else
+			execl(PETREL_UFFD_HANDLER, "petrel-uffd-handler", sock_path, base_path,
+			      (char *)NULL);
+		_exit(127);
+	}
+	/* Up to 10 s for it to listen: a bound that proves it does, not a speed. */
+	for (int i = 0; i < 10000 && access(sock_path, F_OK); i++)
+		nanosleep(&ms, NULL);
+	ck_assert_int_eq(access(sock_path, F_OK), 0);
+	return pid;
+}
+
+static void stop_handler(pid_t pid)
+{
+	int status;
+
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && !WEXITSTATUS(status), "handler status %#x", status);
+}
+
+static void make_base(uint64_t mib)
+{
+	struct guest_mem mem;
+
+	ck_assert_int_eq(guest_mem_create(&mem, mib, HUGE_PAGES_NONE), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(touched); i++)
+		if (guest_mem_ptr(&mem, touched[i], PAGE))
+			put(&mem, touched[i], 1);
+	save(&mem, base_path, NULL);
+	guest_mem_destroy(&mem);
+}
+
+/* Every page comes from the handler: from the file, or zeros where it has holes. */
+START_TEST(uffd_restore_served_by_handler)
+{
+	uint64_t mib = LOW_MIB + 32;
+	struct guest_mem mem;
+	pid_t pid;
+
+	make_base(mib);
+	pid = start_handler(NULL);
+	ck_assert_msg(!guest_mem_create_uffd(&mem, mib, HUGE_PAGES_NONE, sock_path, err,
+					     sizeof(err)), "%s", err);
+	ck_assert_int_eq(mem.backing, GUEST_MEM_UFFD);
+	for (size_t i = 0; i < ARRAY_SIZE(touched); i++)
+		expect(&mem, touched[i], 1);
+	expect(&mem, MiB(16), -1);
+	put(&mem, MiB(16), 2);
+	expect(&mem, MiB(16), 2);
+	guest_mem_destroy(&mem);
+	stop_handler(pid);
+}
+END_TEST
+
+START_TEST(uffd_without_handler_refused)
+{
+	struct guest_mem mem;
+
+	ck_assert_int_lt(guest_mem_create_uffd(&mem, 16, HUGE_PAGES_NONE, sock_path, err,
+					       sizeof(err)), 0);
+	ck_assert_ptr_nonnull(strstr(err, sock_path));
+	ck_assert_uint_eq(mem.nr_regions, 0);
+	ck_assert_int_eq(mem.memfd, -1);
+}
+END_TEST
+
+static bool resident(const struct guest_mem *mem, uint64_t gpa)
+{
+	unsigned char v = 0;
+
+	ck_assert_int_eq(mincore(mem->regions[0].host + gpa, PAGE, &v), 0);
+	return v & 1;
+}
+
+/* --record lists the pages a run faulted in; --prefetch installs those before they are asked for. */
+START_TEST(uffd_record_then_prefetch)
+{
+	struct timespec ms = { 0, 1000000 };
+	struct guest_mem mem;
+	uint64_t off;
+	pid_t pid;
+	FILE *f;
+	int n = 0;
+
+	make_base(64);
+	pid = start_handler("--record");
+	ck_assert_msg(!guest_mem_create_uffd(&mem, 64, HUGE_PAGES_NONE, sock_path, err,
+					     sizeof(err)), "%s", err);
+	expect(&mem, PAGE, 1);
+	expect(&mem, 0x100000, 1);
+	guest_mem_destroy(&mem);
+	stop_handler(pid);
+	f = fopen(list_path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fscanf(f, "%lli", (long long *)&off) == 1) {
+		ck_assert(off == PAGE || off == 0x100000);
+		n++;
+	}
+	fclose(f);
+	ck_assert_int_eq(n, 2);
+
+	pid = start_handler("--prefetch");
+	ck_assert_msg(!guest_mem_create_uffd(&mem, 64, HUGE_PAGES_NONE, sock_path, err,
+					     sizeof(err)), "%s", err);
+	/* Up to 10 s for the handler to install them: proves it does, not how fast. */
+	for (int i = 0; i < 10000 && !(resident(&mem, PAGE) && resident(&mem, 0x100000)); i++)
+		nanosleep(&ms, NULL);
+	ck_assert(resident(&mem, PAGE));
+	ck_assert(resident(&mem, 0x100000));
+	ck_assert(!resident(&mem, 0));
+	ck_assert(!resident(&mem, 2 * PAGE));
+	expect(&mem, PAGE, 1);
+	expect(&mem, 0x100000, 1);
+	expect(&mem, 2 * PAGE, 1);
+	guest_mem_destroy(&mem);
+	stop_handler(pid);
+}
+END_TEST
+
 static Suite *memfile_suite(void)
 {
 	Suite *s = suite_create("memfile");
@@ -419,6 +557,9 @@ static Suite *memfile_suite(void)
 	tcase_add_test(tc, dirty_pages_need_tracking);
 	tcase_add_test(tc, diff_rebased_onto_full);
 	tcase_add_test(tc, rebase_refuses_mismatched_files);
+	tcase_add_test(tc, uffd_restore_served_by_handler);
+	tcase_add_test(tc, uffd_without_handler_refused);
+	tcase_add_test(tc, uffd_record_then_prefetch);
 	suite_add_tcase(s, tc);
 	return s;
 }
