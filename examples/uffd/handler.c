@@ -70,15 +70,20 @@ static void __attribute__((format(printf, 1, 2), noreturn)) die(const char *fmt,
 	exit(1);
 }
 
+/*
+ * Bound under a temporary name and renamed once listening, so the socket
+ * appears only when a connect can succeed: a caller may wait for the file.
+ */
 static int listen_on(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), c;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.new", path) >= (int)sizeof(sa.sun_path))
 		die("%s: socket path too long", path);
-	strcpy(sa.sun_path, path);
-	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(s, 1) < 0)
+	unlink(sa.sun_path);
+	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(s, 1) < 0 ||
+	    rename(sa.sun_path, path) < 0)
 		die("%s: %s", path, strerror(errno));
 	c = accept4(s, NULL, NULL, SOCK_CLOEXEC);
 	if (c < 0)
