@@ -16,6 +16,13 @@
 #define ACPI_MAX_CPUS		254	/* APIC ids 0..253; the IOAPIC takes the next */
 #define ACPI_SCI_IRQ		9
 
+/*
+ * The last page of the ACPI area (reserved in the e820 map) holds the
+ * VMGenID's generation id; the tables end before it.
+ */
+#define ACPI_VMGENID_ADDR	(MEM_ACPI_END - 0x1000)
+#define ACPI_TABLES_END		ACPI_VMGENID_ADDR
+
 /* The IOAPIC's id (MADT and MP table): the first after the vCPUs' APIC ids. */
 #define ACPI_IOAPIC_ID(nr_cpus)	((uint8_t)(nr_cpus))
 
@@ -44,14 +51,24 @@ struct acpi_config {
 	unsigned int nr_cpus;
 	struct acpi_device devices[ACPI_MAX_DEVICES];
 	unsigned int nr_devices;
+	uint64_t vmgenid_addr;	/* 0: no VMGenID device */
+	unsigned int vmgenid_gsi;
 };
 
 /* Add a device to the DSDT (in call order). -ENOSPC when full. */
 int acpi_add_device(struct acpi_config *cfg, const struct acpi_device *dev);
 /*
+ * Add the VMGenID device (\_SB.VGEN: _HID "VMGENCTR", _CID "VM_Gen_Counter",
+ * ADDR returning the id's address as Package { low 32 bits, high 32 bits })
+ * and the Generic Event Device (\_SB.GED_, ACPI0013) whose _EVT, on an
+ * edge on gsi, does Notify (VGEN, 0x80). -EINVAL for an address that is 0
+ * or not 8-byte aligned, or a GSI past the IOAPIC's pins.
+ */
+int acpi_add_vmgenid(struct acpi_config *cfg, uint64_t addr, unsigned int gsi);
+/*
  * Write RSDP (at MEM_ACPI_START), XSDT, FADT (hardware-reduced, sleep
  * control/status and reset registers), MADT (one LAPIC per vCPU, the IOAPIC,
- * interrupt overrides) and the DSDT into [MEM_ACPI_START, MEM_ACPI_END).
+ * interrupt overrides) and the DSDT into [MEM_ACPI_START, ACPI_TABLES_END).
  * *rsdp_addr receives the RSDP's address.
  */
 int acpi_build_tables(struct guest_mem *mem, const struct acpi_config *cfg, uint64_t *rsdp_addr);

@@ -27,6 +27,8 @@ void aml_scope_begin(struct aml *a, const char *name);		/* ScopeOp */
 void aml_device_begin(struct aml *a, const char *name);		/* ExtOpPrefix DeviceOp */
 void aml_package_begin(struct aml *a, uint8_t nr_elements);	/* PackageOp */
 void aml_resources_begin(struct aml *a);	/* BufferOp holding a ResourceTemplate */
+void aml_method_begin(struct aml *a, const char *name, uint8_t nr_args);	/* NotSerialized */
+void aml_if_begin(struct aml *a);		/* IfOp; the predicate comes first */
 void aml_end(struct aml *a);			/* close the innermost scope */
 
 void aml_name(struct aml *a, const char *name);		/* NameOp NameString; value follows */
@@ -35,6 +37,13 @@ void aml_string(struct aml *a, const char *s);
 void aml_eisaid(struct aml *a, const char *id);		/* "PNP0501" -> DWord */
 void aml_name_integer(struct aml *a, const char *name, uint64_t v);
 void aml_name_string(struct aml *a, const char *name, const char *s);
+
+/* Terms for method bodies: prefix operators, their operands follow. */
+void aml_path(struct aml *a, const char *name);		/* a NameString: refers to an object */
+void aml_arg(struct aml *a, unsigned int n);		/* Arg0..Arg6 */
+void aml_return(struct aml *a);				/* ReturnOp; the value follows */
+void aml_lequal(struct aml *a);				/* LEqualOp; two operands follow */
+void aml_notify(struct aml *a, const char *target, uint64_t value);	/* a whole Notify */
 
 /* Resource descriptors, inside aml_resources_begin()/aml_end(). */
 void aml_res_io(struct aml *a, uint16_t base, uint8_t len);

@@ -92,4 +92,20 @@ struct boot_timer {
 };
 extern const struct bus_ops boot_timer_bus_ops;
 
+/*
+ * VMGenID: a 16-byte generation id in a guest page that ACPI (a
+ * "VM_Gen_Counter" device, _HID "VMGENCTR", ADDR method) points the guest to,
+ * and a notification (ACPI Notify 0x80 through the GED's interrupt, GSI 3:
+ * free, ISA's COM2 line) when it changes.
+ */
+#define VMGENID_SIZE 16
+#define VMGENID_GSI 3
+struct guest_mem;
+struct vmgenid;
+/* Writes a first random id at gpa (which must be guest RAM); NULL on failure, logged. */
+struct vmgenid *vmgenid_create(struct guest_mem *mem, uint64_t gpa, struct irq_line irq);
+void vmgenid_destroy(struct vmgenid *g);
+/* A new random generation id written to the guest page, and the guest notified. */
+int vmgenid_regenerate(struct vmgenid *g);
+
 #endif

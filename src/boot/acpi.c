@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * ACPI tables of a hardware-reduced x86 machine (ACPI 6.3): RSDP, XSDT,
- * FADT, MADT and a DSDT naming COM1, the i8042 and the virtio-mmio devices.
+ * FADT, MADT and a DSDT naming COM1, the i8042, the virtio-mmio devices
+ * and the VMGenID device with the Generic Event Device that notifies it.
  * Linux finds the vCPUs, the IOAPIC and (in distribution kernels) the
  * virtio devices only through these.
  */
@@ -256,6 +257,44 @@ static void dsdt_device(struct aml *a, const struct acpi_device *d)
 	aml_end(a);
 }
 
+#define VMGENID_CHANGED	0x80	/* the Notify value the VMGenID spec gives */
+
+static void dsdt_vmgenid(struct aml *a, uint64_t addr)
+{
+	aml_device_begin(a, "VGEN");
+	aml_name_string(a, "_HID", "VMGENCTR");
+	aml_name_string(a, "_CID", "VM_Gen_Counter");
+	aml_name_string(a, "_DDN", "VM_Gen_Counter");
+	aml_method_begin(a, "ADDR", 0);
+	aml_return(a);
+	aml_package_begin(a, 2);
+	aml_integer(a, addr & UINT32_MAX);
+	aml_integer(a, addr >> 32);
+	aml_end(a);
+	aml_end(a);
+	aml_end(a);
+}
+
+/* Hardware-reduced ACPI has no GPE block: a GED turns the GSI into the Notify. */
+static void dsdt_ged(struct aml *a, unsigned int gsi)
+{
+	const struct acpi_device ged = { .gsi = gsi, .gsi_level = 0 };
+
+	aml_device_begin(a, "GED_");
+	aml_name_string(a, "_HID", "ACPI0013");
+	aml_name_integer(a, "_UID", 0);
+	dsdt_resources(a, &ged);
+	aml_method_begin(a, "_EVT", 1);
+	aml_if_begin(a);
+	aml_lequal(a);
+	aml_arg(a, 0);
+	aml_integer(a, gsi);
+	aml_notify(a, "\\_SB_.VGEN", VMGENID_CHANGED);
+	aml_end(a);
+	aml_end(a);
+	aml_end(a);
+}
+
 static int dsdt_build(struct aml *a, const struct acpi_config *cfg)
 {
 	unsigned int i;
@@ -271,6 +310,10 @@ static int dsdt_build(struct aml *a, const struct acpi_config *cfg)
 	aml_scope_begin(a, "\\_SB_");
 	for (i = 0; i < cfg->nr_devices; i++)
 		dsdt_device(a, &cfg->devices[i]);
+	if (cfg->vmgenid_addr) {
+		dsdt_vmgenid(a, cfg->vmgenid_addr);
+		dsdt_ged(a, cfg->vmgenid_gsi);
+	}
 	aml_end(a);
 	if (!a->error && a->depth)
 		a->error = -EINVAL;
@@ -308,6 +351,16 @@ int acpi_add_device(struct acpi_config *cfg, const struct acpi_device *dev)
 	if (ret)
 		return ret;
 	cfg->devices[cfg->nr_devices++] = *dev;
+	return 0;
+}
+
+int acpi_add_vmgenid(struct acpi_config *cfg, uint64_t addr, unsigned int gsi)
+{
+	/* The spec asks for an 8-byte aligned id; the guest maps it, so no page split. */
+	if (!addr || addr % 8 || addr % 4096 > 4096 - 16 || gsi >= IOAPIC_PINS)
+		return -EINVAL;
+	cfg->vmgenid_addr = addr;
+	cfg->vmgenid_gsi = gsi;
 	return 0;
 }
 
@@ -477,7 +530,7 @@ int acpi_build_into(uint8_t *buf, uint64_t base, size_t size, const struct acpi_
 
 int acpi_build_tables(struct guest_mem *mem, const struct acpi_config *cfg, uint64_t *rsdp_addr)
 {
-	struct region r = { .base = MEM_ACPI_START, .size = MEM_ACPI_END - MEM_ACPI_START };
+	struct region r = { .base = MEM_ACPI_START, .size = ACPI_TABLES_END - MEM_ACPI_START };
 	int ret;
 
 	r.buf = malloc(r.size);

@@ -21,12 +21,19 @@
 #define STRING_PREFIX	0x0d
 #define QWORD_PREFIX	0x0e
 #define SCOPE_OP	0x10
+#define METHOD_OP	0x14
 #define BUFFER_OP	0x11
 #define PACKAGE_OP	0x12
 #define DUAL_NAME_PREFIX 0x2e
 #define MULTI_NAME_PREFIX 0x2f
 #define EXT_OP_PREFIX	0x5b
 #define DEVICE_OP	0x82	/* after EXT_OP_PREFIX */
+#define ARG0_OP		0x68
+#define NOTIFY_OP	0x86
+#define LEQUAL_OP	0x93
+#define IF_OP		0xa0
+#define RETURN_OP	0xa4
+#define METHOD_MAX_ARGS	7
 #define ROOT_CHAR	'\\'
 #define PARENT_CHAR	'^'
 
@@ -298,6 +305,22 @@ void aml_resources_begin(struct aml *a)
 	open_scope(a);
 }
 
+void aml_method_begin(struct aml *a, const char *name, uint8_t nr_args)
+{
+	if (nr_args > METHOD_MAX_ARGS)
+		fail(a, -EINVAL);
+	emit_byte(a, METHOD_OP);
+	open_scope(a);
+	emit_name(a, name);
+	emit_byte(a, nr_args);		/* MethodFlags: NotSerialized, SyncLevel 0 */
+}
+
+void aml_if_begin(struct aml *a)
+{
+	emit_byte(a, IF_OP);
+	open_scope(a);
+}
+
 /* A ResourceTemplate ends with an EndTag; the Buffer's size comes first. */
 static void close_resources(struct aml *a, size_t at)
 {
@@ -454,4 +477,35 @@ void aml_res_irq(struct aml *a, uint32_t gsi, int level, int active_low, int sha
 	emit_byte(a, flags);
 	emit_byte(a, 1);
 	emit_le(a, gsi, 4);
+}
+
+void aml_path(struct aml *a, const char *name)
+{
+	emit_name(a, name);
+}
+
+void aml_arg(struct aml *a, unsigned int n)
+{
+	if (n >= METHOD_MAX_ARGS) {
+		fail(a, -EINVAL);
+		return;
+	}
+	emit_byte(a, ARG0_OP + n);
+}
+
+void aml_return(struct aml *a)
+{
+	emit_byte(a, RETURN_OP);
+}
+
+void aml_lequal(struct aml *a)
+{
+	emit_byte(a, LEQUAL_OP);
+}
+
+void aml_notify(struct aml *a, const char *target, uint64_t value)
+{
+	emit_byte(a, NOTIFY_OP);
+	emit_name(a, target);
+	aml_integer(a, value);
 }

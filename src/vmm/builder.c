@@ -109,12 +109,27 @@ static int add_i8042(struct vm *vm)
 	return ret ?: acpi_add_device(&vm->acpi, &ps2);
 }
 
+/* Every VM has one: a guest restored or cloned must learn that it is a new generation. */
+static int add_vmgenid(struct vm *vm)
+{
+	struct irq_line irq;
+	int ret = irq_line_for(vm, VMGENID_GSI, &irq);
+
+	if (ret)
+		return ret;
+	vm->vmgenid = vmgenid_create(&vm->mem, ACPI_VMGENID_ADDR, irq);
+	if (!vm->vmgenid)
+		return -ENOMEM;
+	return acpi_add_vmgenid(&vm->acpi, ACPI_VMGENID_ADDR, VMGENID_GSI);
+}
+
 int vm_setup_devices(struct vm *vm)
 {
 	int ret;
 
 	ret = add_serial(vm);
 	ret = ret ?: add_i8042(vm);
+	ret = ret ?: add_vmgenid(vm);
 	ret = ret ?: bus_register(&vm->pio, BOOT_TIMER_PORT, 1, &boot_timer_bus_ops,
 				  &vm->boot_timer);
 	ret = ret ?: bus_register(&vm->mmio, MEM_BOOT_TIMER_ADDR, MEM_VIRTIO_MMIO_SLOT,

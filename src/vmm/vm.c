@@ -271,6 +271,7 @@ void vm_destroy(struct vm *vm)
 	serial_destroy(vm->serial);
 	vm_console_close(vm);
 	i8042_destroy(vm->i8042);
+	vmgenid_destroy(vm->vmgenid);
 	for (size_t i = 0; i < ARRAY_SIZE(vm->irqfds); i++)
 		if (vm->irqfds[i] >= 0)
 			close(vm->irqfds[i]);

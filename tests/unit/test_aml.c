@@ -378,6 +378,70 @@ START_TEST(max_depth)
 }
 END_TEST
 
+/* Method (ADDR) { Return (Package (2) { 0xFF000, 0 }) }, as iasl emits it. */
+START_TEST(method_return)
+{
+	struct aml a;
+
+	aml_init(&a);
+	aml_method_begin(&a, "ADDR", 0);
+	aml_return(&a);
+	aml_package_begin(&a, 2);
+	aml_integer(&a, 0xff000);
+	aml_integer(&a, 0);
+	aml_end(&a);
+	aml_end(&a);
+	expect(&a, BYTES(0x14, 0x10, 'A', 'D', 'D', 'R', 0x00,
+			 0xa4, 0x12, 0x08, 0x02, 0x0c, 0x00, 0xf0, 0x0f, 0x00, 0x00));
+	aml_free(&a);
+}
+END_TEST
+
+/* Method (_EVT, 1) { If (Arg0 == 3) { Notify (\_SB_.VGEN, 0x80) } } */
+START_TEST(method_if_notify)
+{
+	struct aml a;
+
+	aml_init(&a);
+	aml_method_begin(&a, "_EVT", 1);
+	aml_if_begin(&a);
+	aml_lequal(&a);
+	aml_arg(&a, 0);
+	aml_integer(&a, 3);
+	aml_notify(&a, "\\_SB_.VGEN", 0x80);
+	aml_end(&a);
+	aml_end(&a);
+	expect(&a, BYTES(0x14, 0x19, '_', 'E', 'V', 'T', 0x01,
+			 0xa0, 0x12, 0x93, 0x68, 0x0a, 0x03,
+			 0x86, '\\', 0x2e, '_', 'S', 'B', '_', 'V', 'G', 'E', 'N', 0x0a, 0x80));
+	aml_free(&a);
+}
+END_TEST
+
+START_TEST(method_invalid)
+{
+	struct aml a;
+
+	aml_init(&a);
+	aml_method_begin(&a, "FOO", 8);			/* at most 7 arguments */
+	ck_assert_int_eq(a.error, -EINVAL);
+	aml_free(&a);
+	aml_init(&a);
+	aml_arg(&a, 7);					/* Arg0..Arg6 */
+	ck_assert_int_eq(a.error, -EINVAL);
+	aml_free(&a);
+	aml_init(&a);
+	aml_notify(&a, "1BAD", 0x80);
+	ck_assert_int_eq(a.error, -EINVAL);
+	aml_free(&a);
+	aml_init(&a);
+	aml_method_begin(&a, "FOO", 0);
+	aml_res_io(&a, 0x3f8, 8);			/* a method is not a resource template */
+	ck_assert_int_eq(a.error, -EINVAL);
+	aml_free(&a);
+}
+END_TEST
+
 static Suite *aml_suite(void)
 {
 	Suite *s = suite_create("aml");
@@ -398,6 +462,9 @@ static Suite *aml_suite(void)
 	tcase_add_test(tc, resources_large);
 	tcase_add_test(tc, misuse);
 	tcase_add_test(tc, max_depth);
+	tcase_add_test(tc, method_return);
+	tcase_add_test(tc, method_if_notify);
+	tcase_add_test(tc, method_invalid);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <petrel/devices.h>
+#include <petrel/memory.h>
 #include <petrel/metrics.h>
 #include <petrel/vcpu.h>
 
@@ -282,6 +283,106 @@ START_TEST(cpuid_topology)
 }
 END_TEST
 
+#define VMGENID_TEST_GPA 0x3000
+
+/* Two pages of "guest RAM" at gpa 0x2000, poisoned so an untouched byte shows. */
+static void vmgenid_mem(struct guest_mem *mem, uint8_t *ram)
+{
+	memset(ram, 0xa5, 0x2000);
+	memset(mem, 0, sizeof(*mem));
+	mem->regions[0] = (struct guest_region){ .gpa = 0x2000, .size = 0x2000, .host = ram };
+	mem->nr_regions = 1;
+	mem->memfd = -1;
+}
+
+/* The id is the 16 bytes at the gpa: nothing around it is written. */
+static void check_id_placed(const uint8_t *ram)
+{
+	const uint8_t *id = ram + VMGENID_TEST_GPA - 0x2000;
+	uint8_t poison[16];
+
+	memset(poison, 0xa5, sizeof(poison));
+	ck_assert(memcmp(id, poison, VMGENID_SIZE));
+	ck_assert_uint_eq(id[-1], 0xa5);
+	ck_assert_uint_eq(id[VMGENID_SIZE], 0xa5);
+}
+
+/* A first id at creation, without an interrupt: the guest reads it at boot. */
+START_TEST(vmgenid_create_writes_id)
+{
+	static uint8_t ram[0x2000];
+	int efd = eventfd(0, EFD_NONBLOCK);
+	struct guest_mem mem;
+	struct vmgenid *g;
+
+	vmgenid_mem(&mem, ram);
+	g = vmgenid_create(&mem, VMGENID_TEST_GPA, (struct irq_line){ efd });
+	ck_assert_ptr_nonnull(g);
+	check_id_placed(ram);
+	ck_assert_uint_eq(irq_count(efd), 0);
+	vmgenid_destroy(g);
+	close(efd);
+}
+END_TEST
+
+/* Each regenerate: a different id in the same place, and one interrupt. */
+START_TEST(vmgenid_regenerate_changes_id_and_raises_irq)
+{
+	static uint8_t ram[0x2000];
+	uint8_t before[VMGENID_SIZE];
+	int efd = eventfd(0, EFD_NONBLOCK);
+	struct guest_mem mem;
+	struct vmgenid *g;
+	int i;
+
+	vmgenid_mem(&mem, ram);
+	g = vmgenid_create(&mem, VMGENID_TEST_GPA, (struct irq_line){ efd });
+	ck_assert_ptr_nonnull(g);
+	for (i = 0; i < 3; i++) {
+		memcpy(before, ram + VMGENID_TEST_GPA - 0x2000, sizeof(before));
+		ck_assert_int_eq(vmgenid_regenerate(g), 0);
+		ck_assert(memcmp(before, ram + VMGENID_TEST_GPA - 0x2000, sizeof(before)));
+		check_id_placed(ram);
+		ck_assert_uint_eq(irq_count(efd), 1);
+	}
+	vmgenid_destroy(g);
+	close(efd);
+}
+END_TEST
+
+/* Two VMs (two creations) never share an id. */
+START_TEST(vmgenid_ids_differ)
+{
+	static uint8_t ram1[0x2000], ram2[0x2000];
+	struct guest_mem m1, m2;
+	struct vmgenid *g1, *g2;
+
+	vmgenid_mem(&m1, ram1);
+	vmgenid_mem(&m2, ram2);
+	g1 = vmgenid_create(&m1, VMGENID_TEST_GPA, (struct irq_line){ -1 });
+	g2 = vmgenid_create(&m2, VMGENID_TEST_GPA, (struct irq_line){ -1 });
+	ck_assert_ptr_nonnull(g1);
+	ck_assert_ptr_nonnull(g2);
+	ck_assert(memcmp(ram1 + 0x1000, ram2 + 0x1000, VMGENID_SIZE));
+	vmgenid_destroy(g1);
+	vmgenid_destroy(g2);
+}
+END_TEST
+
+/* An id that would not lie wholly in guest RAM: refused, nothing written. */
+START_TEST(vmgenid_outside_ram)
+{
+	static uint8_t ram[0x2000], copy[0x2000];
+	struct guest_mem mem;
+
+	vmgenid_mem(&mem, ram);
+	memcpy(copy, ram, sizeof(copy));
+	ck_assert_ptr_null(vmgenid_create(&mem, 0x1000, (struct irq_line){ -1 }));
+	ck_assert_ptr_null(vmgenid_create(&mem, 0x4000 - 8, (struct irq_line){ -1 }));
+	ck_assert(!memcmp(ram, copy, sizeof(copy)));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("devices");
@@ -296,6 +397,10 @@ int main(void)
 	tcase_add_test(tc, i8042_probe_sequence);
 	tcase_add_test(tc, i8042_ctrl_alt_del);
 	tcase_add_test(tc, cpuid_topology);
+	tcase_add_test(tc, vmgenid_create_writes_id);
+	tcase_add_test(tc, vmgenid_regenerate_changes_id_and_raises_irq);
+	tcase_add_test(tc, vmgenid_ids_differ);
+	tcase_add_test(tc, vmgenid_outside_ram);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
