@@ -105,7 +105,11 @@ struct vmgenid;
 /* Writes a first random id at gpa (which must be guest RAM); NULL on failure, logged. */
 struct vmgenid *vmgenid_create(struct guest_mem *mem, uint64_t gpa, struct irq_line irq);
 void vmgenid_destroy(struct vmgenid *g);
-/* A new random generation id written to the guest page, and the guest notified. */
+/*
+ * A new random generation id written to the guest page, and the guest
+ * notified. Uses getrandom(): call it on the vmm thread, whose filter allows
+ * that, not on a vCPU thread.
+ */
 int vmgenid_regenerate(struct vmgenid *g);
 
 #endif

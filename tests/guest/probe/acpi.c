@@ -31,6 +31,9 @@
 #define AML_NAME_OP	0x08
 #define AML_BYTE_PREFIX	0x0a
 #define AML_PACKAGE_OP	0x12
+#define AML_QWORD_PREFIX 0x0e
+#define AML_METHOD_OP	0x14
+#define AML_RETURN_OP	0xa4
 #define AML_ROOT_CHAR	'\\'
 #define AML_WORD_PREFIX	0x0b
 #define AML_DWORD_PREFIX 0x0c
@@ -506,35 +509,136 @@ static uint32_t next_name(const uint8_t *aml, uint32_t len, uint32_t from,
 	return len;
 }
 
-/*
- * Not an AML interpreter: find Name (_HID, "hid"), then the Name (_CRS,
- * ResourceTemplate) that follows it before the next _HID.
- */
-int acpi_find_mmio_devices(const char *hid, struct acpi_mmio_dev *out, int max)
+/* Is the string at s (len bytes left) the AML String "want"? */
+static bool aml_string_is(const uint8_t *s, uint32_t len, const char *want)
+{
+	uint32_t n = strnlen(want, 16);
+
+	return len >= n + 2 && s[0] == AML_STRING_PREFIX && !memcmp(s + 1, want, n) &&
+	       s[1 + n] == 0;
+}
+
+static const uint8_t *dsdt_aml(uint32_t *len)
 {
 	const struct acpi_fadt *fadt = find_fadt();
 	const struct acpi_header *dsdt = fadt ? fadt_dsdt(fadt) : NULL;
-	uint32_t hid_len = strnlen(hid, 16), len, i, end, crs;
-	const uint8_t *aml;
-	int n = 0;
 
 	if (!dsdt)
-		return -1;
-	aml = (const uint8_t *)(dsdt + 1);
-	len = dsdt->length - sizeof(*dsdt);
-	for (i = next_name(aml, len, 0, "_HID"); i < len && n < max; i = end) {
-		const uint8_t *res, *s = aml + i + 4;
-		uint32_t res_len;
+		return NULL;
+	*len = dsdt->length - sizeof(*dsdt);
+	return (const uint8_t *)(dsdt + 1);
+}
 
-		end = next_name(aml, len, i + 4, "_HID");
-		if (end - i - 4 < hid_len + 2 || s[0] != AML_STRING_PREFIX ||
-		    memcmp(s + 1, hid, hid_len) || s[1 + hid_len] != 0)
-			continue;
-		crs = next_name(aml, end, i + 4, "_CRS");
-		if (crs < end &&
-		    crs_buffer(aml + crs + 4, end - crs - 4, &res, &res_len) &&
-		    crs_parse(res, res_len, &out[n]))
-			n++;
+/*
+ * The next device from *from on whose Name (_HID, "hid") matches: its
+ * objects are [*start, *end), up to the next _HID. false when none is left.
+ */
+static bool next_device(const uint8_t *aml, uint32_t len, const char *hid, uint32_t *from,
+			uint32_t *start, uint32_t *end)
+{
+	uint32_t i;
+
+	for (i = next_name(aml, len, *from, "_HID"); i < len; i = *end) {
+		*end = next_name(aml, len, i + 4, "_HID");
+		if (aml_string_is(aml + i + 4, *end - i - 4, hid)) {
+			*start = i + 4;
+			*from = *end;
+			return true;
+		}
 	}
+	*from = len;
+	return false;
+}
+
+/* Resource template of the device's Name (_CRS, ...) into dev; false without one. */
+static bool device_crs(const uint8_t *aml, uint32_t start, uint32_t end,
+		       struct acpi_mmio_dev *dev)
+{
+	uint32_t crs = next_name(aml, end, start, "_CRS"), res_len;
+	const uint8_t *res;
+
+	return crs < end && crs_buffer(aml + crs + 4, end - crs - 4, &res, &res_len) &&
+	       crs_parse(res, res_len, dev);
+}
+
+/* Not an AML interpreter: _CRS is the Name (_CRS, ResourceTemplate) after the _HID. */
+int acpi_find_mmio_devices(const char *hid, struct acpi_mmio_dev *out, int max)
+{
+	uint32_t len, from = 0, start, end;
+	const uint8_t *aml = dsdt_aml(&len);
+	int n = 0;
+
+	if (!aml)
+		return -1;
+	while (n < max && next_device(aml, len, hid, &from, &start, &end))
+		n += device_crs(aml, start, end, &out[n]);
 	return n;
+}
+
+/* An integer constant at aml[*at]: Zero, One or a Byte..QWord; *at moves past it. */
+static bool aml_integer(const uint8_t *aml, uint32_t len, uint32_t *at, uint64_t *v)
+{
+	static const uint8_t sizes[] = {
+		[AML_BYTE_PREFIX] = 1, [AML_WORD_PREFIX] = 2, [AML_DWORD_PREFIX] = 4,
+		[AML_QWORD_PREFIX] = 8,
+	};
+	uint8_t op, n;
+
+	if (*at >= len)
+		return false;
+	op = aml[(*at)++];
+	if (op == AML_ZERO_OP || op == AML_ONE_OP) {
+		*v = op;
+		return true;
+	}
+	n = op < sizeof(sizes) ? sizes[op] : 0;
+	if (!n || len - *at < n)
+		return false;
+	*v = 0;
+	memcpy(v, aml + *at, n);
+	*at += n;
+	return true;
+}
+
+/* Method (ADDR) { Return (Package (2) { low, high }) } at aml[i] (the name). */
+static bool addr_method(const uint8_t *aml, uint32_t len, uint32_t i, uint64_t *addr)
+{
+	uint32_t k, at = i + 4 + 1, pkg;	/* past the name and MethodFlags */
+	uint64_t lo, hi;
+
+	for (k = 1; k <= 4 && k < i; k++)	/* MethodOp, then a k-byte PkgLength */
+		if (aml[i - 1 - k] == AML_METHOD_OP && (uint32_t)(aml[i - k] >> 6) + 1 == k)
+			break;
+	if (k > 4 || k >= i || at + 2 > len || memcmp(aml + i, "ADDR", 4))
+		return false;
+	if (aml[at++] != AML_RETURN_OP || aml[at++] != AML_PACKAGE_OP)
+		return false;
+	k = pkg_length(aml + at, len - at, &pkg);
+	if (!k || at + k + 1 > len || aml[at + k] != 2)
+		return false;
+	at += k + 1;
+	if (!aml_integer(aml, len, &at, &lo) || !aml_integer(aml, len, &at, &hi))
+		return false;
+	*addr = (lo & 0xffffffff) | hi << 32;
+	return true;
+}
+
+int acpi_find_vmgenid(uint64_t *addr, uint32_t *gsi)
+{
+	uint32_t len, from = 0, start, end, i;
+	const uint8_t *aml = dsdt_aml(&len);
+	struct acpi_mmio_dev ged = { .gsi = ACPI_NO_GSI };
+	bool found = false;
+
+	if (!aml || !next_device(aml, len, "VMGENCTR", &from, &start, &end))
+		return -1;
+	for (i = start; i + 4 <= end && !found; i++)
+		found = addr_method(aml, end, i, addr);
+	if (!found)
+		return -1;
+	from = 0;
+	if (next_device(aml, len, "ACPI0013", &from, &start, &end))
+		device_crs(aml, start, end, &ged);	/* no range: only the GSI counts */
+	*gsi = ged.gsi;
+	return 0;
 }

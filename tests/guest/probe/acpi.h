@@ -22,6 +22,12 @@ struct acpi_mmio_dev {
  * Memory32Fixed range; -1 without a DSDT.
  */
 int acpi_find_mmio_devices(const char *hid, struct acpi_mmio_dev *out, int max);
+/*
+ * The VMGenID device (_HID "VMGENCTR"): the id's address from its ADDR
+ * method, and the GSI of the Generic Event Device (ACPI0013) that notifies
+ * it (ACPI_NO_GSI without one). -1 when there is no such device.
+ */
+int acpi_find_vmgenid(uint64_t *addr, uint32_t *gsi);
 /* Enter S5; returns only if the platform ignored every request. */
 void acpi_poweroff(void);
 /* Write the FADT reset register; returns only if that did nothing. */

@@ -12,6 +12,9 @@ void hostile_action(void);
 void count_action(void);
 void cad_action(void);
 void spew_action(void);
+void vmgenid_wait_action(void);
+/* "probe: vmgenid <32 hex>" when the DSDT has a VMGenID device. */
+void vmgenid_report(void);
 
 __noreturn void probe_poweroff(void);
 

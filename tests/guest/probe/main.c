@@ -127,6 +127,7 @@ static const struct action actions[] = {
 	{ "count",		count_action },
 	{ "cad",		cad_action },
 	{ "spew",		spew_action },
+	{ "vmgenid-wait",	vmgenid_wait_action },
 };
 
 static void boot_timer(bool mmio)
@@ -179,6 +180,7 @@ void probe_main(const struct hvm_start_info *si)
 	acpi_init(rsdp);
 
 	serial_printf("probe: hello cpus=%u\n", acpi_cpu_count());
+	vmgenid_report();
 	boot_timer(cmdline_value("probe.boottimer=", &timer, &timer_len) &&
 		   str_eq(timer, timer_len, "mmio"));
 	run_action(action, action_len);
