@@ -21,6 +21,9 @@
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "ACPI tables are little-endian");
 
+static_assert(ACPI_VMGENID_ADDR >= MEM_ACPI_START && ACPI_VMGENID_ADDR + 4096 <= MEM_ACPI_END,
+	      "the VMGenID page lies in the ACPI area, reserved in the e820 map");
+
 #define OEM_ID		"PETREL"
 #define OEM_TABLE_ID	"PETRELVM"
 #define CREATOR_ID	"PTRL"

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <petrel/acpi.h>
 #include <petrel/boot.h>
+#include <petrel/devices.h>
 #include <petrel/log.h>
 #include <petrel/memory.h>
 #include <petrel/util.h>
@@ -744,6 +746,9 @@ static void expect_low_map(const struct e820_range *e, uint64_t low_end)
 	expect_range(&e[0], 0, MEM_EBDA_START, 1);
 	expect_range(&e[1], MEM_EBDA_START, 0xA0000 - MEM_EBDA_START, 2);
 	expect_range(&e[2], MEM_ACPI_START, MEM_ACPI_END - MEM_ACPI_START, 2);
+	/* The guest never takes the VMGenID's page for RAM. */
+	ck_assert_uint_ge(ACPI_VMGENID_ADDR, e[2].addr);
+	ck_assert_uint_le(ACPI_VMGENID_ADDR + VMGENID_SIZE, e[2].addr + e[2].size);
 	expect_range(&e[3], MEM_HIMEM_START, low_end - MEM_HIMEM_START, 1);
 }
 
