@@ -85,7 +85,8 @@ int snap_cursor_end(const struct snap_cursor *c);
 /* ---- writing: sections go out to the fd as they are produced ---- */
 
 struct snap_writer {
-	int fd;
+	int fd;			/* -1: into sink */
+	struct snap_buf *sink;
 	const char *path;	/* for messages */
 	uint64_t crc;
 	uint64_t bytes;
@@ -95,6 +96,9 @@ struct snap_writer {
 
 int snap_writer_begin(struct snap_writer *w, int fd, const char *path, char *err,
 		      size_t errlen);
+/* The same into a buffer (the whole file, for one write once every part has answered). */
+int snap_writer_begin_buf(struct snap_writer *w, struct snap_buf *sink, const char *path,
+			  char *err, size_t errlen);
 int snap_writer_section(struct snap_writer *w, unsigned int id, unsigned int instance,
 			unsigned int version, const void *data, size_t len);
 /* The end marker with the CRC; the caller fsyncs and closes. */

@@ -50,7 +50,7 @@ int vcpu_start(struct vcpu *vcpu);
 int vcpu_stop(struct vcpu *vcpu);
 /*
  * Kick the vCPU out of KVM_RUN and return once its thread is parked (or has
- * ended). -ETIMEDOUT if it does not park in time: the pause stays asked
+ * ended); before vcpu_start(), make it start parked. -ETIMEDOUT if it does not park in time: the pause stays asked
  * for, so call vcpu_resume() to take it back.
  */
 int vcpu_pause(struct vcpu *vcpu);

@@ -131,9 +131,17 @@ static int werr(struct snap_writer *w, int ret)
 	return ret;
 }
 
+static int sink(struct snap_writer *w, const void *data, size_t len)
+{
+	if (w->fd >= 0)
+		return util_write_all(w->fd, data, len);
+	snap_put_bytes(w->sink, data, len);
+	return snap_buf_error(w->sink);
+}
+
 static int emit(struct snap_writer *w, const void *data, size_t len)
 {
-	int ret = util_write_all(w->fd, data, len);
+	int ret = sink(w, data, len);
 
 	if (ret)
 		return werr(w, ret);
@@ -159,13 +167,11 @@ static int emit_head(struct snap_writer *w, unsigned int id, unsigned int instan
 	return ret;
 }
 
-int snap_writer_begin(struct snap_writer *w, int fd, const char *path, char *err,
-		      size_t errlen)
+static int write_header(struct snap_writer *w)
 {
 	struct snap_buf b;
 	int ret;
 
-	*w = (struct snap_writer){ .fd = fd, .path = path, .err = err, .errlen = errlen };
 	snap_buf_init(&b);
 	snap_put_bytes(&b, SNAP_MAGIC, SNAP_MAGIC_LEN);
 	snap_put_u16(&b, SNAP_VERSION_MAJOR);
@@ -174,6 +180,21 @@ int snap_writer_begin(struct snap_writer *w, int fd, const char *path, char *err
 	ret = snap_buf_error(&b) ?: emit(w, b.data, b.len);
 	snap_buf_free(&b);
 	return ret;
+}
+
+int snap_writer_begin(struct snap_writer *w, int fd, const char *path, char *err,
+		      size_t errlen)
+{
+	*w = (struct snap_writer){ .fd = fd, .path = path, .err = err, .errlen = errlen };
+	return write_header(w);
+}
+
+int snap_writer_begin_buf(struct snap_writer *w, struct snap_buf *buf, const char *path,
+			  char *err, size_t errlen)
+{
+	*w = (struct snap_writer){ .fd = -1, .sink = buf, .path = path, .err = err,
+				   .errlen = errlen };
+	return write_header(w);
 }
 
 int snap_writer_section(struct snap_writer *w, unsigned int id, unsigned int instance,
@@ -202,7 +223,7 @@ int snap_writer_end(struct snap_writer *w)
 	crc = w->crc;
 	for (unsigned int i = 0; i < 8; i++)
 		le[i] = crc >> (8 * i);
-	ret = util_write_all(w->fd, le, sizeof(le));
+	ret = sink(w, le, sizeof(le));
 	return ret ? werr(w, ret) : 0;
 }
 

@@ -330,8 +330,10 @@ int vcpu_stop(struct vcpu *vcpu)
  */
 int vcpu_pause(struct vcpu *vcpu)
 {
-	if (!vcpu->started)
+	if (!vcpu->started) {
+		atomic_store(&vcpu->pause, true);	/* it will park before its first run */
 		return 0;
+	}
 	atomic_store(&vcpu->pause, true);
 	kick(vcpu);
 	return wait_thread(vcpu, true, VCPU_PAUSE_TIMEOUT_MS);
