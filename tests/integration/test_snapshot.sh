@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Snapshots: a counting probe paused after tick 5, snapshotted and killed goes on at
+# tick 6 in a new petrel (no restart, no repeat, no gap); every bad input to a load is
+# a 400 naming the file and leaves petrel able to load a good snapshot; create while
+# running and load after configuration are refused.
+. "$(dirname "$0")/api_lib.sh"
+need_kvm
+probe=$(probe_elf)
+load_body() {	# STATE MEM [EXTRA]
+	echo "{\"snapshot_path\":\"$1\",\"mem_backend\":{\"backend_type\":\"File\",\"backend_path\":\"$2\"}${3:+,$3}}"
+}
+
+start_petrel src
+expect_api 204 "" PUT /boot-source \
+	"{\"kernel_image_path\":\"$probe\",\"boot_args\":\"console=ttyS0 probe.action=count\"}"
+expect_api 204 "" PUT /machine-config '{"vcpu_count":2,"mem_size_mib":64}'
+expect_api 204 "" PUT /actions '{"action_type":"InstanceStart"}'
+wait_line src "^probe: tick 2$" 20
+expect_api 400 "pause it first" PUT /snapshot/create \
+	"{\"snapshot_path\":\"$T/st\",\"mem_file_path\":\"$T/mem\"}"
+[ ! -e "$T/st" ] && pass "a refused create makes no file" || fail "$T/st made while running"
+# Pause between tick 5 and tick 6: a tick is 100 ms after the previous line.
+wait_line src "^probe: tick 5$" 20
+expect_api 204 "" PATCH /vm '{"state":"Paused"}'
+last=$(grep -c "^probe: tick" "$T/src.out")
+expect_api 400 "Diff" PUT /snapshot/create \
+	"{\"snapshot_path\":\"$T/st\",\"mem_file_path\":\"$T/mem\",\"snapshot_type\":\"Diff\"}"
+expect_api 400 "track_dirty_pages" PUT /snapshot/create \
+	"{\"snapshot_path\":\"$T/st\",\"mem_file_path\":\"$T/mem\",\"snapshot_type\":\"Diff\"}"
+expect_api 204 "" PUT /snapshot/create "{\"snapshot_path\":\"$T/st\",\"mem_file_path\":\"$T/mem\"}"
+expect_api 400 "petrel writes only new files" PUT /snapshot/create \
+	"{\"snapshot_path\":\"$T/st\",\"mem_file_path\":\"$T/mem2\"}"
+expect_api 200 '"state":"Paused"' GET /
+[ "$(stat -c %s "$T/mem")" = $((64 << 20)) ] && pass "the memory file is guest RAM's size" ||
+	fail "memory file of $(stat -c %s "$T/mem") bytes"
+[ "$(du -k "$T/mem" | cut -f1)" -lt 16384 ] && pass "untouched pages stay holes" ||
+	fail "memory file uses $(du -k "$T/mem" | cut -f1) KiB"
+sleep 0.3	# paused: no tick may come
+[ "$(grep -c "^probe: tick" "$T/src.out")" = "$last" ] && pass "no tick while paused" ||
+	fail "ticks came while paused"
+kill -9 "$PID"
+wait "$PID" 2>/dev/null || true
+
+# Bad inputs: each a 400 naming the file or field, petrel still Not started.
+start_petrel dst
+head -c 4000 "$T/st" >"$T/truncated"
+cp "$T/st" "$T/corrupt"
+printf 'X' | dd of="$T/corrupt" bs=1 seek=3000 conv=notrunc status=none
+head -c 1000 /dev/urandom >"$T/foreign"
+truncate -s $((32 << 20)) "$T/short"
+cp "$T/st" "$T/version"
+printf '\x09' | dd of="$T/version" bs=1 seek=16 conv=notrunc status=none
+expect_api 400 "$T/truncated: truncated" PUT /snapshot/load "$(load_body "$T/truncated" "$T/mem")"
+expect_api 400 "$T/corrupt: CRC mismatch" PUT /snapshot/load "$(load_body "$T/corrupt" "$T/mem")"
+expect_api 400 "$T/foreign: not a petrel snapshot" PUT /snapshot/load \
+	"$(load_body "$T/foreign" "$T/mem")"
+expect_api 400 "version 9.0, this petrel reads 1.x" PUT /snapshot/load \
+	"$(load_body "$T/version" "$T/mem")"
+expect_api 400 "$T/nothing" PUT /snapshot/load "$(load_body "$T/nothing" "$T/mem")"
+expect_api 400 "$T/short" PUT /snapshot/load "$(load_body "$T/st" "$T/short")"
+expect_api 400 "exactly one of" PUT /snapshot/load \
+	"{\"snapshot_path\":\"$T/st\",\"mem_file_path\":\"$T/mem\",\"mem_backend\":{\"backend_type\":\"File\",\"backend_path\":\"$T/mem\"}}"
+expect_api 400 "exactly one of" PUT /snapshot/load "{\"snapshot_path\":\"$T/st\"}"
+expect_api 400 "vsock is not supported yet" PUT /snapshot/load \
+	"$(load_body "$T/st" "$T/mem" '"vsock_override":{"uds_path":"/x"}')"
+expect_api 400 "no network interface \\\"eth0\\\"" PUT /snapshot/load \
+	"$(load_body "$T/st" "$T/mem" '"network_overrides":[{"iface_id":"eth0","host_dev_name":"tap0"}]')"
+expect_api 400 "backend_type" PUT /snapshot/load \
+	"{\"snapshot_path\":\"$T/st\",\"mem_backend\":{\"backend_type\":\"Disk\",\"backend_path\":\"$T/mem\"}}"
+expect_api 200 '"state":"Not started"' GET /
+expect_api 400 "before starting" PATCH /vm '{"state":"Resumed"}'
+
+# The good snapshot after all that, through the deprecated mem_file_path, resumed.
+expect_api 204 "" PUT /snapshot/load \
+	"{\"snapshot_path\":\"$T/st\",\"mem_file_path\":\"$T/mem\",\"resume_vm\":true}"
+expect_api 200 '"state":"Running"' GET /
+wait_line dst "^probe: tick 8$" 20
+ticks=$(grep "^probe: tick" "$T/dst.out" | head -3 | tr '\n' ' ')
+[ "$ticks" = "probe: tick 6 probe: tick 7 probe: tick 8 " ] &&
+	pass "the restored probe goes on at tick 6: $ticks" ||
+	fail "after the restore: '$ticks' (expected ticks 6, 7, 8)"
+grep -q "probe: action=count" "$T/dst.out" && fail "the probe started again" ||
+	pass "no restart"
+expect_api 200 '"vcpu_count":2' GET /vm/config
+grep -qF "\"kernel_image_path\":\"$probe\"" "$T/resp" && pass "GET /vm/config: the boot source" ||
+	fail "GET /vm/config: $RESP"
+expect_api 204 "" PATCH /vm '{"state":"Paused"}'
+expect_api 200 "load_snapshot" GET /metrics
+expect_api 400 "" PUT /snapshot/load "$(load_body "$T/st" "$T/mem")"
+stop_petrel
+
+# Load is for a fresh petrel only; a loaded one stays paused without resume_vm.
+start_petrel cfg
+expect_api 204 "" PUT /machine-config '{"vcpu_count":1,"mem_size_mib":64}'
+expect_api 400 "configured already" PUT /snapshot/load "$(load_body "$T/st" "$T/mem")"
+stop_petrel
+start_petrel paused
+expect_api 204 "" PUT /snapshot/load "$(load_body "$T/st" "$T/mem")"
+expect_api 200 '"state":"Paused"' GET /
+sleep 0.3
+grep -q "^probe: tick" "$T/paused.out" && fail "a paused restore ran" || pass "restored paused"
+expect_api 204 "" PATCH /vm '{"state":"Resumed"}'
+wait_line paused "^probe: tick 6$" 20 && pass "resumed at tick 6"
+stop_petrel
+finish
