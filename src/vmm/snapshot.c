@@ -5,6 +5,7 @@
  * them. Save runs with the vCPUs paused; restore before they start.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <linux/kvm.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <petrel/log.h>
 #include <petrel/snapshot.h>
@@ -339,4 +341,62 @@ int vm_state_config(const struct snap_state *st, struct vm_config *cfg, char *er
 	if (config_parse_string((const char *)s->data, s->len, cfg, msg, sizeof(msg)))
 		return say(err, errlen, -EINVAL, "section config: %s", msg);
 	return 0;
+}
+
+/* ---- petrel snapshot info ---- */
+
+static void print_layout(const struct snap_state *st, FILE *out)
+{
+	const struct snap_section *s = snap_state_find(st, SNAP_SEC_MEMORY, 0);
+	struct snap_cursor c;
+	uint64_t size, off = 0;
+	uint32_t n;
+
+	if (!s)
+		return;
+	snap_cursor_init(&c, s->data, s->len);
+	size = snap_get_u64(&c);
+	n = snap_get_u32(&c);
+	fprintf(out, "memory: %" PRIu64 " MiB in %u region(s)\n", size >> 20, n);
+	for (uint32_t i = 0; i < n && i < MEM_MAX_REGIONS && !c.short_read; i++) {
+		uint64_t gpa = snap_get_u64(&c), len = snap_get_u64(&c);
+
+		fprintf(out, "  region %u: gpa 0x%" PRIx64 "..0x%" PRIx64 ", memory file offset "
+			"0x%" PRIx64 "\n", i, gpa, gpa + len, off);
+		off += len;
+	}
+}
+
+int vm_snapshot_info(const char *path, bool version_only, FILE *out, char *err, size_t errlen)
+{
+	struct snap_state st;
+	struct vm_config cfg;
+	json_t *j;
+	int fd = util_open_file(path, O_RDONLY, UTIL_FILE_REG | UTIL_FILE_FIFO, err, errlen);
+	int ret;
+
+	if (fd < 0)
+		return fd;
+	ret = snap_state_read(fd, path, &st, err, errlen);
+	close(fd);
+	if (ret)
+		return ret;
+	fprintf(out, version_only ? "v%u.%u\n" : "format version: %u.%u\n", st.major, st.minor);
+	config_init(&cfg);
+	if (!version_only && !(ret = vm_state_config(&st, &cfg, err, errlen))) {
+		j = config_to_json(&cfg);
+		fprintf(out, "configuration: ");
+		json_dumpf(j, out, JSON_COMPACT);
+		fprintf(out, "\n");
+		json_decref(j);
+		print_layout(&st, out);
+		fprintf(out, "sections:");
+		for (unsigned int i = 0; i < st.nr; i++)
+			fprintf(out, " %s[%u]", snap_section_name(st.sections[i].id),
+				st.sections[i].instance);
+		fprintf(out, "\n");
+	}
+	config_free(&cfg);
+	snap_state_free(&st);
+	return ret;
 }

@@ -102,4 +102,45 @@ grep -q "^probe: tick" "$T/paused.out" && fail "a paused restore ran" || pass "r
 expect_api 204 "" PATCH /vm '{"state":"Resumed"}'
 wait_line paused "^probe: tick 6$" 20 && pass "resumed at tick 6"
 stop_petrel
+
+# petrel snapshot info / --describe-snapshot
+"$PETREL_BIN" snapshot info "$T/st" >"$T/info" 2>&1 || fail "snapshot info failed"
+grep -q '^format version: 1.0$' "$T/info" && grep -q '"vcpu_count":2' "$T/info" &&
+	grep -q '^memory: 64 MiB' "$T/info" && grep -q 'vcpu\[1\]' "$T/info" &&
+	pass "snapshot info: version, configuration, memory, sections" || fail "info: $(cat "$T/info")"
+[ "$("$PETREL_BIN" --describe-snapshot "$T/st")" = v1.0 ] && pass "--describe-snapshot: v1.0" ||
+	fail "--describe-snapshot: $("$PETREL_BIN" --describe-snapshot "$T/st" 2>&1)"
+"$PETREL_BIN" snapshot info "$T/corrupt" 2>"$T/info.err" && fail "info of a corrupt file" ||
+	grep -q "CRC mismatch" "$T/info.err" && pass "snapshot info: a corrupt file named"
+
+# Diff: Full at tick 3, more ticks, Diff at tick 6; the diff rebased onto a copy
+# of the full memory file restores at tick 7.
+start_petrel diff
+expect_api 204 "" PUT /boot-source \
+	"{\"kernel_image_path\":\"$probe\",\"boot_args\":\"console=ttyS0 probe.action=count\"}"
+expect_api 204 "" PUT /machine-config '{"vcpu_count":1,"mem_size_mib":64,"track_dirty_pages":true}'
+expect_api 204 "" PUT /actions '{"action_type":"InstanceStart"}'
+wait_line diff "^probe: tick 3$" 20
+expect_api 204 "" PATCH /vm '{"state":"Paused"}'
+expect_api 204 "" PUT /snapshot/create "{\"snapshot_path\":\"$T/fst\",\"mem_file_path\":\"$T/fmem\"}"
+expect_api 204 "" PATCH /vm '{"state":"Resumed"}'
+wait_line diff "^probe: tick 6$" 20
+expect_api 204 "" PATCH /vm '{"state":"Paused"}'
+expect_api 204 "" PUT /snapshot/create \
+	"{\"snapshot_path\":\"$T/dst\",\"mem_file_path\":\"$T/dmem\",\"snapshot_type\":\"Diff\"}"
+expect_api 200 "diff_create_snapshot" GET /metrics
+kill -9 "$PID"
+wait "$PID" 2>/dev/null || true
+[ "$(stat -c %s "$T/dmem")" = $((64 << 20)) ] && pass "the diff memory file is RAM's size" ||
+	fail "diff memory file of $(stat -c %s "$T/dmem") bytes"
+cp --sparse=always "$T/fmem" "$T/rmem"
+"$PETREL_BIN" snapshot rebase --base "$T/rmem" --diff "$T/dmem" && pass "snapshot rebase" ||
+	fail "snapshot rebase failed"
+start_petrel rebased
+expect_api 204 "" PUT /snapshot/load "$(load_body "$T/dst" "$T/rmem" '"resume_vm":true')"
+wait_line rebased "^probe: tick 8$" 20
+ticks=$(grep "^probe: tick" "$T/rebased.out" | head -2 | tr '\n' ' ')
+[ "$ticks" = "probe: tick 7 probe: tick 8 " ] && pass "the rebased diff goes on at tick 7" ||
+	fail "after the rebased diff: '$ticks'"
+stop_petrel
 finish
