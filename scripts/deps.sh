@@ -2,7 +2,7 @@
 # Install what building petrel (and, with "test", testing it) needs: Debian 12 packages only.
 set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config libjansson-dev libseccomp-dev libcap-ng-dev
-	    liburing-dev check file)
+	    liburing-dev liblzma-dev check file)
 guest_pkgs=(busybox-static cpio e2fsprogs kmod xz-utils)
 test_pkgs=(clang libclang-rt-14-dev qemu-system-x86 linux-source-6.1 bc bison flex libelf-dev
 	   libssl-dev lz4 zstd iproute2 procps acpica-tools curl python3 gnuplot-nox jq fio)

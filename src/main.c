@@ -12,6 +12,7 @@
 #include <petrel/config.h>
 #include <petrel/jail.h>
 #include <petrel/log.h>
+#include <petrel/memory.h>
 #include <petrel/metrics.h>
 #include <petrel/util.h>
 #include <petrel/vmm.h>
@@ -317,6 +318,36 @@ out:
 	return ret;
 }
 
+static int snapshot_info(const char *path, bool version_only)
+{
+	char err[1024];
+
+	if (!vm_snapshot_info(path, version_only, stdout, err, sizeof(err)))
+		return 0;
+	fprintf(stderr, "petrel: %s\n", err);
+	return 1;
+}
+
+/* petrel snapshot info FILE | rebase --base MEM --diff MEM */
+static int snapshot_main(int argc, char **argv)
+{
+	char err[1024];
+
+	if (argc == 3 && !strcmp(argv[1], "info"))
+		return snapshot_info(argv[2], false);
+	if (argc == 6 && !strcmp(argv[1], "rebase") && !strcmp(argv[2], "--base") &&
+	    !strcmp(argv[4], "--diff")) {
+		if (!snapshot_rebase(argv[3], argv[5], err, sizeof(err)))
+			return 0;
+		fprintf(stderr, "petrel: snapshot rebase: %s\n", err);
+		return 1;
+	}
+	fprintf(stderr, "Usage: petrel snapshot info STATE_FILE\n"
+		"       petrel snapshot rebase --base MEM_FILE --diff DIFF_MEM_FILE\n"
+		"       petrel --describe-snapshot STATE_FILE\n");
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = {
@@ -327,6 +358,10 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "jail"))
 		return jailer_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "snapshot"))
+		return snapshot_main(argc - 1, argv + 1);
+	if (argc == 3 && !strcmp(argv[1], "--describe-snapshot"))
+		return snapshot_info(argv[2], true);
 	ret = parse_args(argc, argv, &o);
 	if (ret)
 		return ret > 0 ? 0 : 1;

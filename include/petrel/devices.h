@@ -68,6 +68,10 @@ extern const struct bus_ops serial_bus_ops;
 /* Queue host input for the guest; returns how many bytes were taken. */
 size_t serial_enqueue_input(struct serial *s, const uint8_t *buf, size_t len);
 size_t serial_input_room(struct serial *s);
+/* Snapshots: registers, the input FIFO and the interrupt's state; -EINVAL for bytes that do not fit. */
+struct snap_buf;
+void serial_save(struct serial *s, struct snap_buf *out);
+int serial_restore(struct serial *s, const void *data, size_t len);
 
 /* i8042 keyboard controller (ports 0x60 and 0x64, GSI 1). */
 #define I8042_DATA_PORT 0x60
@@ -81,6 +85,8 @@ extern const struct bus_ops i8042_data_bus_ops;
 extern const struct bus_ops i8042_cmd_bus_ops;
 /* Press and release Ctrl-Alt-Del as the guest's keyboard. -EBUSY when the buffer is full. */
 int i8042_send_ctrl_alt_del(struct i8042 *k);
+void i8042_save(struct i8042 *k, struct snap_buf *out);
+int i8042_restore(struct i8042 *k, const void *data, size_t len);
 
 /* Boot timer: the byte 123 written to MEM_BOOT_TIMER_ADDR or port 0x3f0. */
 #define BOOT_TIMER_PORT 0x3f0

@@ -50,7 +50,7 @@ int vcpu_start(struct vcpu *vcpu);
 int vcpu_stop(struct vcpu *vcpu);
 /*
  * Kick the vCPU out of KVM_RUN and return once its thread is parked (or has
- * ended). -ETIMEDOUT if it does not park in time: the pause stays asked
+ * ended); before vcpu_start(), make it start parked. -ETIMEDOUT if it does not park in time: the pause stays asked
  * for, so call vcpu_resume() to take it back.
  */
 int vcpu_pause(struct vcpu *vcpu);
@@ -58,6 +58,15 @@ int vcpu_pause(struct vcpu *vcpu);
 void vcpu_resume(struct vcpu *vcpu);
 /* vcpu_stop(), then free it; -ETIMEDOUT, and nothing freed, if its thread would not end. */
 int vcpu_destroy(struct vcpu *vcpu);
+/*
+ * Snapshots: the vCPU's whole state (registers, FPU/XSAVE, XCRs, debug
+ * registers, LAPIC, MP state, events, TSC rate, every MSR KVM lists and will
+ * read, CPUID) appended to out; the vCPU must be paused (or not started).
+ */
+struct snap_buf;
+int vcpu_save(struct vcpu *vcpu, struct snap_buf *out);
+/* Put it back before the vCPU starts; -EINVAL with err saying what does not fit. */
+int vcpu_restore(struct vcpu *vcpu, const void *data, size_t len, char *err, size_t errlen);
 /* Log the registers (after a fatal exit). */
 void vcpu_dump_regs(struct vcpu *vcpu);
 

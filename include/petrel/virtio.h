@@ -67,6 +67,7 @@ void virtq_set_avail_event(struct virtq *vq, const struct guest_mem *mem);
 void virtq_reset(struct virtq *vq);
 
 struct virtio_dev;
+struct snap_buf;
 
 struct virtio_dev_metrics {
 	uint64_t queue_errors;		/* malformed rings/chains from the guest */
@@ -102,6 +103,15 @@ struct virtio_dev_ops {
 	/* Device reset by the driver, once quiet: forget negotiated state. */
 	void (*reset)(struct virtio_dev *dev);
 	void (*destroy)(struct virtio_dev *dev);
+	/*
+	 * Snapshots, the VM paused, on the vmm thread with dev->lock held: the
+	 * device's own state beyond the transport's. -EBUSY while it holds a
+	 * request taken from a ring and not yet answered (it finishes in moments
+	 * once the vCPUs are paused). NULL: nothing of its own to save.
+	 */
+	int (*save)(struct virtio_dev *dev, struct snap_buf *out);
+	/* Before the VM starts; -EINVAL for bytes that do not fit. NULL: nothing to restore. */
+	int (*restore)(struct virtio_dev *dev, const void *data, size_t len);
 };
 
 /* The generic part every device embeds (first member). */
@@ -148,6 +158,16 @@ struct virtio_host {
 int virtio_mmio_attach(const struct virtio_host *host, struct virtio_dev *dev, uint64_t base,
 		       struct irq_line irq);
 void virtio_mmio_detach(struct virtio_dev *dev);
+/*
+ * Snapshots: the transport's registers and every queue's position, then the
+ * device's own state. Save: the VM paused, on the vmm thread; -EBUSY (err
+ * says which device) while a reset or a request is under way. Restore:
+ * attached, before the VM starts; -EINVAL with err naming what does not fit
+ * this device (another type, queue count or features).
+ */
+int virtio_mmio_save(struct virtio_dev *dev, struct snap_buf *out, char *err, size_t errlen);
+int virtio_mmio_restore(struct virtio_dev *dev, const void *data, size_t len, char *err,
+			size_t errlen);
 /* Register access, exposed for unit tests and fuzzing (the bus calls these). */
 extern const struct bus_ops virtio_mmio_bus_ops;
 

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <petrel/config.h>
 
 /* The vmm thread's epoll loop: every fd it watches has a callback. */
@@ -45,5 +46,12 @@ int vmm_boot(struct vmm *vmm, struct vm_config *cfg);
 /* Run until the guest ends or a signal comes: petrel's exit code. */
 int vmm_run(struct vmm *vmm);
 void vmm_destroy(struct vmm *vmm);
+
+/*
+ * `petrel snapshot info FILE` (version, configuration, memory layout,
+ * sections) and `--describe-snapshot FILE` (version_only: "v1.0"); -errno
+ * with err naming the file.
+ */
+int vm_snapshot_info(const char *path, bool version_only, FILE *out, char *err, size_t errlen);
 
 #endif

@@ -50,6 +50,8 @@ static const char *const op_names[API_NR_OPS] = {
 	[API_FLUSH_METRICS] = "FlushMetrics",
 	[API_PAUSE] = "PATCH /vm Paused",
 	[API_RESUME] = "PATCH /vm Resumed",
+	[API_SNAPSHOT_CREATE] = "PUT /snapshot/create",
+	[API_SNAPSHOT_LOAD] = "PUT /snapshot/load",
 };
 
 const char *api_op_name(enum api_op op)
@@ -260,6 +262,134 @@ static int check_vm_state(struct api_request *req, json_t *body)
 	return 0;
 }
 
+/* ---- snapshots: the shape here, the files and the VM on the vmm thread ---- */
+
+/* Every key of obj is in known[], and each of them has the JSON type wanted. */
+static int check_fields(struct api_request *req, json_t *obj, const char *where,
+			const char *const *known, const json_type *types, size_t n)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	if (!json_is_object(obj)) {
+		api_reply_fault(req, "%s: expected an object", where);
+		return -1;
+	}
+	json_object_foreach(obj, key, v) {
+		for (i = 0; i < n && strcmp(key, known[i]); i++)
+			;
+		if (i == n) {
+			api_reply_fault(req, "%s: unknown field \"%s\"", where, key);
+			return -1;
+		}
+		if (json_typeof(v) != types[i] &&
+		    !(types[i] == JSON_TRUE && json_is_boolean(v))) {
+			api_reply_fault(req, "%s.%s: wrong type", where, key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int need_string(struct api_request *req, json_t *obj, const char *where, const char *f)
+{
+	const char *s = json_string_value(json_object_get(obj, f));
+
+	if (s && *s)
+		return 0;
+	api_reply_fault(req, "%s: missing required field \"%s\"", where, f);
+	return -1;
+}
+
+static int check_snapshot_create(struct api_request *req, json_t *body)
+{
+	static const char *const known[] = { "snapshot_path", "mem_file_path", "snapshot_type" };
+	static const json_type types[] = { JSON_STRING, JSON_STRING, JSON_STRING };
+	const char *type;
+
+	if (check_fields(req, body, "snapshot/create", known, types, ARRAY_SIZE(known)) ||
+	    need_string(req, body, "snapshot/create", "snapshot_path") ||
+	    need_string(req, body, "snapshot/create", "mem_file_path"))
+		return -1;
+	type = json_string_value(json_object_get(body, "snapshot_type"));
+	if (type && strcmp(type, "Full") && strcmp(type, "Diff")) {
+		api_reply_fault(req, "snapshot/create.snapshot_type: expected one of \"Full\", "
+				"\"Diff\", got \"%s\"", type);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_mem_backend(struct api_request *req, json_t *mb)
+{
+	static const char *const known[] = { "backend_type", "backend_path" };
+	static const json_type types[] = { JSON_STRING, JSON_STRING };
+	const char *where = "snapshot/load.mem_backend";
+	const char *type;
+
+	if (check_fields(req, mb, where, known, types, ARRAY_SIZE(known)) ||
+	    need_string(req, mb, where, "backend_type") ||
+	    need_string(req, mb, where, "backend_path"))
+		return -1;
+	type = json_string_value(json_object_get(mb, "backend_type"));
+	if (strcmp(type, "File") && strcmp(type, "Uffd")) {
+		api_reply_fault(req, "%s.backend_type: expected one of \"File\", \"Uffd\", got "
+				"\"%s\"", where, type);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_overrides(struct api_request *req, json_t *arr)
+{
+	static const char *const known[] = { "iface_id", "host_dev_name" };
+	static const json_type types[] = { JSON_STRING, JSON_STRING };
+	const char *where = "snapshot/load.network_overrides[]";
+	json_t *o;
+	size_t i;
+
+	json_array_foreach(arr, i, o) {
+		if (check_fields(req, o, where, known, types, ARRAY_SIZE(known)) ||
+		    need_string(req, o, where, "iface_id") ||
+		    need_string(req, o, where, "host_dev_name"))
+			return -1;
+	}
+	return 0;
+}
+
+static int check_snapshot_load(struct api_request *req, json_t *body)
+{
+	static const char *const known[] = {
+		"snapshot_path", "mem_file_path", "mem_backend", "enable_diff_snapshots",
+		"track_dirty_pages", "resume_vm", "network_overrides", "vsock_override",
+		"clock_realtime",
+	};
+	static const json_type types[] = {
+		JSON_STRING, JSON_STRING, JSON_OBJECT, JSON_TRUE, JSON_TRUE, JSON_TRUE, JSON_ARRAY,
+		JSON_OBJECT, JSON_TRUE,
+	};
+	json_t *mb = json_object_get(body, "mem_backend");
+
+	if (check_fields(req, body, "snapshot/load", known, types, ARRAY_SIZE(known)) ||
+	    need_string(req, body, "snapshot/load", "snapshot_path"))
+		return -1;
+	if (!mb == !json_object_get(body, "mem_file_path")) {
+		api_reply_fault(req, "snapshot/load: exactly one of \"mem_backend\" and "
+				"\"mem_file_path\" (deprecated) is needed");
+		return -1;
+	}
+	if (json_object_get(body, "vsock_override")) {
+		api_reply_fault(req, "snapshot/load.vsock_override: vsock is not supported yet");
+		return -1;
+	}
+	if (mb && check_mem_backend(req, mb))
+		return -1;
+	if (!mb && need_string(req, body, "snapshot/load", "mem_file_path"))
+		return -1;
+	return check_overrides(req, json_object_get(body, "network_overrides"));
+}
+
 /* ---- routing ---- */
 
 static const struct route routes[] = {
@@ -279,6 +409,8 @@ static const struct route routes[] = {
 	{ HTTP_PUT, "logger", NULL, false, API_PUT_LOGGER, check_logger },
 	{ HTTP_PUT, "metrics", NULL, false, API_PUT_METRICS, check_metrics },
 	{ HTTP_PATCH, "vm", NULL, false, API_PAUSE, check_vm_state },
+	{ HTTP_PUT, "snapshot", "create", false, API_SNAPSHOT_CREATE, check_snapshot_create },
+	{ HTTP_PUT, "snapshot", "load", false, API_SNAPSHOT_LOAD, check_snapshot_load },
 };
 
 /* "/drives/rootfs/" -> "drives", "rootfs", ""; a trailing '/' is ignored. */

@@ -6,6 +6,7 @@
 
 #include <petrel/devices.h>
 #include <petrel/log.h>
+#include <petrel/snapshot.h>
 
 #define STS_OBF		0x01	/* output buffer full */
 #define STS_SYS		0x04	/* self-test passed */
@@ -237,4 +238,46 @@ int i8042_send_ctrl_alt_del(struct i8042 *k)
 		push(k, seq[i]);
 	pthread_mutex_unlock(&k->lock);
 	return ret;
+}
+
+/* ---- snapshots: controller registers, pending commands, the output buffer in order ---- */
+
+void i8042_save(struct i8042 *k, struct snap_buf *out)
+{
+	pthread_mutex_lock(&k->lock);
+	snap_put_u8(out, k->status);
+	snap_put_u8(out, k->ctr);
+	snap_put_u8(out, k->outp);
+	snap_put_u8(out, k->pending_cmd);
+	snap_put_u8(out, k->pending_kbd);
+	snap_put_u8(out, k->len);
+	for (unsigned int i = 0; i < k->len; i++)
+		snap_put_u8(out, k->buf[(k->head + i) % OUT_BUF_SIZE]);
+	pthread_mutex_unlock(&k->lock);
+}
+
+int i8042_restore(struct i8042 *k, const void *data, size_t len)
+{
+	uint8_t regs[5], buf[OUT_BUF_SIZE], n;
+	struct snap_cursor c;
+
+	snap_cursor_init(&c, data, len);
+	snap_get_bytes(&c, regs, sizeof(regs));
+	n = snap_get_u8(&c);
+	if (n > OUT_BUF_SIZE)
+		return -EINVAL;
+	snap_get_bytes(&c, buf, n);
+	if (snap_cursor_end(&c))
+		return -EINVAL;
+	pthread_mutex_lock(&k->lock);
+	k->status = regs[0];
+	k->ctr = regs[1];
+	k->outp = regs[2];
+	k->pending_cmd = regs[3];
+	k->pending_kbd = regs[4];
+	memcpy(k->buf, buf, n);
+	k->head = 0;
+	k->len = n;
+	pthread_mutex_unlock(&k->lock);
+	return 0;
 }

@@ -10,6 +10,7 @@
 
 #include <petrel/devices.h>
 #include <petrel/log.h>
+#include <petrel/snapshot.h>
 #include <petrel/metrics.h>
 #include <petrel/util.h>
 
@@ -317,4 +318,51 @@ void serial_drop_output(struct serial *s)
 	metrics_add(M_UART_MISSED_WRITE_COUNT, s->tx_len);
 	s->tx_len = 0;
 	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- snapshots: registers, the input FIFO in order, the interrupt's state ---- */
+
+void serial_save(struct serial *s, struct snap_buf *out)
+{
+	const uint8_t regs[] = { s->ier, s->lcr, s->mcr, s->lsr, s->msr, s->scr, s->dll, s->dlm,
+				 s->fcr, s->thr_pending };
+
+	pthread_mutex_lock(&s->lock);
+	snap_put_bytes(out, regs, sizeof(regs));
+	snap_put_u32(out, s->rx_len);
+	for (size_t i = 0; i < s->rx_len; i++)
+		snap_put_u8(out, s->rx[(s->rx_head + i) % RX_FIFO_SIZE]);
+	pthread_mutex_unlock(&s->lock);
+}
+
+int serial_restore(struct serial *s, const void *data, size_t len)
+{
+	uint8_t regs[10], rx[RX_FIFO_SIZE];
+	struct snap_cursor c;
+	uint32_t n;
+
+	snap_cursor_init(&c, data, len);
+	snap_get_bytes(&c, regs, sizeof(regs));
+	n = snap_get_u32(&c);
+	if (n > RX_FIFO_SIZE)
+		return -EINVAL;
+	snap_get_bytes(&c, rx, n);
+	if (snap_cursor_end(&c) || regs[9] > 1)
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	s->ier = regs[0] & 0x0f;
+	s->lcr = regs[1];
+	s->mcr = regs[2];
+	s->lsr = regs[3];
+	s->msr = regs[4];
+	s->scr = regs[5];
+	s->dll = regs[6];
+	s->dlm = regs[7];
+	s->fcr = regs[8];
+	s->thr_pending = regs[9];
+	memcpy(s->rx, rx, n);
+	s->rx_head = 0;
+	s->rx_len = n;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
 }

@@ -163,6 +163,24 @@ static const struct jail_rule vmm_rules[] = {
 	IOCTL(FIONREAD),
 	IOCTL(TUNSETOFFLOAD),		/* the guest's receive offloads, once it is up */
 	IOCTL(KVM_IOEVENTFD),		/* queue notifies unbound at teardown */
+	/*
+	 * PUT /snapshot/create, the VM paused: read the state of every vCPU
+	 * and of the VM (reads only: nothing here changes a guest), then write
+	 * two new files. The one open that creates is O_EXCL: no existing file
+	 * can be truncated or written through it, and Landlock confines where
+	 * it may be made (beneath the API socket's directory).
+	 */
+	IOCTL(KVM_GET_REGS), IOCTL(KVM_GET_SREGS), IOCTL(KVM_GET_XSAVE), IOCTL(KVM_GET_XCRS),
+	IOCTL(KVM_GET_DEBUGREGS), IOCTL(KVM_GET_LAPIC), IOCTL(KVM_GET_MP_STATE),
+	IOCTL(KVM_GET_VCPU_EVENTS), IOCTL(KVM_GET_MSR_INDEX_LIST), IOCTL(KVM_GET_MSRS),
+	IOCTL(KVM_GET_CPUID2), IOCTL(KVM_GET_TSC_KHZ), IOCTL(KVM_GET_IRQCHIP),
+	IOCTL(KVM_GET_PIT2), IOCTL(KVM_GET_CLOCK), IOCTL(KVM_GET_DIRTY_LOG),
+	OPEN(O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC),
+	ALLOW(pwrite64),		/* the memory file's pages */
+	ALLOW(ftruncate),		/* ... sized to guest RAM, holes where it never wrote */
+	ALLOW(mincore),			/* which pages the guest touched */
+	ALLOW(sysinfo),			/* ... which residency tells only without swap */
+	ALLOW(fsync),
 };
 
 /*

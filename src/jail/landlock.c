@@ -7,8 +7,9 @@
  *   vmm        may write the writable drives' images and files beside them
  *              (PATCH /drives swaps an image within its directory), may
  *              remove files beneath the API socket's directory (the socket,
- *              at exit), and may create, truncate, link, rename or execute
- *              nothing. Reads stay free: PATCH opens a read-only image
+ *              at exit) and create new files there (snapshots: the seccomp
+ *              filter allows only an O_EXCL creating open), and may
+ *              truncate, link, rename or execute nothing else. Reads stay free: PATCH opens a read-only image
  *              wherever it is.
  *   api, vcpu  nothing by path at all, reads included: they open nothing.
  * A grant "beneath a directory" is never made for the root directory (an
@@ -158,7 +159,7 @@ static int plan(const struct jail_fs *fs)
 }
 
 /* The socket's directory, unless it is the root: then the socket stays at exit. */
-static int add_remove(int ruleset, const char *socket)
+static int add_remove(int ruleset, const char *socket, int abi)
 {
 	char dir[PATH_MAX];
 	struct stat st;
@@ -171,10 +172,12 @@ static int add_remove(int ruleset, const char *socket)
 			"removed: it stays at exit", socket);
 		return 0;
 	}
-	return add_rule(ruleset, dir, FS(REMOVE_FILE));
+	/* Snapshots are written there too: new files only (the vmm filter's one creating open). */
+	return add_rule(ruleset, dir, (FS(REMOVE_FILE) | FS(MAKE_REG) | FS(WRITE_FILE) |
+				       FS(TRUNCATE)) & handled(abi));
 }
 
-static int add_vmm_rules(int ruleset, const struct jail_fs *fs)
+static int add_vmm_rules(int ruleset, const struct jail_fs *fs, int abi)
 {
 	int ret = 0;
 
@@ -183,7 +186,7 @@ static int add_vmm_rules(int ruleset, const struct jail_fs *fs)
 		if (ret)
 			pr_err("landlock: %s: %s", vmm_fs.write[i].path, strerror(-ret));
 	}
-	if (!ret && fs->remove && (ret = add_remove(ruleset, fs->remove)))
+	if (!ret && fs->remove && (ret = add_remove(ruleset, fs->remove, abi)))
 		pr_err("landlock: the API socket's directory: %s", strerror(-ret));
 	return ret;
 }
@@ -200,7 +203,7 @@ static int restrict_self(enum jail_thread t, const struct jail_fs *fs, int abi)
 	if (ruleset < 0)
 		return -errno;
 	if (t == JAIL_VMM && fs)
-		ret = add_vmm_rules(ruleset, fs);
+		ret = add_vmm_rules(ruleset, fs, abi);
 	if (!ret && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		ret = -errno;
 	if (!ret && syscall(SYS_landlock_restrict_self, ruleset, 0))

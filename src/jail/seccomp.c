@@ -302,8 +302,12 @@ static void forbidden_call(const char *call, const char *path)
 		if (fd >= 0)
 			close(fd);
 	} else {
-		/* A new file: O_CREAT | O_EXCL, never one that exists. */
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		/*
+		 * A new file (its name is this process's), opened as one that may
+		 * exist and be truncated: forbidden on every thread (the vmm
+		 * thread creates snapshot files with O_EXCL only).
+		 */
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (fd >= 0) {
 			close(fd);
 			unlink(path);

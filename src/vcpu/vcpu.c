@@ -196,6 +196,19 @@ static void park(struct vcpu *vcpu)
 	pthread_mutex_unlock(&vcpu->lock);
 }
 
+/*
+ * An I/O exit just served is only finished (the value read put in its
+ * register) by the next KVM_RUN: enter once with immediate_exit so a parked
+ * vCPU's registers are whole for a snapshot.
+ */
+static void complete_io(struct vcpu *vcpu)
+{
+	vcpu->run->immediate_exit = 1;
+	if (ioctl(vcpu->fd, KVM_RUN, 0) < 0 && errno != EINTR && errno != EAGAIN)
+		pr_debug("vcpu%u: KVM_RUN to finish I/O: %s", vcpu->index, strerror(errno));
+	vcpu->run->immediate_exit = 0;
+}
+
 static void thread_exited(struct vcpu *vcpu)
 {
 	pthread_mutex_lock(&vcpu->lock);
@@ -218,6 +231,7 @@ static void *vcpu_thread(void *arg)
 	jail_seccomp_enter(JAIL_VCPU);
 	while (!vcpu->stop) {
 		if (atomic_load(&vcpu->pause)) {
+			complete_io(vcpu);
 			park(vcpu);
 			continue;
 		}
@@ -316,8 +330,10 @@ int vcpu_stop(struct vcpu *vcpu)
  */
 int vcpu_pause(struct vcpu *vcpu)
 {
-	if (!vcpu->started)
+	if (!vcpu->started) {
+		atomic_store(&vcpu->pause, true);	/* it will park before its first run */
 		return 0;
+	}
 	atomic_store(&vcpu->pause, true);
 	kick(vcpu);
 	return wait_thread(vcpu, true, VCPU_PAUSE_TIMEOUT_MS);

@@ -742,6 +742,21 @@ static void blk_destroy(struct virtio_dev *dev)
 	free(b);
 }
 
+/*
+ * A snapshot holds no request between the rings: one taken and not yet
+ * answered would be lost (its data half-written). Once the vCPUs are paused
+ * what is under way ends in moments, so the caller tries again.
+ */
+static int blk_save(struct virtio_dev *dev, struct snap_buf *out)
+{
+	struct blk *b = to_blk(dev);
+
+	if (b->cur || b->busy || b->inflight || b->quiescing ||
+	    (b->engine == IO_ENGINE_ASYNC && b->nr_free != VIRTQ_MAX_SIZE))
+		return -EBUSY;
+	return 0;
+}
+
 static const struct virtio_dev_ops blk_ops = {
 	.device_id = VIRTIO_ID_BLOCK,
 	.features = blk_features,
@@ -752,6 +767,7 @@ static const struct virtio_dev_ops blk_ops = {
 	.quiesce = blk_quiesce,
 	.reset = blk_reset,
 	.destroy = blk_destroy,
+	.save = blk_save,
 };
 
 /*

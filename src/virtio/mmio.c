@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <petrel/log.h>
+#include <petrel/snapshot.h>
 #include <petrel/util.h>
 #include <petrel/virtio.h>
 
@@ -567,4 +568,186 @@ void virtio_mmio_detach(struct virtio_dev *dev)
 	pthread_mutex_destroy(&dev->lock);
 	dev->transport = NULL;
 	free(m);
+}
+
+/* ---- snapshots ---- */
+
+
+static void save_queue(struct snap_buf *out, const struct virtq *vq)
+{
+	snap_put_u16(out, vq->size);
+	snap_put_u8(out, vq->ready);
+	snap_put_u8(out, vq->event_idx);
+	snap_put_u64(out, vq->desc_gpa);
+	snap_put_u64(out, vq->avail_gpa);
+	snap_put_u64(out, vq->used_gpa);
+	snap_put_u16(out, vq->last_avail);
+	snap_put_u16(out, vq->used_idx);
+	snap_put_u16(out, vq->signalled_used);
+	snap_put_u8(out, vq->signalled_valid);
+	snap_put_u8(out, 0);
+}
+
+static int save_locked(struct virtio_dev *dev, struct mmio *m, struct snap_buf *out)
+{
+	struct snap_buf own;
+	int ret = 0;
+
+	if (m->resetting)
+		return -EBUSY;
+	snap_buf_init(&own);
+	if (dev->ops->save)
+		ret = dev->ops->save(dev, &own);
+	if (!ret) {
+		snap_put_u32(out, dev->ops->device_id);
+		snap_put_u64(out, m->offered);
+		snap_put_u64(out, dev->driver_features);
+		snap_put_u32(out, m->status);
+		snap_put_u32(out, m->isr);
+		snap_put_u32(out, m->config_gen);
+		snap_put_u32(out, m->dev_features_sel);
+		snap_put_u32(out, m->drv_features_sel);
+		snap_put_u32(out, m->queue_sel);
+		snap_put_u8(out, dev->broken);
+		snap_put_u8(out, dev->nr_queues);
+		for (unsigned int q = 0; q < dev->nr_queues; q++)
+			save_queue(out, &dev->queues[q]);
+		snap_put_u32(out, own.len);
+		snap_put_bytes(out, own.data, own.len);
+		ret = snap_buf_error(&own) ?: snap_buf_error(out);
+	}
+	snap_buf_free(&own);
+	return ret;
+}
+
+int virtio_mmio_save(struct virtio_dev *dev, struct snap_buf *out, char *err, size_t errlen)
+{
+	struct mmio *m = to_mmio(dev);
+	int ret;
+
+	pthread_mutex_lock(&dev->lock);
+	ret = save_locked(dev, m, out);
+	pthread_mutex_unlock(&dev->lock);
+	if (ret == -EBUSY)
+		snprintf(err, errlen, "virtio %s: a request or reset is still under way; try again",
+			 dev->id);
+	else if (ret)
+		snprintf(err, errlen, "virtio %s: cannot save its state: %s", dev->id,
+			 strerror(-ret));
+	return ret;
+}
+
+struct mmio_state {
+	uint64_t offered, features;
+	uint32_t device_id, status, isr, config_gen, dev_sel, drv_sel, queue_sel;
+	uint8_t broken, nr_queues;
+	struct virtq queues[VIRTIO_MAX_QUEUES];
+	const uint8_t *own;
+	uint32_t own_len;
+};
+
+static bool parse_queue(struct snap_cursor *c, struct virtq *vq)
+{
+	vq->size = snap_get_u16(c);
+	vq->ready = snap_get_u8(c);
+	vq->event_idx = snap_get_u8(c);
+	vq->desc_gpa = snap_get_u64(c);
+	vq->avail_gpa = snap_get_u64(c);
+	vq->used_gpa = snap_get_u64(c);
+	vq->last_avail = snap_get_u16(c);
+	vq->used_idx = snap_get_u16(c);
+	vq->signalled_used = snap_get_u16(c);
+	vq->signalled_valid = snap_get_u8(c);
+	snap_get_u8(c);
+	/* Addresses are checked on every use; the size must be one the driver could set. */
+	return vq->size <= VIRTQ_MAX_SIZE && !(vq->size & (vq->size - 1)) &&
+	       (!vq->ready || vq->size);
+}
+
+static const char *parse_mmio(struct snap_cursor *c, struct mmio_state *s)
+{
+	s->device_id = snap_get_u32(c);
+	s->offered = snap_get_u64(c);
+	s->features = snap_get_u64(c);
+	s->status = snap_get_u32(c);
+	s->isr = snap_get_u32(c);
+	s->config_gen = snap_get_u32(c);
+	s->dev_sel = snap_get_u32(c);
+	s->drv_sel = snap_get_u32(c);
+	s->queue_sel = snap_get_u32(c);
+	s->broken = snap_get_u8(c);
+	s->nr_queues = snap_get_u8(c);
+	if (s->nr_queues > VIRTIO_MAX_QUEUES)
+		return "too many queues";
+	for (unsigned int q = 0; q < s->nr_queues; q++)
+		if (!parse_queue(c, &s->queues[q]))
+			return "a queue size no driver can set";
+	s->own_len = snap_get_u32(c);
+	if (s->own_len > snap_cursor_left(c))
+		return "truncated";
+	s->own = c->data + c->off;
+	c->off += s->own_len;
+	if (snap_cursor_end(c))
+		return "lengths do not add up";
+	if ((s->status & ~DRIVER_STATUS_BITS) || s->broken > 1)
+		return "status bits no driver can set";
+	return NULL;
+}
+
+static const char *check_fits(struct virtio_dev *dev, const struct mmio *m,
+			      const struct mmio_state *s)
+{
+	if (s->device_id != dev->ops->device_id)
+		return "saved from another type of device";
+	if (s->nr_queues != dev->nr_queues)
+		return "saved with another number of queues";
+	if (s->features & ~m->offered)
+		return "the driver had features this device does not offer";
+	return NULL;
+}
+
+static void apply_mmio(struct virtio_dev *dev, struct mmio *m, const struct mmio_state *s)
+{
+	m->status = s->status;
+	m->isr = s->isr;
+	m->config_gen = s->config_gen;
+	m->dev_features_sel = s->dev_sel;
+	m->drv_features_sel = s->drv_sel;
+	m->queue_sel = s->queue_sel;
+	dev->driver_features = s->features;
+	dev->broken = s->broken;
+	for (unsigned int q = 0; q < dev->nr_queues; q++) {
+		struct virtq *vq = &dev->queues[q];
+		int kick_fd = vq->kick_fd;
+
+		*vq = s->queues[q];
+		vq->kick_fd = kick_fd;
+	}
+}
+
+int virtio_mmio_restore(struct virtio_dev *dev, const void *data, size_t len, char *err,
+			size_t errlen)
+{
+	struct mmio *m = to_mmio(dev);
+	struct mmio_state s = { 0 };
+	struct snap_cursor c;
+	const char *why;
+
+	snap_cursor_init(&c, data, len);
+	why = parse_mmio(&c, &s) ?: check_fits(dev, m, &s);
+	if (!why && dev->ops->restore && dev->ops->restore(dev, s.own, s.own_len))
+		why = "its device state does not fit";
+	if (!why && !dev->ops->restore && s.own_len)
+		why = "device state this device does not have";
+	if (why) {
+		snprintf(err, errlen, "virtio %s: %s", dev->id, why);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&dev->lock);
+	apply_mmio(dev, m, &s);
+	/* A running driver's device serves again: a tap is watched, pending buffers are taken. */
+	if (driver_ok(m) && !dev->broken)
+		activate(dev);
+	pthread_mutex_unlock(&dev->lock);
+	return 0;
 }

@@ -80,9 +80,20 @@ static int create_vm(struct vm *vm)
 	return ret;
 }
 
-static int map_memory(struct vm *vm, const struct vm_config *cfg)
+/* A restore maps the memory file copy-on-write: pages load as the guest touches them. */
+static int create_memory(struct vm *vm, const struct vm_config *cfg,
+			 const struct vm_restore *from)
 {
-	int ret = guest_mem_create(&vm->mem, cfg->machine.mem_size_mib, cfg->machine.huge_pages);
+	if (!from)
+		return guest_mem_create(&vm->mem, cfg->machine.mem_size_mib,
+					cfg->machine.huge_pages);
+	return guest_mem_create_from_file(&vm->mem, cfg->machine.mem_size_mib, from->mem_fd,
+					  from->mem_path, from->err, from->errlen);
+}
+
+static int map_memory(struct vm *vm, const struct vm_config *cfg, const struct vm_restore *from)
+{
+	int ret = create_memory(vm, cfg, from);
 
 	if (ret)
 		return ret;
@@ -127,7 +138,7 @@ static void request_exit(void *opaque, enum vcpu_exit_reason why)
 	}
 }
 
-static int create_vcpus(struct vm *vm, const struct vm_config *cfg)
+static int create_vcpus(struct vm *vm, const struct vm_config *cfg, bool boot)
 {
 	int run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 
@@ -145,7 +156,7 @@ static int create_vcpus(struct vm *vm, const struct vm_config *cfg)
 			return -EIO;
 		vm->nr_vcpus++;
 	}
-	return vcpu_setup_boot_regs(vm->vcpus[0], &vm->boot);
+	return boot ? vcpu_setup_boot_regs(vm->vcpus[0], &vm->boot) : 0;
 }
 
 static void warn_pvm(void)
@@ -164,6 +175,23 @@ static void vm_init_fds(struct vm *vm)
 }
 
 int vm_build(const struct vm_config *cfg, const struct vm_options *opts, struct vm **out)
+{
+	return vm_build_from(cfg, opts, NULL, out);
+}
+
+/* Guest memory holds the kernel and tables already: only the parts' state goes back. */
+static int restore(struct vm *vm, const struct vm_config *cfg, const struct vm_restore *from)
+{
+	return create_vcpus(vm, cfg, false) ?: vm_restore_state(vm, from);
+}
+
+static int load(struct vm *vm, const struct vm_config *cfg)
+{
+	return vm_load_guest(vm, cfg) ?: create_vcpus(vm, cfg, true);
+}
+
+int vm_build_from(const struct vm_config *cfg, const struct vm_options *opts,
+		  const struct vm_restore *from, struct vm **out)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
 	int ret;
@@ -184,13 +212,13 @@ int vm_build(const struct vm_config *cfg, const struct vm_options *opts, struct 
 	}
 	ret = kvm_open(vm);
 	ret = ret ?: create_vm(vm);
-	ret = ret ?: map_memory(vm, cfg);
+	ret = ret ?: map_memory(vm, cfg, from);
 	ret = ret ?: get_cpuid(vm);
 	vm->acpi.nr_cpus = cfg->machine.vcpu_count;
 	ret = ret ?: vm_setup_devices(vm);
 	ret = ret ?: vm_setup_virtio(vm, cfg);
-	ret = ret ?: vm_load_guest(vm, cfg);
-	ret = ret ?: create_vcpus(vm, cfg);
+	if (!ret)
+		ret = from ? restore(vm, cfg, from) : load(vm, cfg);
 	if (ret)
 		goto err;
 	*out = vm;

@@ -56,6 +56,28 @@ struct vm {
 	int exit_code;
 };
 
+/* "Restore this state" instead of "load a kernel": what vm_build needs for it. */
+struct snap_state;
+struct vm_restore {
+	const struct snap_state *state;
+	int mem_fd;			/* the memory file, mapped MAP_PRIVATE */
+	const char *mem_path;
+	bool clock_realtime;
+	char *err;			/* what is wrong, naming the file or section */
+	size_t errlen;
+};
+
+/* from NULL: a cold boot. */
+int vm_build_from(const struct vm_config *cfg, const struct vm_options *opts,
+		  const struct vm_restore *from, struct vm **out);
+
+/* snapshot.c: the VM's state, every part's through its own interface. */
+int vm_save_state(struct vm *vm, const struct vm_config *cfg, struct snap_buf *out,
+		  const char *path, char *err, size_t errlen);
+int vm_restore_state(struct vm *vm, const struct vm_restore *from);
+int vm_state_config(const struct snap_state *st, struct vm_config *cfg, char *err,
+		    size_t errlen);
+
 /* vm.c: watch the vCPUs' exit requests and the console, start the vCPUs. */
 int vm_start(struct vm *vm);
 

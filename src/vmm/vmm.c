@@ -7,6 +7,7 @@
  * guest's end, or a signal, ends the loop.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/virtio_ids.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,11 +21,14 @@
 #include <petrel/jail.h>
 #include <petrel/log.h>
 #include <petrel/metrics.h>
+#include <petrel/snapshot.h>
 #include <petrel/util.h>
 
 #include "vm_priv.h"
 
 enum vmm_state { VMM_NOT_STARTED, VMM_RUNNING, VMM_PAUSED };
+
+#define SWAP(a, b) do { __typeof__(a) tmp_ = (a); (a) = (b); (b) = tmp_; } while (0)
 
 static const char *const state_names[] = {
 	[VMM_NOT_STARTED] = "Not started", [VMM_RUNNING] = "Running", [VMM_PAUSED] = "Paused",
@@ -36,6 +40,7 @@ struct vmm {
 	struct vm_config cfg;
 	struct vm *vm;
 	enum vmm_state state;
+	bool configured;		/* a VM section was set: no snapshot load then */
 	int signal_fd;
 	bool done;
 	int exit_code;
@@ -58,6 +63,15 @@ static void confine_files(struct vmm *v)
 	jail_landlock_enter(JAIL_VMM, &fs);
 }
 
+/* Built, its vCPU threads started: from here on the loop only serves it. */
+static void started(struct vmm *v, struct vm *vm, enum vmm_state state)
+{
+	v->vm = vm;
+	v->state = state;
+	confine_files(v);
+	jail_seccomp_enter(JAIL_VMM);
+}
+
 static int start_vm(struct vmm *v)
 {
 	struct vm *vm;
@@ -72,12 +86,8 @@ static int start_vm(struct vmm *v)
 		vm_destroy(vm);
 		return ret;
 	}
-	v->vm = vm;
-	v->state = VMM_RUNNING;
 	pr_info("VM started");
-	/* Built, its vCPU threads started: from here on the loop only serves it. */
-	confine_files(v);
-	jail_seccomp_enter(JAIL_VMM);
+	started(v, vm, VMM_RUNNING);
 	return 0;
 }
 
@@ -129,6 +139,13 @@ static void reply_parsed(struct api_request *req, int ret)
 		api_reply_ok(req);
 }
 
+/* A VM section was set: from now on this petrel boots, it loads no snapshot. */
+static void reply_configured(struct vmm *v, struct api_request *req, int ret)
+{
+	v->configured |= !ret;
+	reply_parsed(req, ret);
+}
+
 static void get_info(struct vmm *v, struct api_request *req)
 {
 	api_reply_json(req, json_pack("{s:s, s:s, s:s, s:s}", "id", v->id,
@@ -163,31 +180,31 @@ static void get_metrics(struct vmm *v, struct api_request *req)
 
 static void put_boot_source(struct vmm *v, struct api_request *req)
 {
-	reply_parsed(req, config_boot_source_from_json(&v->cfg, req->body, req->fault,
+	reply_configured(v, req, config_boot_source_from_json(&v->cfg, req->body, req->fault,
 						       sizeof(req->fault)));
 }
 
 static void put_machine(struct vmm *v, struct api_request *req)
 {
-	reply_parsed(req, config_machine_from_json(&v->cfg, req->body,
+	reply_configured(v, req, config_machine_from_json(&v->cfg, req->body,
 						   req->op == API_PATCH_MACHINE,
 						   req->fault, sizeof(req->fault)));
 }
 
 static void put_drive(struct vmm *v, struct api_request *req)
 {
-	reply_parsed(req, config_drive_from_json(&v->cfg, req->body, req->fault,
+	reply_configured(v, req, config_drive_from_json(&v->cfg, req->body, req->fault,
 						 sizeof(req->fault)));
 }
 
 static void put_net(struct vmm *v, struct api_request *req)
 {
-	reply_parsed(req, config_net_from_json(&v->cfg, req->body, req->fault, sizeof(req->fault)));
+	reply_configured(v, req, config_net_from_json(&v->cfg, req->body, req->fault, sizeof(req->fault)));
 }
 
 static void put_entropy(struct vmm *v, struct api_request *req)
 {
-	reply_parsed(req, config_entropy_from_json(&v->cfg, req->body, req->fault,
+	reply_configured(v, req, config_entropy_from_json(&v->cfg, req->body, req->fault,
 						   sizeof(req->fault)));
 }
 
@@ -319,6 +336,253 @@ static void patch_drive(struct vmm *v, struct api_request *req)
 	api_reply_ok(req);
 }
 
+/* ---- snapshots ---- */
+
+static const char *body_str(const struct api_request *req, const char *field)
+{
+	return json_string_value(json_object_get(req->body, field));
+}
+
+static bool body_bool(const struct api_request *req, const char *field)
+{
+	return json_is_true(json_object_get(req->body, field));
+}
+
+/*
+ * A new file, never one that exists: the vmm thread's filter allows this
+ * open and no other that creates or truncates (see src/jail/filters.c).
+ */
+static int create_file(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		snprintf(err, errlen, "%s: %s%s", path, strerror(errno),
+			 errno == EEXIST ? " (petrel writes only new files)" : "");
+	return fd < 0 ? -errno : fd;
+}
+
+static int write_out(int fd, const void *data, size_t len, const char *path, char *err,
+		     size_t errlen)
+{
+	int ret = util_write_all(fd, data, len);
+
+	ret = ret ?: (fsync(fd) ? -errno : 0);
+	if (ret)
+		snprintf(err, errlen, "%s: cannot write: %s", path, strerror(-ret));
+	return ret;
+}
+
+/* The state first (every part answers, nothing is created if one cannot), then the files. */
+static int snapshot_write(struct vmm *v, const char *state_path, const char *mem_path,
+			  const uint64_t *dirty, char *err, size_t errlen)
+{
+	struct snap_buf state;
+	int sfd = -1, mfd = -1, ret;
+
+	snap_buf_init(&state);
+	ret = vm_save_state(v->vm, &v->cfg, &state, state_path, err, errlen);
+	if (!ret && (sfd = create_file(state_path, err, errlen)) < 0)
+		ret = sfd;
+	if (!ret && (mfd = create_file(mem_path, err, errlen)) < 0)
+		ret = mfd;
+	ret = ret ?: write_out(sfd, state.data, state.len, state_path, err, errlen);
+	ret = ret ?: guest_mem_save(&v->vm->mem, mfd, dirty, mem_path, err, errlen);
+	if (!ret && fsync(mfd)) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: cannot write: %s", mem_path, strerror(errno));
+	}
+	if (sfd >= 0)
+		close(sfd);
+	if (mfd >= 0)
+		close(mfd);
+	snap_buf_free(&state);
+	return ret;
+}
+
+/* Diff: the pages KVM saw written since the last snapshot (or since the start). */
+static int dirty_pages(struct vmm *v, uint64_t **dirty, char *err, size_t errlen)
+{
+	size_t words = guest_mem_dirty_words(&v->vm->mem);
+	int ret;
+
+	*dirty = calloc(words ?: 1, sizeof(uint64_t));
+	if (!*dirty)
+		return -ENOMEM;
+	ret = guest_mem_get_dirty(&v->vm->mem, v->vm->vm_fd, *dirty);
+	if (ret)
+		snprintf(err, errlen, "cannot read the dirty page log: %s", strerror(-ret));
+	return ret;
+}
+
+static void snapshot_create(struct vmm *v, struct api_request *req)
+{
+	const char *type = body_str(req, "snapshot_type");
+	bool diff = type && !strcmp(type, "Diff");
+	uint64_t start = util_now_us(), *dirty = NULL;
+	char err[API_FAULT_MAX / 2] = "";
+	int ret = 0;
+
+	if (v->state != VMM_PAUSED) {
+		api_reply_fault(req, "Cannot create a snapshot: the microVM is %s; pause it first "
+				"(PATCH /vm {\"state\": \"Paused\"}).", state_names[v->state]);
+		return;
+	}
+	if (diff && !v->cfg.machine.track_dirty_pages) {
+		api_reply_fault(req, "Cannot create a snapshot: snapshot_type \"Diff\" needs "
+				"machine-config.track_dirty_pages (or track_dirty_pages on load).");
+		return;
+	}
+	if (diff)
+		ret = dirty_pages(v, &dirty, err, sizeof(err));
+	ret = ret ?: snapshot_write(v, body_str(req, "snapshot_path"),
+				    body_str(req, "mem_file_path"), dirty, err, sizeof(err));
+	free(dirty);
+	if (ret) {
+		api_reply_fault(req, "Cannot create a snapshot: %s", err);
+		return;
+	}
+	metrics_set(diff ? M_LAT_DIFF_CREATE_SNAPSHOT : M_LAT_FULL_CREATE_SNAPSHOT,
+		    util_now_us() - start);
+	pr_info("%s snapshot written to %s", diff ? "diff" : "full", body_str(req, "snapshot_path"));
+	api_reply_ok(req);
+}
+
+/* network_overrides: each iface_id one the snapshot has; its tap is replaced. */
+static int apply_overrides(struct vm_config *cfg, json_t *arr, char *err, size_t errlen)
+{
+	json_t *o;
+	size_t i;
+
+	json_array_foreach(arr, i, o) {
+		const char *id = json_string_value(json_object_get(o, "iface_id"));
+		const char *tap = json_string_value(json_object_get(o, "host_dev_name"));
+		unsigned int n;
+		char *dup;
+
+		for (n = 0; n < cfg->nr_nets && strcmp(cfg->nets[n].iface_id, id); n++)
+			;
+		if (n == cfg->nr_nets) {
+			snprintf(err, errlen, "network_overrides[%zu].iface_id: the snapshot has no "
+				 "network interface \"%s\"", i, id);
+			return -EINVAL;
+		}
+		dup = strdup(tap);
+		if (!dup)
+			return -ENOMEM;
+		free(cfg->nets[n].host_dev_name);
+		cfg->nets[n].host_dev_name = dup;
+	}
+	return 0;
+}
+
+/* The restored VM's configuration: the snapshot's (this petrel keeps its logger and metrics). */
+static int load_config(struct vmm *v, const struct api_request *req, const struct snap_state *st,
+		       struct vm_config *cfg, char *err, size_t errlen)
+{
+	int ret = vm_state_config(st, cfg, err, errlen);
+
+	if (ret)
+		return ret;
+	cfg->machine.track_dirty_pages = body_bool(req, "track_dirty_pages") ||
+					 body_bool(req, "enable_diff_snapshots");
+	return apply_overrides(cfg, json_object_get(req->body, "network_overrides"), err, errlen);
+}
+
+static int read_state(const char *path, struct snap_state *st, char *err, size_t errlen)
+{
+	int fd = util_open_file(path, O_RDONLY, UTIL_FILE_REG | UTIL_FILE_FIFO, err, errlen);
+	int ret;
+
+	if (fd < 0)
+		return fd;
+	ret = snap_state_read(fd, path, st, err, errlen);
+	close(fd);
+	return ret;
+}
+
+/* Built paused: the vCPUs park before they first run; resume_vm lets them go. */
+static int restore_vm(struct vmm *v, struct vm_config *cfg, struct vm_restore *from,
+		      bool resume)
+{
+	struct vm *vm;
+	int ret = vm_build_from(cfg, &v->opts, from, &vm);
+
+	if (ret)
+		return ret;
+	pause_vcpus(vm);
+	ret = vm_start(vm);
+	if (ret) {
+		vm_destroy(vm);
+		return ret;
+	}
+	if (resume)
+		resume_vcpus(vm);
+	SWAP(cfg->logger, v->cfg.logger);
+	SWAP(cfg->metrics, v->cfg.metrics);
+	config_free(&v->cfg);
+	v->cfg = *cfg;
+	config_init(cfg);
+	started(v, vm, resume ? VMM_RUNNING : VMM_PAUSED);
+	return 0;
+}
+
+static int load(struct vmm *v, struct api_request *req, char *err, size_t errlen)
+{
+	json_t *mb = json_object_get(req->body, "mem_backend");
+	const char *mem_path = mb ? json_string_value(json_object_get(mb, "backend_path")) :
+			       body_str(req, "mem_file_path");
+	const char *type = mb ? json_string_value(json_object_get(mb, "backend_type")) : "File";
+	struct vm_restore from = { .mem_fd = -1, .mem_path = mem_path, .err = err,
+				   .errlen = errlen, .clock_realtime = body_bool(req, "clock_realtime") };
+	struct snap_state st = { 0 };
+	struct vm_config cfg;
+	int ret;
+
+	if (strcmp(type, "File")) {
+		snprintf(err, errlen, "mem_backend.backend_type \"%s\": not supported yet", type);
+		return -EINVAL;
+	}
+	config_init(&cfg);
+	ret = read_state(body_str(req, "snapshot_path"), &st, err, errlen);
+	ret = ret ?: load_config(v, req, &st, &cfg, err, errlen);
+	if (!ret) {
+		from.state = &st;
+		from.mem_fd = util_open_file(mem_path, O_RDONLY, UTIL_FILE_REG, err, errlen);
+		ret = from.mem_fd < 0 ? from.mem_fd : 0;
+	}
+	ret = ret ?: restore_vm(v, &cfg, &from, body_bool(req, "resume_vm"));
+	if (from.mem_fd >= 0)
+		close(from.mem_fd);
+	config_free(&cfg);
+	snap_state_free(&st);
+	return ret;
+}
+
+static void snapshot_load(struct vmm *v, struct api_request *req)
+{
+	char err[API_FAULT_MAX / 2] = "";
+	uint64_t start = util_now_us();
+	int ret;
+
+	if (v->configured) {
+		api_reply_fault(req, "Cannot load a snapshot: this petrel has a microVM configured "
+				"already; load into a new one.");
+		return;
+	}
+	log_clear_last_error();
+	ret = load(v, req, err, sizeof(err));
+	if (ret) {
+		api_reply_fault(req, "Cannot load the snapshot: %s", *err ? err :
+				*log_last_error() ? log_last_error() : strerror(-ret));
+		return;
+	}
+	metrics_set(M_LAT_LOAD_SNAPSHOT, util_now_us() - start);
+	pr_info("VM restored from %s, %s", body_str(req, "snapshot_path"),
+		v->state == VMM_RUNNING ? "running" : "paused");
+	api_reply_ok(req);
+}
+
 #define PRE	(1u << VMM_NOT_STARTED)
 #define POST	((1u << VMM_RUNNING) | (1u << VMM_PAUSED))
 #define ANY	(PRE | POST)
@@ -346,6 +610,8 @@ static const struct {
 	[API_FLUSH_METRICS] = { flush_metrics, ANY },
 	[API_PAUSE] = { set_paused, POST },
 	[API_RESUME] = { set_paused, POST },
+	[API_SNAPSHOT_CREATE] = { snapshot_create, POST },
+	[API_SNAPSHOT_LOAD] = { snapshot_load, PRE },
 };
 
 static void apply(struct vmm *v, struct api_request *req)
