@@ -2,6 +2,8 @@
 /* petrel: command line and mode selection. */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,6 +350,23 @@ static int snapshot_main(int argc, char **argv)
 	return 2;
 }
 
+/*
+ * Before any thread starts, so that every thread has it: glibc work that
+ * would otherwise happen behind the seccomp filters' back, and the signal
+ * that would end petrel when a reader goes away.
+ */
+static void prepare_process(void)
+{
+	/*
+	 * One malloc arena for all threads. A thread's own arena, the first time
+	 * glibc shrinks it, reads /proc/sys/vm/overcommit_memory (glibc 2.36
+	 * shrink_heap), which no filter allows; the main arena shrinks with brk.
+	 */
+	mallopt(M_ARENA_MAX, 1);
+	/* A closed pipe, FIFO or socket is an EPIPE where the write is made. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = {
@@ -362,6 +381,7 @@ int main(int argc, char **argv)
 		return snapshot_main(argc - 1, argv + 1);
 	if (argc == 3 && !strcmp(argv[1], "--describe-snapshot"))
 		return snapshot_info(argv[2], true);
+	prepare_process();
 	ret = parse_args(argc, argv, &o);
 	if (ret)
 		return ret > 0 ? 0 : 1;
