@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <petrel/log.h>
+#include <petrel/metrics.h>
 #include <petrel/util.h>
 
 static const char *const level_names[] = {
@@ -93,18 +94,6 @@ const char *log_level_name(enum log_level level)
 	return level < ARRAY_SIZE(level_names) ? level_names[level] : "?";
 }
 
-static int format_time(char *buf, size_t len)
-{
-	struct timespec ts;
-	struct tm tm;
-	size_t n;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	return n + snprintf(buf + n, len - n, ".%09ldZ", ts.tv_nsec);
-}
-
 /* Days since 1970-01-01 to a civil date (proleptic Gregorian), without gmtime. */
 static void civil_date(int64_t days, unsigned int *y, unsigned int *m, unsigned int *d)
 {
@@ -121,8 +110,13 @@ static void civil_date(int64_t days, unsigned int *y, unsigned int *m, unsigned 
 	*y = yoe + era * 400 + (*m <= 2);
 }
 
-/* format_time()'s shape, built only from async-signal-safe pieces. */
-static void safe_time(char *buf, size_t len, size_t *pos)
+/*
+ * The time in UTC (2024-01-31T12:00:00.123456789Z), built only from
+ * async-signal-safe pieces: no gmtime or strftime, which load the time zone
+ * (/etc/localtime) on first use, from whichever thread logs first, under
+ * its seccomp filter.
+ */
+static void format_time(char *buf, size_t len, size_t *pos)
 {
 	struct timespec ts;
 	unsigned int y, m, d;
@@ -147,6 +141,22 @@ static void safe_time(char *buf, size_t len, size_t *pos)
 	util_append_str(buf, len, pos, "Z");
 }
 
+/*
+ * One write per line: lines from several threads never interleave. A line
+ * that cannot go out whole (a full FIFO, a reader gone) is lost and counted,
+ * never waited for. Async-signal-safe.
+ */
+static void write_line(const char *buf, size_t len)
+{
+	ssize_t n;
+
+	do {
+		n = write(logger.fd, buf, len);
+	} while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)len)
+		metrics_inc(M_LOGGER_MISSED_LOG_COUNT);
+}
+
 void log_signal_safe(const char *thread, const char *msg)
 {
 	char buf[512];
@@ -154,7 +164,7 @@ void log_signal_safe(const char *thread, const char *msg)
 
 	if (logger.level == LOG_OFF)
 		return;
-	safe_time(buf, sizeof(buf) - 1, &n);
+	format_time(buf, sizeof(buf) - 1, &n);
 	util_append_str(buf, sizeof(buf) - 1, &n, " [");
 	util_append_str(buf, sizeof(buf) - 1, &n, logger.id);
 	util_append_str(buf, sizeof(buf) - 1, &n, ":");
@@ -162,9 +172,7 @@ void log_signal_safe(const char *thread, const char *msg)
 	util_append_str(buf, sizeof(buf) - 1, &n, logger.show_level ? ":ERROR] " : "] ");
 	util_append_str(buf, sizeof(buf) - 1, &n, msg);
 	buf[n++] = '\n';
-	if (write(logger.fd, buf, n) < 0) {
-		/* Nothing more can be done from a signal handler. */
-	}
+	write_line(buf, n);
 }
 
 static __thread char last_error[512];
@@ -183,7 +191,7 @@ void log_msg(enum log_level level, const char *file, int line, const char *fmt, 
 {
 	static __thread char thread[16];
 	char buf[1024];
-	size_t n, cap = sizeof(buf) - 1;
+	size_t n = 0, cap = sizeof(buf) - 1;
 	va_list ap;
 
 	if (level == LOG_ERROR) {
@@ -195,7 +203,7 @@ void log_msg(enum log_level level, const char *file, int line, const char *fmt, 
 		return;
 	if (!thread[0] && prctl(PR_GET_NAME, thread) < 0)
 		strcpy(thread, "?");
-	n = format_time(buf, cap);
+	format_time(buf, cap, &n);
 	n += snprintf(buf + n, cap - n, " [%s:%s", logger.id, thread);
 	if (logger.show_level && n < cap)
 		n += snprintf(buf + n, cap - n, ":%s", level_tags[level]);
@@ -210,8 +218,5 @@ void log_msg(enum log_level level, const char *file, int line, const char *fmt, 
 	}
 	n = MIN(n, cap);
 	buf[n++] = '\n';
-	/* One write per line: lines from several threads never interleave. */
-	if (write(logger.fd, buf, n) < 0) {
-		/* A full FIFO loses the line rather than block the caller. */
-	}
+	write_line(buf, n);
 }
