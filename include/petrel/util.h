@@ -53,6 +53,16 @@ uint64_t util_now_us(void);
 int util_write_all(int fd, const void *buf, size_t len);
 
 /*
+ * The one terminal petrel changes (the console's) goes back as it was on
+ * every way out: util_tty_save() keeps fd's settings before the change
+ * (-EBUSY for a second terminal), util_tty_restore() puts them back (no-op
+ * if none were kept). util_tty_restore() is async-signal-safe, for the
+ * SIGSYS handler too, and makes exactly one call: ioctl(fd, TCSETS).
+ */
+int util_tty_save(int fd);
+void util_tty_restore(void);
+
+/*
  * Async-signal-safe text for handlers: append s, or v in decimal (at least
  * width digits, zero-padded), at *pos in buf of len bytes, always leaving
  * room for a final NUL.

@@ -84,7 +84,10 @@
  * What every thread may do: glibc's locks and allocator, signal masks and
  * return, a syscall restarted after a stop, the clock where the vDSO falls
  * back to the kernel, the thread's name for log lines (taken on its first
- * line), and what the SIGSYS handler needs: write and exit_group.
+ * line), and what the SIGSYS handler needs: write, the console's terminal
+ * put back as it was (util_tty_restore: one TCSETS) and exit_group. The vmm
+ * thread puts the terminal back the same way on every other way out
+ * (vm_console_detach).
  */
 #define COMMON_RULES							\
 	MALLOC_RULES,							\
@@ -95,6 +98,7 @@
 	ALLOW(clock_gettime),						\
 	ALLOW_IF(prctl, EQ(0, PR_GET_NAME)),				\
 	ALLOW(write),							\
+	IOCTL(TCSETS),							\
 	ALLOW(exit_group)						\
 	SANITIZER_RULES
 

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -45,11 +46,13 @@
 static struct {
 	bool enabled;
 	struct sock_fprog prog[JAIL_NR_THREADS];
+	bool tty_ok[JAIL_NR_THREADS];	/* the filter lets util_tty_restore() through */
 } sc;
 
 /* The calling thread's name and kind, for the SIGSYS handler. */
 static __thread char thread_name[16] = "?";
 static __thread const char *thread_kind = "unfiltered";
+static __thread bool thread_tty_ok = true;
 
 /* ---- compiling ---- */
 
@@ -164,6 +167,9 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 	util_append_str(msg, sizeof(msg), &n, "); exiting");
 	log_signal_safe(thread_name, msg);
 	metrics_flush_signal_safe(M_SECCOMP_NUM_FAULTS);
+	/* A call the filter traps here would kill petrel by SIGSYS, not end it with 148. */
+	if (thread_tty_ok)
+		util_tty_restore();
 	_exit(JAIL_EXIT_BAD_SYSCALL);
 }
 
@@ -187,6 +193,29 @@ static int compile_all(const struct jail_policy *p, char *err, size_t errlen)
 			return ret;
 	}
 	return 0;
+}
+
+/*
+ * A user's filter may lack the built-in rule for ioctl(TCSETS): the SIGSYS
+ * handler then leaves the terminal as it is rather than trap again.
+ */
+static bool allows_tcsets(const struct jail_filter *f)
+{
+	if (f->default_action == SCMP_ACT_ALLOW)
+		return true;
+	if (f->filter_action != SCMP_ACT_ALLOW)
+		return false;
+	for (unsigned int i = 0; i < f->nr_rules; i++) {
+		const struct jail_rule *r = &f->rules[i];
+		const struct jail_cond *c = &r->conds[0];
+
+		if (r->nr != SCMP_SYS(ioctl))
+			continue;
+		if (!r->nr_conds || (r->nr_conds == 1 && c->index == 1 && c->op == JAIL_EQ &&
+				     c->val == TCSETS))
+			return true;
+	}
+	return false;
 }
 
 static void free_progs(void)
@@ -232,6 +261,8 @@ int jail_seccomp_setup(const char *policy_file, bool disabled, const char *socke
 	if (ret)
 		return ret;
 	ret = compile_all(&p, err, errlen);
+	for (int t = 0; t < JAIL_NR_THREADS; t++)
+		sc.tty_ok[t] = allows_tcsets(&p.thread[t]);
 	jail_policy_free(&p);
 	if (!ret && (ret = install_handler()))
 		snprintf(err, errlen, "seccomp: SIGSYS handler: %s", strerror(-ret));
@@ -269,12 +300,14 @@ void jail_seccomp_enter(enum jail_thread t)
 	if (prctl(PR_GET_NAME, thread_name) < 0)
 		strcpy(thread_name, "?");
 	thread_kind = jail_thread_name(t);
+	thread_tty_ok = sc.tty_ok[t];
 	/* The vmm thread's Landlock rules name its files: vmm.c passes them. */
 	if (t != JAIL_VMM)
 		jail_landlock_enter(t, NULL);
 	ret = load(&sc.prog[t]);
 	if (ret) {
 		pr_err("seccomp: cannot install the %s filter: %s", thread_kind, strerror(-ret));
+		util_tty_restore();
 		_exit(1);
 	}
 	pr_debug("seccomp: %s filter installed (%u instructions)", thread_kind,

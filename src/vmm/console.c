@@ -93,20 +93,20 @@ static void on_serial_event(void *opaque, uint32_t events)
 	drain_output(vm);
 }
 
-/* A terminal goes raw so keys (Ctrl-C too) reach the guest, as on a serial line. */
+/*
+ * A terminal goes raw so keys (Ctrl-C too) reach the guest, as on a serial
+ * line; vm_console_detach(), or the SIGSYS handler, puts it back.
+ */
 static void make_raw(struct vm *vm)
 {
+	int fd = vm->opts.console_in_fd;
 	struct termios t;
 
-	if (!isatty(vm->opts.console_in_fd) || tcgetattr(vm->opts.console_in_fd, &t) < 0)
+	if (!isatty(fd) || tcgetattr(fd, &t) < 0 || util_tty_save(fd))
 		return;
-	vm->saved_tty = t;
 	cfmakeraw(&t);
 	t.c_oflag |= OPOST | ONLCR;
-	if (tcsetattr(vm->opts.console_in_fd, TCSANOW, &t) == 0) {
-		vm->tty_raw = true;
-		vm->tty_fd = vm->opts.console_in_fd;
-	}
+	tcsetattr(fd, TCSANOW, &t);
 }
 
 /*
@@ -153,11 +153,10 @@ int vm_console_attach(struct vm *vm)
 	return event_loop_add(vm->loop, vm->serial_efd, EPOLLIN, on_serial_event, vm);
 }
 
+/* Under the vmm filter, whose TCSETS rule is for this. */
 void vm_console_detach(struct vm *vm)
 {
-	if (vm->tty_raw)
-		tcsetattr(vm->tty_fd, TCSANOW, &vm->saved_tty);
-	vm->tty_raw = false;
+	util_tty_restore();
 }
 
 void vm_console_open_output(struct vm *vm)

@@ -4,7 +4,6 @@
 
 #include <linux/kvm.h>
 #include <stdatomic.h>
-#include <termios.h>
 
 #include <petrel/acpi.h>
 #include <petrel/boot.h>
@@ -49,9 +48,6 @@ struct vm {
 	int own_in_fd;			/* the input's own description, -1: none */
 	bool out_watched;		/* EPOLLOUT while output waits */
 	bool stdin_watched;
-	bool tty_raw;
-	int tty_fd;
-	struct termios saved_tty;
 	bool running;
 	int exit_code;
 };
