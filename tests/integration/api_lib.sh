@@ -20,7 +20,7 @@ start_petrel() {
 	PIDS+=("$PID")
 	# The log line, not the path: a stale socket may already be there.
 	for _ in $(seq 250); do
-		grep -q "API server listening on $SOCK " "$T/$name.log" && return 0
+		grep -qs "API server listening on $SOCK " "$T/$name.log" && return 0
 		kill -0 "$PID" 2>/dev/null || break
 		sleep 0.02
 	done
