@@ -21,7 +21,8 @@ void log_set_show(bool show_level, bool show_origin);
 /*
  * Log to a file, a FIFO or a terminal (opened non-blocking, appended); NULL
  * means stderr. -errno, unchanged, on failure (-ENXIO: a FIFO with no
- * reader); util_open_error(path, ret, LOG_PATH_KINDS, ...) says why.
+ * reader); util_open_error(path, ret, LOG_PATH_KINDS, ...) says why. A line
+ * that cannot be written whole is lost and counted in logger.missed_log_count.
  */
 #define LOG_PATH_KINDS	(UTIL_FILE_REG | UTIL_FILE_FIFO | UTIL_FILE_CHR)
 int log_set_path(const char *path);
