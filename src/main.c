@@ -2,7 +2,6 @@
 /* petrel: command line and mode selection. */
 #include <errno.h>
 #include <getopt.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -351,19 +350,12 @@ static int snapshot_main(int argc, char **argv)
 }
 
 /*
- * Before any thread starts, so that every thread has it: glibc work that
- * would otherwise happen behind the seccomp filters' back, and the signal
- * that would end petrel when a reader goes away.
+ * Before any thread starts, so that every thread has it: a closed pipe,
+ * FIFO or socket is an EPIPE where the write is made (counted there), not
+ * the end of petrel.
  */
 static void prepare_process(void)
 {
-	/*
-	 * One malloc arena for all threads. A thread's own arena, the first time
-	 * glibc shrinks it, reads /proc/sys/vm/overcommit_memory (glibc 2.36
-	 * shrink_heap), which no filter allows; the main arena shrinks with brk.
-	 */
-	mallopt(M_ARENA_MAX, 1);
-	/* A closed pipe, FIFO or socket is an EPIPE where the write is made. */
 	signal(SIGPIPE, SIG_IGN);
 }
 
