@@ -126,6 +126,12 @@ serving && boot head || true
 for _ in $(seq 100); do [ "$(stat -c %s "$T/head.out")" -ge 30 ] && break; sleep 0.05; done
 sleep 0.3	# three more ticks into the closed pipe
 expect_api 200 '"state":"Running"' GET /
+api GET /metrics
+if grep -Eq '^petrel_uart_missed_write_count [1-9]' <<<"$RESP"; then
+	pass "console into head: the output nobody read is counted"
+else
+	fail "console into head: uart.missed_write_count: $(grep missed_write <<<"$RESP")"
+fi
 stop_petrel
 ended head "console into head -c 30 while the API serves, then SIGTERM"
 
