@@ -29,6 +29,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -44,6 +45,7 @@ struct handler {
 	unsigned int nr;
 	uint64_t page_size;
 	int uffd;
+	int vm_pidfd;		/* readable once the monitor has exited */
 	const uint8_t *file;
 	uint64_t file_size;
 	uint8_t *removed;	/* one byte per page: zero it, it was given back */
@@ -91,6 +93,22 @@ static int listen_on(const char *path)
 	close(s);
 	unlink(path);
 	return c;
+}
+
+/*
+ * The monitor's exit, seen through a pidfd of the connection's peer: the
+ * userfaultfd stays open here and never reports it.
+ */
+static void watch_peer(struct handler *h, int conn)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		die("SO_PEERCRED: %s", strerror(errno));
+	h->vm_pidfd = syscall(SYS_pidfd_open, cred.pid, 0);
+	if (h->vm_pidfd < 0)
+		die("pidfd_open of the monitor (pid %d): %s", (int)cred.pid, strerror(errno));
 }
 
 /* The regions and the userfaultfd, in one message. */
@@ -264,18 +282,22 @@ static void prefetch(struct handler *h, const char *path)
 
 static void serve(struct handler *h)
 {
-	struct pollfd p = { .fd = h->uffd, .events = POLLIN };
+	struct pollfd p[2] = {
+		{ .fd = h->uffd, .events = POLLIN }, { .fd = h->vm_pidfd, .events = POLLIN },
+	};
 
 	while (!stop) {
 		struct uffd_msg m;
-		int ready = poll(&p, 1, 200);
+		int ready = poll(p, 2, 200);
 
 		if (ready < 0 && errno != EINTR)
 			die("poll: %s", strerror(errno));
 		if (ready <= 0)
 			continue;
-		if (p.revents & (POLLERR | POLLHUP))
+		if (p[1].revents || (p[0].revents & (POLLERR | POLLHUP)))
 			return;		/* the VM is gone */
+		if (!p[0].revents)
+			continue;
 		if (read(h->uffd, &m, sizeof(m)) != sizeof(m))
 			continue;	/* another reader, or EAGAIN */
 		if (m.event == UFFD_EVENT_PAGEFAULT)
@@ -309,6 +331,7 @@ int main(int argc, char **argv)
 	if (record && !(h.record = fopen(record, "we")))
 		die("%s: %s", record, strerror(errno));
 	conn = listen_on(argv[i]);
+	watch_peer(&h, conn);
 	receive(&h, conn);
 	close(conn);
 	map_file(&h, argv[i + 1]);

@@ -86,6 +86,14 @@ void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 /* Copy into / out of guest RAM; -EFAULT when the range is not RAM. */
 int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, uint64_t len);
 int guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *dst, uint64_t len);
+/*
+ * Copy into guest RAM within one 4 KiB page that holds nothing else the
+ * guest needs. With the Uffd backend a page the handler has not served yet
+ * is installed here (src amid zeros) rather than faulted in, so the caller
+ * never waits on the handler. -EFAULT when the range is not RAM or spans pages.
+ */
+int guest_mem_write_own_page(const struct guest_mem *mem, uint64_t gpa, const void *src,
+			     uint64_t len);
 /* End of RAM below the hole (what the low region covers). */
 uint64_t guest_mem_low_end(const struct guest_mem *mem);
 

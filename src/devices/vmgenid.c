@@ -34,7 +34,11 @@ static int fresh_id(uint8_t id[VMGENID_SIZE])
 	return n == VMGENID_SIZE ? 0 : -EIO;
 }
 
-/* A new id into the guest page; the guest is not told (it has not read one yet, or will be). */
+/*
+ * A new id into the guest page, which holds nothing else (so a restored VM's
+ * page is filled without waiting for its page fault handler); the guest is not
+ * told (it has not read one yet, or will be).
+ */
 static int write_id(struct vmgenid *g)
 {
 	uint8_t id[VMGENID_SIZE];
@@ -44,7 +48,7 @@ static int write_id(struct vmgenid *g)
 		pr_err("vmgenid: getrandom: %s", strerror(-ret));
 		return ret;
 	}
-	ret = guest_mem_write(g->mem, g->gpa, id, sizeof(id));
+	ret = guest_mem_write_own_page(g->mem, g->gpa, id, sizeof(id));
 	if (ret)
 		pr_err("vmgenid: the id at 0x%llx would not lie in guest RAM",
 		       (unsigned long long)g->gpa);

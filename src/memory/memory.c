@@ -179,6 +179,22 @@ int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, 
 	return 0;
 }
 
+int guest_mem_write_own_page(const struct guest_mem *mem, uint64_t gpa, const void *src,
+			     uint64_t len)
+{
+	uint64_t in_page = gpa % MEM_PAGE_SIZE;
+	uint8_t *p = len > MEM_PAGE_SIZE - in_page ? NULL : guest_mem_ptr(mem, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	/* Huge pages are served whole, and this page shares one with others. */
+	if (mem->backing == GUEST_MEM_UFFD && mem->huge_pages == HUGE_PAGES_NONE &&
+	    !mem_uffd_fill(mem, p - in_page, in_page, src, len))
+		return 0;
+	memcpy(p, src, len);
+	return 0;
+}
+
 int guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *dst, uint64_t len)
 {
 	unsigned int i;

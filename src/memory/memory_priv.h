@@ -16,4 +16,8 @@ uint64_t mem_region_page(const struct guest_mem *mem, unsigned int i);
 /* Mark [off, off+len) of region i dirty. */
 void mem_mark_dirty(const struct guest_mem *mem, unsigned int i, uint64_t off, uint64_t len);
 
+/* uffd.c: install the 4 KiB page at host, src at off amid zeros; -errno (-EEXIST: it is there). */
+int mem_uffd_fill(const struct guest_mem *mem, void *host, uint64_t off, const void *src,
+		  uint64_t len);
+
 #endif

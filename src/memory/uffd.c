@@ -166,6 +166,18 @@ static int send_handshake(const struct guest_mem *mem, int uffd, const char *soc
 	return 0;
 }
 
+int mem_uffd_fill(const struct guest_mem *mem, void *host, uint64_t off, const void *src,
+		  uint64_t len)
+{
+	uint8_t page[MEM_PAGE_SIZE] __attribute__((aligned(MEM_PAGE_SIZE))) = { 0 };
+	struct uffdio_copy copy = {
+		.dst = (uintptr_t)host, .src = (uintptr_t)page, .len = MEM_PAGE_SIZE,
+	};
+
+	memcpy(page + off, src, len);
+	return ioctl(mem->memfd, UFFDIO_COPY, &copy) < 0 ? -errno : 0;
+}
+
 int guest_mem_create_uffd(struct guest_mem *mem, uint64_t mem_mib, enum huge_pages hp,
 			  const char *sock_path, char *err, size_t errlen)
 {

@@ -80,13 +80,20 @@ static int create_vm(struct vm *vm)
 	return ret;
 }
 
-/* A restore maps the memory file copy-on-write: pages load as the guest touches them. */
+/*
+ * A restore maps the memory file copy-on-write, or leaves guest RAM to a page
+ * fault handler (Uffd): either way pages load as the guest touches them.
+ */
 static int create_memory(struct vm *vm, const struct vm_config *cfg,
 			 const struct vm_restore *from)
 {
 	if (!from)
 		return guest_mem_create(&vm->mem, cfg->machine.mem_size_mib,
 					cfg->machine.huge_pages);
+	if (from->uffd_path)
+		return guest_mem_create_uffd(&vm->mem, cfg->machine.mem_size_mib,
+					     cfg->machine.huge_pages, from->uffd_path,
+					     from->err, from->errlen);
 	return guest_mem_create_from_file(&vm->mem, cfg->machine.mem_size_mib, from->mem_fd,
 					  from->mem_path, from->err, from->errlen);
 }

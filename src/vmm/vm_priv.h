@@ -58,6 +58,7 @@ struct vm_restore {
 	const struct snap_state *state;
 	int mem_fd;			/* the memory file, mapped MAP_PRIVATE */
 	const char *mem_path;
+	const char *uffd_path;		/* Uffd backend: the handler's socket, else NULL */
 	bool clock_realtime;
 	char *err;			/* what is wrong, naming the file or section */
 	size_t errlen;

@@ -527,30 +527,46 @@ static int restore_vm(struct vmm *v, struct vm_config *cfg, struct vm_restore *f
 	return 0;
 }
 
+/*
+ * File: the memory file, mapped here. Uffd: backend_path is the socket of a
+ * handler that serves guest RAM's page faults from it (see examples/uffd).
+ * A huge-page VM's memory is only ever served whole pages by a handler.
+ */
+static int open_backend(const struct api_request *req, const struct vm_config *cfg,
+			struct vm_restore *from, char *err, size_t errlen)
+{
+	json_t *mb = json_object_get(req->body, "mem_backend");
+	const char *type = mb ? json_string_value(json_object_get(mb, "backend_type")) : "File";
+
+	if (!strcmp(type, "Uffd")) {
+		from->uffd_path = from->mem_path;
+		return 0;
+	}
+	if (cfg->machine.huge_pages != HUGE_PAGES_NONE) {
+		snprintf(err, errlen, "mem_backend.backend_type \"File\": the snapshot's guest "
+			 "memory is in huge pages; load it with the \"Uffd\" backend");
+		return -EINVAL;
+	}
+	from->mem_fd = util_open_file(from->mem_path, O_RDONLY, UTIL_FILE_REG, err, errlen);
+	return from->mem_fd < 0 ? from->mem_fd : 0;
+}
+
 static int load(struct vmm *v, struct api_request *req, char *err, size_t errlen)
 {
 	json_t *mb = json_object_get(req->body, "mem_backend");
 	const char *mem_path = mb ? json_string_value(json_object_get(mb, "backend_path")) :
 			       body_str(req, "mem_file_path");
-	const char *type = mb ? json_string_value(json_object_get(mb, "backend_type")) : "File";
 	struct vm_restore from = { .mem_fd = -1, .mem_path = mem_path, .err = err,
 				   .errlen = errlen, .clock_realtime = body_bool(req, "clock_realtime") };
 	struct snap_state st = { 0 };
 	struct vm_config cfg;
 	int ret;
 
-	if (strcmp(type, "File")) {
-		snprintf(err, errlen, "mem_backend.backend_type \"%s\": not supported yet", type);
-		return -EINVAL;
-	}
 	config_init(&cfg);
 	ret = read_state(body_str(req, "snapshot_path"), &st, err, errlen);
 	ret = ret ?: load_config(v, req, &st, &cfg, err, errlen);
-	if (!ret) {
-		from.state = &st;
-		from.mem_fd = util_open_file(mem_path, O_RDONLY, UTIL_FILE_REG, err, errlen);
-		ret = from.mem_fd < 0 ? from.mem_fd : 0;
-	}
+	from.state = &st;
+	ret = ret ?: open_backend(req, &cfg, &from, err, errlen);
 	ret = ret ?: restore_vm(v, &cfg, &from, body_bool(req, "resume_vm"));
 	if (from.mem_fd >= 0)
 		close(from.mem_fd);
