@@ -512,6 +512,8 @@ static int restore_vm(struct vmm *v, struct vm_config *cfg, struct vm_restore *f
 		return ret;
 	pause_vcpus(vm);
 	ret = vm_start(vm);
+	/* A restored guest is a new generation: it must reseed and forget what was unique. */
+	ret = ret ?: vmgenid_regenerate(vm->vmgenid);
 	if (ret) {
 		vm_destroy(vm);
 		return ret;
