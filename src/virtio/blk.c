@@ -742,16 +742,49 @@ static void blk_destroy(struct virtio_dev *dev)
 	free(b);
 }
 
+/* Sync: the request served across wakeups, to its end; false if it outlived end_us. */
+static bool finish_sync(struct blk *b, uint64_t end_us)
+{
+	bool pushed = false;
+	uint64_t bytes = 0;
+
+	while (b->cur && !b->dev.broken && util_now_us() < end_us) {
+		if (!sync_step(b, &bytes, &pushed))
+			return true;	/* a reset came and dropped it */
+	}
+	if (pushed && !b->dev.broken)
+		virtio_dev_notify(&b->dev, &b->dev.queues[0]);
+	return !b->cur || b->dev.broken;
+}
+
+/* Async: every taken request's steps submitted and completed (answered); false on timeout. */
+static bool finish_async(struct blk *b)
+{
+	bool pushed = false;
+
+	for (;;) {
+		async_continue(b, pushed);	/* submits what is ready */
+		pushed = false;
+		if (!b->inflight)
+			return b->nr_free == VIRTQ_MAX_SIZE || b->dev.broken;
+		if (settle(b, true, &pushed))
+			return false;
+	}
+}
+
 /*
  * A snapshot holds no request between the rings: one taken and not yet
- * answered would be lost (its data half-written). Once the vCPUs are paused
- * what is under way ends in moments, so the caller tries again.
+ * answered would be lost (its data half-written). With the vCPUs paused no
+ * new one comes, so what is under way is finished here, within
+ * BLK_DRAIN_MS per wait; storage that does not answer by then gets -EBUSY.
  */
 static int blk_save(struct virtio_dev *dev, struct snap_buf *out)
 {
 	struct blk *b = to_blk(dev);
+	bool done = b->engine == IO_ENGINE_ASYNC ? finish_async(b) :
+		    finish_sync(b, util_now_us() + BLK_DRAIN_MS * 1000ULL);
 
-	if (b->cur || b->busy || b->inflight || b->quiescing ||
+	if (!done || b->cur || b->busy || b->inflight || b->quiescing ||
 	    (b->engine == IO_ENGINE_ASYNC && b->nr_free != VIRTQ_MAX_SIZE))
 		return -EBUSY;
 	return 0;

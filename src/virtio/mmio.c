@@ -593,11 +593,12 @@ static int save_locked(struct virtio_dev *dev, struct mmio *m, struct snap_buf *
 	struct snap_buf own;
 	int ret = 0;
 
-	if (m->resetting)
-		return -EBUSY;
 	snap_buf_init(&own);
+	/* The device's save finishes its I/O, and with it a reset that waited for the I/O. */
 	if (dev->ops->save)
 		ret = dev->ops->save(dev, &own);
+	if (!ret && m->resetting)
+		ret = -EBUSY;
 	if (!ret) {
 		snap_put_u32(out, dev->ops->device_id);
 		snap_put_u64(out, m->offered);
@@ -629,8 +630,8 @@ int virtio_mmio_save(struct virtio_dev *dev, struct snap_buf *out, char *err, si
 	ret = save_locked(dev, m, out);
 	pthread_mutex_unlock(&dev->lock);
 	if (ret == -EBUSY)
-		snprintf(err, errlen, "virtio %s: a request or reset is still under way; try again",
-			 dev->id);
+		snprintf(err, errlen, "virtio %s: the I/O under way did not finish in time (its "
+			 "storage does not answer); try again", dev->id);
 	else if (ret)
 		snprintf(err, errlen, "virtio %s: cannot save its state: %s", dev->id,
 			 strerror(-ret));

@@ -208,7 +208,7 @@ static int save_devices(struct vm *vm, struct snap_writer *w)
 	return ret;
 }
 
-/* Devices first: the one that may say "busy, try again" does so before the big sections. */
+/* Devices first: they finish their I/O, or say why not, before the big sections. */
 int vm_save_state(struct vm *vm, const struct vm_config *cfg, struct snap_buf *out,
 		  const char *path, char *err, size_t errlen)
 {
