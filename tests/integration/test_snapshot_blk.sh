@@ -11,15 +11,15 @@ pattern="$PETREL_SRC/tests/guest/probe/blk_pattern.py"
 command -v python3 >/dev/null || skip "python3 is needed to check the image"
 
 for engine in Async Sync; do
-	truncate -s 64M "$T/$engine.img"
+	truncate -s 16M "$T/$engine.img"
 	start_petrel "$engine"
-	expect_api 204 "" PUT /boot-source "{\"kernel_image_path\":\"$probe\",\"boot_args\":\"console=ttyS0 probe.action=blk probe.blk_mib=48 probe.blk_ms=200 probe.seed=5\"}"
+	expect_api 204 "" PUT /boot-source "{\"kernel_image_path\":\"$probe\",\"boot_args\":\"console=ttyS0 probe.action=blk probe.blk_mib=8 probe.blk_ms=200 probe.seed=5\"}"
 	expect_api 204 "" PUT /machine-config '{"vcpu_count":1,"mem_size_mib":128}'
 	expect_api 204 "" PUT /drives/scratch "{\"drive_id\":\"scratch\",\"path_on_host\":\"$T/$engine.img\",\"is_root_device\":false,\"is_read_only\":false,\"cache_type\":\"Writeback\",\"io_engine\":\"$engine\"}"
 	expect_api 204 "" PUT /actions '{"action_type":"InstanceStart"}'
 	wait_line "$engine" "^probe: blk capacity=" 20
 	# Snapshots a few milliseconds apart while the guest keeps 16 requests in flight,
-	# then one as the FLUSH of what it wrote (an fsync of 48 MiB) begins.
+	# then one as the FLUSH of what it wrote (an fsync of 8 MiB) begins.
 	ok=0
 	for k in 1 2 3 4 5 6; do
 		if [ $k = 6 ]; then
@@ -46,7 +46,7 @@ for engine in Async Sync; do
 	wait_line "$engine-restored" "^probe: blk (verify|read failed|write status|flush failed)" 60
 	expect_out "$engine-restored" "^probe: blk verify ok$" "$engine: the restored probe reads back its pattern"
 	stop_petrel
-	python3 "$pattern" check "$T/$engine.img" 48 5 >"$T/$engine.check" 2>&1 &&
+	python3 "$pattern" check "$T/$engine.img" 8 5 >"$T/$engine.check" 2>&1 &&
 		pass "$engine: the host image holds the guest's pattern" ||
 		fail "$engine: host image check: $(cat "$T/$engine.check")"
 	rm -f "$T/$engine".mem*
