@@ -11,6 +11,8 @@ usage: tests/hostvm/run.sh [options] SCRIPT [ARGS...]
 Runs SCRIPT as root in the test host VM, with /dev/kvm; its output goes to
 stdout and its exit status is run.sh's. Inside, SCRIPT sees:
   PETREL_BIN        the petrel binary (carried from $PETREL_BIN, default build/petrel)
+  PETREL_UFFD_HANDLER  petrel-uffd-handler (carried from $PETREL_UFFD_HANDLER,
+                    default build/examples/uffd/petrel-uffd-handler)
   PETREL_GUEST_DIR  the guest images (carried from $PETREL_GUEST_DIR, default build/guest)
   PETREL_SRC        a copy of the repository's tests/ tree (PETREL_SRC/tests/...)
   PETREL_OUT        an empty folder; --output-dir copies it back
@@ -83,6 +85,7 @@ gdir=${PETREL_GUEST_DIR:-$root/build/guest}
 mkdir -p "$gdir"
 gdir=$(cd "$gdir" && pwd)
 bin=${PETREL_BIN:-$root/build/petrel}
+uffd=${PETREL_UFFD_HANDLER:-$root/build/examples/uffd/petrel-uffd-handler}
 
 mapfile -t images < <("$here/images.sh" "$gdir")
 [ ${#images[@]} = 3 ] || die "images.sh failed"
@@ -106,6 +109,7 @@ mkdir -p "$stage"/{bin,guest,src,out,script,.hostvm}
 carry() { cp -RlL "$1" "$2" 2>/dev/null || cp -RL --preserve=mode,timestamps "$1" "$2"; }
 
 [ -f "$bin" ] && carry "$bin" "$stage/bin/petrel"
+[ -f "$uffd" ] && carry "$uffd" "$stage/bin/petrel-uffd-handler"
 # The guest images, not the build trees or this cache; from the cloud kernel
 # only boot/ (its modules are L1's /usr/lib/modules).
 (cd "$gdir" && find . -mindepth 1 -maxdepth 1 ! -name hostvm ! -name work \
@@ -147,10 +151,12 @@ q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }   # single-quote for sh
 {
 	echo "export PETREL_HOSTVM=1"
 	echo "export PETREL_BIN=/hostvm/bin/petrel PETREL_GUEST_DIR=/hostvm/guest"
+	echo "export PETREL_UFFD_HANDLER=/hostvm/bin/petrel-uffd-handler"
 	echo "export PETREL_SRC=/hostvm/src PETREL_OUT=/hostvm/out TMPDIR=/tmp"
 	while IFS='=' read -r -d '' name value; do
 		case "$name" in
-		PETREL_HOSTVM | PETREL_BIN | PETREL_GUEST_DIR | PETREL_SRC | PETREL_OUT) ;;
+		PETREL_HOSTVM | PETREL_BIN | PETREL_UFFD_HANDLER | PETREL_GUEST_DIR | PETREL_SRC | \
+		PETREL_OUT) ;;
 		PETREL_*) echo "export $name=$(q "$value")" ;;
 		esac
 	done < <(env -0)
