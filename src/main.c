@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <petrel/api.h>
@@ -35,13 +36,16 @@ struct options {
 	enum log_level level;
 	bool show_level;
 	bool show_origin;
+	bool jailed;			/* petrel jail started it, in its chroot */
+	unsigned int nr_snapshot_dirs;
+	const char *snapshot_dirs[JAIL_FS_MAX_CREATE];
 };
 
 enum {
 	OPT_CONFIG_FILE = 256, OPT_NO_API, OPT_ID, OPT_BOOT_TIMER, OPT_LEVEL, OPT_LOG_PATH,
 	OPT_SHOW_LEVEL, OPT_SHOW_ORIGIN, OPT_VERSION, OPT_HELP, OPT_API_SOCK, OPT_MAX_PAYLOAD,
 	OPT_START_TIME, OPT_NO_SECCOMP, OPT_SECCOMP_FILTER, OPT_PRINT_SECCOMP,
-	OPT_SECCOMP_SELFTEST,
+	OPT_SECCOMP_SELFTEST, OPT_SNAPSHOT_DIR, OPT_JAILED,
 };
 
 static const struct option long_options[] = {
@@ -60,6 +64,8 @@ static const struct option long_options[] = {
 	{ "seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER },
 	{ "print-seccomp", no_argument, NULL, OPT_PRINT_SECCOMP },
 	{ "seccomp-selftest", required_argument, NULL, OPT_SECCOMP_SELFTEST },
+	{ "snapshot-dir", required_argument, NULL, OPT_SNAPSHOT_DIR },
+	{ "jailed", no_argument, NULL, OPT_JAILED },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -89,6 +95,10 @@ static void usage(FILE *out)
 		"  --no-seccomp         run without the per-thread seccomp filters\n"
 		"  --seccomp-filter FILE  use the filters in FILE (JSON, see docs/api.md)\n"
 		"  --print-seccomp      print the seccomp filters per thread and exit\n"
+		"  --snapshot-dir DIR   let snapshots be created beneath DIR under the sandbox,\n"
+		"                       besides the API socket's directory (repeatable)\n"
+		"  --jailed             set by petrel jail: in its chroot, snapshots may also be\n"
+		"                       created beneath its root\n"
 		"  --version            print the version and exit\n"
 		"  --help               print this help and exit\n", API_DEFAULT_MAX_PAYLOAD);
 }
@@ -106,6 +116,30 @@ static int parse_number(const char *opt, const char *arg, uint64_t min, uint64_t
 		return -EINVAL;
 	}
 	*out = v;
+	return 0;
+}
+
+/* An existing directory other than /, beneath which lies every host file. */
+static int add_snapshot_dir(struct options *o, const char *dir)
+{
+	struct stat st, root;
+
+	if (o->nr_snapshot_dirs == JAIL_FS_MAX_CREATE) {
+		fprintf(stderr, "petrel: --snapshot-dir: at most %d directories\n",
+			JAIL_FS_MAX_CREATE);
+		return -EINVAL;
+	}
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "petrel: --snapshot-dir %s: %s\n", dir,
+			errno && !S_ISDIR(st.st_mode) ? strerror(errno) : "not a directory");
+		return -EINVAL;
+	}
+	if (!stat("/", &root) && root.st_dev == st.st_dev && root.st_ino == st.st_ino) {
+		fprintf(stderr, "petrel: --snapshot-dir %s: the root directory, beneath which "
+			"lies every host file; name a directory of its own\n", dir);
+		return -EINVAL;
+	}
+	o->snapshot_dirs[o->nr_snapshot_dirs++] = dir;
 	return 0;
 }
 
@@ -128,6 +162,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_SECCOMP_FILTER: o->seccomp_filter = optarg; break;
 		case OPT_PRINT_SECCOMP: o->print_seccomp = true; break;
 		case OPT_SECCOMP_SELFTEST: o->seccomp_selftest = optarg; break;
+		case OPT_JAILED: o->jailed = true; break;
+		case OPT_SNAPSHOT_DIR:
+			if (add_snapshot_dir(o, optarg))
+				return -EINVAL;
+			break;
 		case OPT_MAX_PAYLOAD:
 			if (parse_number("http-api-max-payload-size", optarg, 1, &o->max_payload))
 				return -EINVAL;
@@ -293,7 +332,9 @@ static void record_startup(const struct options *o)
 static int run(const struct options *o)
 {
 	struct vm_options vo = { .boot_timer = o->boot_timer, .console_in_fd = STDIN_FILENO,
-				 .console_out_fd = STDOUT_FILENO };
+				 .console_out_fd = STDOUT_FILENO, .jailed = o->jailed,
+				 .snapshot_dirs = o->snapshot_dirs,
+				 .nr_snapshot_dirs = o->nr_snapshot_dirs };
 	struct api_server *api = NULL;
 	struct vmm *vmm = NULL;
 	struct vm_config cfg;

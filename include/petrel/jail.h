@@ -121,20 +121,25 @@ int jail_seccomp_selftest(const char *what);
 /* ---- Landlock: where the vmm thread may still change files ---- */
 
 #define JAIL_FS_MAX_WRITE	16
+#define JAIL_FS_MAX_CREATE	16
 
 struct jail_fs {
 	const char *write[JAIL_FS_MAX_WRITE];	/* the writable drives' images */
 	unsigned int nr_write;
 	const char *remove;			/* the API socket (NULL: none) */
+	const char *create[JAIL_FS_MAX_CREATE];	/* --snapshot-dir: directories */
+	unsigned int nr_create;
+	bool jail_root;				/* --jailed: in the jailer's chroot */
 };
 
 /*
  * Restrict the calling thread with Landlock (src/jail/landlock.c), before
  * its seccomp filter: the vmm thread (fs) writes only its writable images
  * and files beside them, removes only beneath the socket's directory,
- * creates nothing; api and vcpu (fs NULL) touch no file. Nothing when the
- * sandbox is off; one warning when the kernel has no Landlock. On failure
- * it logs and ends the process.
+ * creates new files only beneath that directory, fs->create and (jail_root,
+ * when / reaches no /proc) the jail's root; api and vcpu (fs NULL) touch no
+ * file. Nothing when the sandbox is off; one warning when the kernel has no
+ * Landlock. On failure it logs and ends the process.
  */
 void jail_landlock_enter(enum jail_thread t, const struct jail_fs *fs);
 /*
@@ -142,6 +147,11 @@ void jail_landlock_enter(enum jail_thread t, const struct jail_fs *fs);
  * -EACCES with err naming the file and where it may write instead.
  */
 int jail_landlock_check_write(const char *path, char *err, size_t errlen);
+/*
+ * PUT /snapshot/create: may the vmm thread create path? 0, or -EACCES with
+ * err naming the file, the directories where it may, and how to add one.
+ */
+int jail_landlock_check_create(const char *path, char *err, size_t errlen);
 
 /* ---- the jailer: petrel jail [options] -- [petrel options] ---- */
 

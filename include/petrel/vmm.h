@@ -23,6 +23,10 @@ struct vm_options {
 	int console_in_fd;	/* -1: no input */
 	int console_out_fd;
 	struct event_loop *loop;	/* the vmm thread's loop; NULL: the VM makes its own */
+	/* The vmm's: where the sandbox lets snapshots be created (--snapshot-dir, --jailed). */
+	const char *const *snapshot_dirs;
+	unsigned int nr_snapshot_dirs;
+	bool jailed;
 };
 
 struct vm;

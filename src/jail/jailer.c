@@ -519,7 +519,7 @@ static int step_exec(struct jail *j)
 {
 	const struct jailer_args *a = j->args;
 	char path[PATH_MAX], start[24];
-	char *argv[a->nr_exec_args + 6];
+	char *argv[a->nr_exec_args + 7];
 	char *envp[] = { NULL };
 	int n = 0;
 
@@ -530,6 +530,7 @@ static int step_exec(struct jail *j)
 	argv[n++] = (char *)a->id;
 	argv[n++] = "--start-time-us";
 	argv[n++] = start;
+	argv[n++] = "--jailed";	/* snapshots may be made beneath the chroot's root */
 	for (int i = 0; i < a->nr_exec_args; i++)
 		argv[n++] = a->exec_args[i];
 	argv[n] = NULL;

@@ -7,15 +7,17 @@
  *   vmm        may write the writable drives' images and files beside them
  *              (PATCH /drives swaps an image within its directory), may
  *              remove files beneath the API socket's directory (the socket,
- *              at exit) and create new files there (snapshots: the seccomp
- *              filter allows only an O_EXCL creating open), and may
- *              truncate, link, rename or execute nothing else. Reads stay free: PATCH opens a read-only image
- *              wherever it is.
+ *              at exit), may create new files (snapshots: the seccomp filter
+ *              allows only an O_EXCL creating open) beneath that directory,
+ *              each --snapshot-dir and, in the jailer's chroot, its root,
+ *              and may truncate, link, rename or execute nothing else.
+ *              Reads stay free: PATCH opens a read-only image wherever it is.
  *   api, vcpu  nothing by path at all, reads included: they open nothing.
  * A grant "beneath a directory" is never made for the root directory (an
  * image or the socket right in /, as in a jail's root): that would cover
  * /proc/self/mem. Such an image is granted as one file; a block device is
- * too (beside it are the host's other disks).
+ * too (beside it are the host's other disks). The one exception is the
+ * jail's root, and only where /proc cannot be reached from it.
  * Without Landlock in the kernel (before 5.13, or built without it), one
  * warning says which protection is missing and the seccomp filters stand
  * alone.
@@ -56,10 +58,17 @@ struct grant {
 	char path[PATH_MAX];
 };
 
+/* The places new files may be made: the socket's directory, --snapshot-dir, the jail. */
+#define MAX_CREATE	(JAIL_FS_MAX_CREATE + 2)
+
+#define CREATE_RIGHTS	(FS(MAKE_REG) | FS(WRITE_FILE) | FS(TRUNCATE))
+
 static struct {
 	bool confined;			/* the vmm thread's writes are confined */
 	unsigned int nr;
 	struct grant write[JAIL_FS_MAX_WRITE];
+	unsigned int nr_create;
+	struct grant create[MAX_CREATE];
 } vmm_fs;
 
 /* Every right this kernel's Landlock can refuse. */
@@ -84,7 +93,8 @@ static void warn_unavailable(int err)
 		return;
 	pr_warn("landlock: not available in this kernel (%s): the vmm thread's file writes "
 		"are not confined to the writable drives, nor its removals to the API socket's "
-		"directory; only the seccomp filters' open flags apply", strerror(err));
+		"directory, nor its new files to the snapshot directories; only the seccomp "
+		"filters' open flags apply", strerror(err));
 }
 
 /* The device and inode of path's directory (".": a bare name), and that directory. */
@@ -142,11 +152,72 @@ static int plan_write(const char *image, struct grant *g)
 	return 0;
 }
 
+static int plan_dir(const char *path, bool root_ok, struct grant *g)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if (!root_ok && is_root(&st))
+		return -EPERM;
+	snprintf(g->path, sizeof(g->path), "%s", path);
+	g->dir = true;
+	g->dev = st.st_dev;
+	g->ino = st.st_ino;
+	return 0;
+}
+
+/*
+ * The jailer's chroot: its root holds no /proc (nor anything of the host's
+ * but the device nodes it made), so beneath it is no /proc/self/mem.
+ * A flag alone could be given by anyone: /proc must be out of reach too.
+ */
+static bool jail_root_safe(void)
+{
+	if (!access("/proc/self/exe", F_OK) || errno != ENOENT) {
+		pr_warn("landlock: --jailed, but /proc is reachable from /: snapshots may not "
+			"be created beneath /");
+		return false;
+	}
+	return true;
+}
+
+static int plan_create(const struct jail_fs *fs)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	int ret;
+
+	vmm_fs.nr_create = 0;
+	if (fs->remove && !parent_of(fs->remove, dir, sizeof(dir), &st) && !is_root(&st) &&
+	    !plan_dir(dir, false, &vmm_fs.create[vmm_fs.nr_create]))
+		vmm_fs.nr_create++;
+	for (unsigned int i = 0; i < fs->nr_create && i < JAIL_FS_MAX_CREATE; i++) {
+		ret = plan_dir(fs->create[i], false, &vmm_fs.create[vmm_fs.nr_create]);
+		if (ret) {
+			pr_err("landlock: --snapshot-dir %s: %s", fs->create[i],
+			       ret == -EPERM ? "the root directory" : strerror(-ret));
+			return ret;
+		}
+		vmm_fs.nr_create++;
+	}
+	if (fs->jail_root && jail_root_safe() &&
+	    !plan_dir("/", true, &vmm_fs.create[vmm_fs.nr_create]))
+		vmm_fs.nr_create++;
+	return 0;
+}
+
 static int plan(const struct jail_fs *fs)
 {
+	int ret = plan_create(fs);
+
+	if (ret)
+		return ret;
 	vmm_fs.nr = 0;
 	for (unsigned int i = 0; i < fs->nr_write && i < JAIL_FS_MAX_WRITE; i++) {
-		int ret = plan_write(fs->write[i], &vmm_fs.write[vmm_fs.nr]);
+		ret = plan_write(fs->write[i], &vmm_fs.write[vmm_fs.nr]);
 
 		if (ret) {
 			pr_err("landlock: writable drive %s: %s", fs->write[i], strerror(-ret));
@@ -172,9 +243,20 @@ static int add_remove(int ruleset, const char *socket, int abi)
 			"removed: it stays at exit", socket);
 		return 0;
 	}
-	/* Snapshots are written there too: new files only (the vmm filter's one creating open). */
-	return add_rule(ruleset, dir, (FS(REMOVE_FILE) | FS(MAKE_REG) | FS(WRITE_FILE) |
-				       FS(TRUNCATE)) & handled(abi));
+	return add_rule(ruleset, dir, FS(REMOVE_FILE) & handled(abi));
+}
+
+/* Snapshots: new files only (the vmm filter's one creating open is O_EXCL). */
+static int add_create(int ruleset, int abi)
+{
+	int ret = 0;
+
+	for (unsigned int i = 0; i < vmm_fs.nr_create && !ret; i++) {
+		ret = add_rule(ruleset, vmm_fs.create[i].path, CREATE_RIGHTS & handled(abi));
+		if (ret)
+			pr_err("landlock: %s: %s", vmm_fs.create[i].path, strerror(-ret));
+	}
+	return ret;
 }
 
 static int add_vmm_rules(int ruleset, const struct jail_fs *fs, int abi)
@@ -188,7 +270,7 @@ static int add_vmm_rules(int ruleset, const struct jail_fs *fs, int abi)
 	}
 	if (!ret && fs->remove && (ret = add_remove(ruleset, fs->remove, abi)))
 		pr_err("landlock: the API socket's directory: %s", strerror(-ret));
-	return ret;
+	return ret ?: add_create(ruleset, abi);
 }
 
 static int restrict_self(enum jail_thread t, const struct jail_fs *fs, int abi)
@@ -277,5 +359,58 @@ int jail_landlock_check_write(const char *path, char *err, size_t errlen)
 	n = strlen(err);
 	if ((size_t)n + 1 < errlen)
 		snprintf(err + n, errlen - n, ")");
+	return -EACCES;
+}
+
+/* Is dir, or a directory above it, one where new files may be made? */
+static bool beneath_create(const char *dir)
+{
+	char up[PATH_MAX];
+	struct stat st;
+	size_t n = (size_t)snprintf(up, sizeof(up), "%s", dir);
+
+	/* ".." is resolved by the kernel as Landlock sees it: after symlinks, across mounts. */
+	while (n + 3 < sizeof(up) && !stat(up, &st)) {
+		for (unsigned int i = 0; i < vmm_fs.nr_create; i++) {
+			if (vmm_fs.create[i].dev == st.st_dev && vmm_fs.create[i].ino == st.st_ino)
+				return true;
+		}
+		if (is_root(&st))
+			return false;
+		n += snprintf(up + n, sizeof(up) - n, "/..");
+	}
+	return false;
+}
+
+static void list_create(char *err, size_t errlen, size_t n)
+{
+	for (unsigned int i = 0; i < vmm_fs.nr_create && n < errlen; i++) {
+		const char *p = vmm_fs.create[i].path;
+
+		n += snprintf(err + n, errlen - n, "%s%s%s", i ? ", " : "", p,
+			      strcmp(p, "/") ? "/" : "");
+	}
+	if (!vmm_fs.nr_create && n < errlen)
+		n += snprintf(err + n, errlen - n, "none");
+	if (n < errlen)
+		snprintf(err + n, errlen - n, "); start petrel with --snapshot-dir DIR to allow "
+			 "another");
+}
+
+int jail_landlock_check_create(const char *path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	int n;
+
+	if (!vmm_fs.confined)
+		return 0;
+	/* A directory that is not there: the open names it, whatever the sandbox says. */
+	if (parent_of(path, dir, sizeof(dir), &st) || beneath_create(dir))
+		return 0;
+	n = snprintf(err, errlen, "%s: not in a directory where the sandbox lets petrel create "
+		     "files (", path);
+	if (n > 0 && (size_t)n < errlen)
+		list_create(err, errlen, n);
 	return -EACCES;
 }

@@ -60,6 +60,9 @@ static void confine_files(struct vmm *v)
 		if (!v->cfg.drives[i].is_read_only)
 			fs.write[fs.nr_write++] = v->cfg.drives[i].path_on_host;
 	}
+	for (unsigned int i = 0; i < v->opts.nr_snapshot_dirs && i < JAIL_FS_MAX_CREATE; i++)
+		fs.create[fs.nr_create++] = v->opts.snapshot_dirs[i];
+	fs.jail_root = v->opts.jailed;
 	jail_landlock_enter(JAIL_VMM, &fs);
 }
 
@@ -415,6 +418,17 @@ static int dirty_pages(struct vmm *v, uint64_t **dirty, char *err, size_t errlen
 	return ret;
 }
 
+/* Where the sandbox lets the file be made: else a 400 before anything is done. */
+static bool may_create(struct api_request *req, const char *field)
+{
+	char err[API_FAULT_MAX / 2];
+
+	if (!jail_landlock_check_create(body_str(req, field), err, sizeof(err)))
+		return true;
+	api_reply_fault(req, "Cannot create a snapshot: %s %s", field, err);
+	return false;
+}
+
 static void snapshot_create(struct vmm *v, struct api_request *req)
 {
 	const char *type = body_str(req, "snapshot_type");
@@ -433,6 +447,8 @@ static void snapshot_create(struct vmm *v, struct api_request *req)
 				"machine-config.track_dirty_pages (or track_dirty_pages on load).");
 		return;
 	}
+	if (!may_create(req, "snapshot_path") || !may_create(req, "mem_file_path"))
+		return;
 	if (diff)
 		ret = dirty_pages(v, &dirty, err, sizeof(err));
 	ret = ret ?: snapshot_write(v, body_str(req, "snapshot_path"),

@@ -9,12 +9,12 @@ trap 'for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "
 trap 'exit 143' TERM	# so that the EXIT trap stops the petrels of a test that is stopped
 trap 'exit 130' INT
 
-# start_petrel NAME [ARGS...]: petrel on $T/NAME.sock (SOCK), the guest console in
-# $T/NAME.out, petrel's log in $T/NAME.log, pid in PID
+# start_petrel NAME [ARGS...]: petrel on $T/NAME.sock (SOCK; in $SOCK_DIR if set), the
+# guest console in $T/NAME.out, petrel's log in $T/NAME.log, pid in PID
 start_petrel() {
 	local name=$1
 	shift
-	SOCK=$T/$name.sock
+	SOCK=${SOCK_DIR:-$T}/$name.sock
 	"$PETREL_BIN" --api-sock "$SOCK" "$@" </dev/null >"$T/$name.out" 2>"$T/$name.log" &
 	PID=$!
 	PIDS+=("$PID")

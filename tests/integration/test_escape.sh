@@ -2,16 +2,18 @@
 # The vmm thread's sandbox against what a hijacked vmm thread would try:
 # petrel_escape puts the sandbox on as petrel does at InstanceStart, then
 # appends to a host file, patches its own memory through /proc/self/mem,
-# removes a host file, makes a new one. Each is killed (148) or refused,
-# and the host files are as they were; the writable image and the API
-# socket's removal still work, and a kernel without Landlock gets one
+# removes a host file, makes a new one (with creat, and with the O_EXCL open
+# snapshots use, outside the allowed directories). Each is killed (148) or
+# refused, and the host files are as they were; the writable image, a new
+# file in a --snapshot-dir and the API socket's removal still work, and a
+# kernel without Landlock gets one
 # warning. On the API, PATCH /drives may not swap a writable drive for a
 # file the sandbox would not let petrel write: a 400 says which and why.
 . "$(dirname "$0")/api_lib.sh"
 : "${PETREL_ESCAPE:=$PETREL_SRC/build/tests/petrel_escape}"
 [ -x "$PETREL_ESCAPE" ] || skip "no $PETREL_ESCAPE"
 
-mkdir -p "$T/vm" "$T/host"
+mkdir -p "$T/vm/snaps" "$T/host"
 truncate -s 1M "$T/vm/rw.img"
 echo "host data" > "$T/host/file.txt"
 touch "$T/vm/api.sock"
@@ -58,6 +60,11 @@ escape creat creat "$T/host/new.txt"
 killed_or_refused creat
 [ ! -e "$T/host/new.txt" ] && pass "creat: no file made" || fail "creat: $T/host/new.txt exists"
 
+# A new file as a snapshot is made, outside the allowed directories.
+escape create create "$T/host/new.txt"
+killed_or_refused create
+[ ! -e "$T/host/new.txt" ] && pass "create: no file made" || fail "create: $T/host/new.txt exists"
+
 # What petrel itself does after start still works.
 escape drive drive
 expect_rc drive 0 "drive: the writable image is written"
@@ -65,6 +72,10 @@ expect_rc drive 0 "drive: the writable image is written"
 escape socket socket
 expect_rc socket 0 "socket: the API socket is removed"
 [ ! -e "$T/vm/api.sock" ] && pass "socket: gone" || fail "socket: still there"
+escape snapdir create "$T/vm/snaps/state"
+grep -q "^escaped: create" "$T/snapdir.out" && [ -e "$T/vm/snaps/state" ] &&
+	pass "create: a new file in the --snapshot-dir is made" ||
+	fail "create in the --snapshot-dir: $(cat "$T/snapdir.out" "$T/snapdir.log")"
 
 # A kernel without Landlock: one warning naming the missing protection, and on.
 escape fallback fallback

@@ -3,7 +3,8 @@
 # mount, pid and network namespaces) boots the probe through its API socket
 # inside the chroot, and the host sees every part of the jail: ids, no
 # capabilities, namespaces, cgroup values, limits, a chroot holding only
-# what the jail put there, every thread filtered. Bad input fails with a
+# what the jail put there, every thread filtered, a snapshot made beneath
+# the jail's root. Bad input fails with a
 # message and leaves nothing behind, so the same id works next time.
 . "$(dirname "$0")/api_lib.sh"
 need_kvm
@@ -199,6 +200,15 @@ grep -Eq "^Max open files +1024 +1024 " "/proc/$PID/limits" &&
 bad=""
 for t in /proc/"$PID"/task/*; do grep -q "^Seccomp:[[:space:]]*2$" "$t/status" || bad+=" $(cat "$t/comm")"; done
 [ -z "$bad" ] && pass "every thread filtered" || fail "unfiltered threads:$bad"
+
+# Snapshots beneath the jail's root (--jailed, no /proc there), not only beside the socket.
+mkdir "$root/snaps"
+chown "$uid:$uid" "$root/snaps"
+expect_api 204 "" PATCH /vm '{"state": "Paused"}'
+expect_api 204 "" PUT /snapshot/create '{"snapshot_path": "/snaps/state", "mem_file_path": "/snaps/mem"}'
+[ -s "$root/snaps/state" ] && [ -s "$root/snaps/mem" ] &&
+	pass "a snapshot is created beneath the jail's root" || fail "no snapshot in $root/snaps"
+expect_api 204 "" PATCH /vm '{"state": "Resumed"}'
 
 for _ in $(seq 200); do kill -0 "$PID" 2>/dev/null || break; sleep 0.05; done
 kill -0 "$PID" 2>/dev/null && fail "the jailed petrel did not end with its guest" ||

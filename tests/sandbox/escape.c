@@ -4,11 +4,14 @@
  * as petrel puts it on at InstanceStart (the built-in filters with the API
  * socket's unlink, then the vmm thread's Landlock rules, then its filter),
  * and one thing a hijacked vmm thread would try. DIR holds rw.img, the
- * writable drive's image, and api.sock, the API socket. Actions:
+ * writable drive's image, api.sock, the API socket, and snaps, a
+ * --snapshot-dir. Actions:
  *   append FILE   open an existing file O_WRONLY | O_APPEND and write to it
  *   procmem       open /proc/self/mem read-write and patch read-only memory
  *   unlink FILE   remove a file
  *   creat FILE    make a new file
+ *   create FILE   make a new file as a snapshot is made (O_EXCL, which the
+ *                 filter allows): refused outside DIR and DIR/snaps
  *   drive         write the writable image (allowed: petrel serves the guest so)
  *   socket        remove the API socket (allowed: petrel does so at exit)
  *   fallback      as drive, on a kernel without Landlock (the call made to fail)
@@ -31,6 +34,7 @@ static const char marker[] = "petrel";	/* read-only: .rodata */
 
 static char sock_path[4096];
 static char image_path[4096];
+static char snap_dir[4096];
 
 static int outcome(const char *what, int ret)
 {
@@ -94,6 +98,8 @@ static int act(const char *action, const char *file)
 		return outcome("unlink", unlink(file));
 	if (!strcmp(action, "creat") && file)
 		return outcome("creat", creat(file, 0600));
+	if (!strcmp(action, "create") && file)
+		return outcome("create", open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
 	if (!strcmp(action, "drive") || !strcmp(action, "fallback"))
 		return drive();
 	if (!strcmp(action, "socket")) {
@@ -124,7 +130,8 @@ static int hide_landlock(void)
 
 int main(int argc, char **argv)
 {
-	struct jail_fs fs = { .write = { image_path }, .nr_write = 1, .remove = sock_path };
+	struct jail_fs fs = { .write = { image_path }, .nr_write = 1, .remove = sock_path,
+			      .create = { snap_dir }, .nr_create = 1 };
 	char err[512];
 
 	if (argc < 3) {
@@ -133,6 +140,7 @@ int main(int argc, char **argv)
 	}
 	snprintf(sock_path, sizeof(sock_path), "%s/api.sock", argv[1]);
 	snprintf(image_path, sizeof(image_path), "%s/rw.img", argv[1]);
+	snprintf(snap_dir, sizeof(snap_dir), "%s/snaps", argv[1]);
 	if (!strcmp(argv[2], "fallback") && hide_landlock()) {
 		fprintf(stderr, "petrel_escape: cannot hide Landlock\n");
 		return 2;
