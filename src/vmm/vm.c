@@ -61,16 +61,27 @@ static int kvm_ioctl_checked(int fd, unsigned long req, unsigned long arg, const
 
 static int create_vm(struct vm *vm)
 {
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		int ret = -errno;
+
+		pr_err("KVM_CREATE_VM: %s", strerror(errno));
+		return ret;
+	}
+	return 0;
+}
+
+/*
+ * After the memory slots: each of these registers I/O devices, and each
+ * registration waits for an SRCU grace period; a memory slot added right
+ * after such a burst waited milliseconds more for its own.
+ */
+static int create_chips(struct vm *vm)
+{
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 	uint64_t ident = KVM_IDENTITY_MAP_ADDR;
 	int ret;
 
-	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
-	if (vm->vm_fd < 0) {
-		ret = -errno;
-		pr_err("KVM_CREATE_VM: %s", strerror(errno));
-		return ret;
-	}
 	ret = kvm_ioctl_checked(vm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR, "KVM_SET_TSS_ADDR");
 	ret = ret ?: kvm_ioctl_checked(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR,
 				       (unsigned long)&ident, "KVM_SET_IDENTITY_MAP_ADDR");
@@ -220,6 +231,7 @@ int vm_build_from(const struct vm_config *cfg, const struct vm_options *opts,
 	ret = kvm_open(vm);
 	ret = ret ?: create_vm(vm);
 	ret = ret ?: map_memory(vm, cfg, from);
+	ret = ret ?: create_chips(vm);
 	ret = ret ?: get_cpuid(vm);
 	vm->acpi.nr_cpus = cfg->machine.vcpu_count;
 	ret = ret ?: vm_setup_devices(vm);
