@@ -15,6 +15,17 @@
  *   apiclient cont SOCK QEMU [ARGS...]
  *	the same for QEMU started with -S and a QMP socket: the time from
  *	QMP "cont" to its answer, and to the hello line.
+ *   apiclient restore SOCK STATE MEM PETREL [ARGS...]
+ *	exec PETREL, PUT /snapshot/load (File backend, resume_vm) of a probe
+ *	counting ticks; print the time from just before that request to its
+ *	answer, from just before exec to the answer, and from just before exec
+ *	to the restored guest's next "probe: tick" line; then SIGTERM petrel.
+ *   apiclient incoming SOCK QEMU [ARGS...]
+ *	the same for QEMU started with -incoming defer and a QMP socket:
+ *	migrate-incoming, the time from that command until QMP says the guest
+ *	runs ("cont" once it is in, as the source was stopped), from exec to
+ *	then, and from exec to the next tick line. The URI is the
+ *	environment's INCOMING; INCOMING_CAPS, a QMP command sent before.
  *   apiclient rate SOCK N
  *	N GET / over one keep-alive connection; print requests per second.
  */
@@ -192,8 +203,8 @@ static int startup(const char *sock, char **argv, int qmp)
 	return 0;
 }
 
-/* Read the child's stdout until a line holds "probe: hello"; 0 when seen within 10 s. */
-static int wait_hello(int out)
+/* Read the child's stdout until a line holds marker; 0 when seen within 10 s. */
+static int wait_marker(int out, const char *marker)
 {
 	char buf[8192];
 	size_t len = 0;
@@ -210,7 +221,7 @@ static int wait_hello(int out)
 			return -1;
 		len += r;
 		buf[len] = '\0';
-		if (strstr(buf, "probe: hello"))
+		if (strstr(buf, marker))
 			return 0;
 		if (len > sizeof(buf) / 2) {	/* keep a tail that may hold a cut marker */
 			memmove(buf, buf + len - 64, 64);
@@ -218,6 +229,11 @@ static int wait_hello(int out)
 		}
 	}
 	return -1;
+}
+
+static int wait_hello(int out)
+{
+	return wait_marker(out, "probe: hello");
 }
 
 static int start(const char *sock, const char *kernel, const char *args, char **argv)
@@ -291,6 +307,121 @@ out:
 	return ret;
 }
 
+static int restore(const char *sock, const char *state, const char *mem, char **argv)
+{
+	char body[2048];
+	long long t_exec, t0, answered, tick;
+	int fd, out = -1, ret = 1;
+	pid_t pid;
+
+	unlink(sock);
+	snprintf(body, sizeof(body), "{\"snapshot_path\": \"%s\", \"mem_backend\": "
+		 "{\"backend_type\": \"File\", \"backend_path\": \"%s\"}, \"resume_vm\": true}",
+		 state, mem);
+	t_exec = now_us();
+	pid = spawn(argv, &out);
+	if (pid < 0)
+		return 1;
+	fd = connect_when_up(sock, pid);
+	if (fd < 0) {
+		close(out);
+		return 1;
+	}
+	t0 = now_us();
+	if (request(fd, "PUT", "/snapshot/load", body) != 204)
+		goto out;
+	answered = now_us();
+	if (wait_marker(out, "probe: tick"))
+		goto out;
+	tick = now_us();
+	printf("%lld %lld %lld\n", answered - t0, answered - t_exec, tick - t_exec);
+	ret = 0;
+out:
+	close(fd);
+	close(out);
+	stop(pid);
+	return ret;
+}
+
+/*
+ * Until query-status says the guest runs (10 s at most). A source stopped
+ * before its migration leaves the guest paused here: "cont" then, as a
+ * user would.
+ */
+static int qmp_wait_running(int fd)
+{
+	char buf[4096];
+	const char *q = "{\"execute\": \"query-status\"}\n";
+	long long deadline = now_us() + 10000000;
+
+	while (now_us() < deadline) {
+		size_t len = 0;
+
+		if (write(fd, q, strlen(q)) != (ssize_t)strlen(q))
+			return -1;
+		for (;;) {
+			ssize_t r = read(fd, buf + len, sizeof(buf) - 1 - len);
+
+			if (r <= 0)
+				return -1;
+			len += r;
+			buf[len] = '\0';
+			if (strstr(buf, "\"return\"") || len > sizeof(buf) / 2)
+				break;
+		}
+		if (strstr(buf, "\"status\": \"running\""))
+			return 0;
+		if (strstr(buf, "\"status\": \"paused\"") &&
+		    qmp_command(fd, "{\"execute\": \"cont\"}\n"))
+			return -1;
+		if (strstr(buf, "\"status\": \"postmigrate\"") ||
+		    strstr(buf, "\"status\": \"internal-error\""))
+			return -1;
+	}
+	return -1;
+}
+
+static int incoming(const char *sock, char **argv)
+{
+	char cmd[2048];
+	const char *uri = getenv("INCOMING");
+	long long t_exec, t0, running, tick;
+	int fd, out = -1, ret = 1;
+	pid_t pid;
+
+	if (!uri)
+		return 2;
+	unlink(sock);
+	snprintf(cmd, sizeof(cmd), "{\"execute\": \"migrate-incoming\", \"arguments\": "
+		 "{\"uri\": \"%s\"}}\n", uri);
+	t_exec = now_us();
+	pid = spawn(argv, &out);
+	if (pid < 0)
+		return 1;
+	fd = connect_when_up(sock, pid);
+	if (fd < 0) {
+		close(out);
+		return 1;
+	}
+	if (qmp_greeting(fd) || qmp_command(fd, "{\"execute\": \"qmp_capabilities\"}\n") ||
+	    (getenv("INCOMING_CAPS") && qmp_command(fd, getenv("INCOMING_CAPS"))))
+		goto out;
+	t0 = now_us();
+	if (qmp_command(fd, cmd) || qmp_wait_running(fd))
+		goto out;
+	running = now_us();
+	if (wait_marker(out, "probe: tick"))
+		goto out;
+	tick = now_us();
+	printf("%lld %lld %lld\n", running - t0, running - t_exec, tick - t_exec);
+	ret = 0;
+out:
+	close(fd);
+	close(out);
+	stop(pid);
+	return ret;
+}
+
 static int rate(const char *sock, long n)
 {
 	int fd = try_connect(sock);
@@ -317,10 +448,15 @@ int main(int argc, char **argv)
 		return start(argv[2], argv[3], argv[4], argv + 5);
 	if (argc >= 4 && !strcmp(argv[1], "cont"))
 		return cont(argv[2], argv + 3);
+	if (argc >= 7 && !strcmp(argv[1], "restore"))
+		return restore(argv[2], argv[3], argv[4], argv + 5);
+	if (argc >= 4 && !strcmp(argv[1], "incoming"))
+		return incoming(argv[2], argv + 3);
 	if (argc == 4 && !strcmp(argv[1], "rate"))
 		return rate(argv[2], atol(argv[3]));
 	fprintf(stderr, "usage: apiclient startup SOCK PETREL [ARGS...] | qmp SOCK QEMU [ARGS...]\n"
 		"       | start SOCK KERNEL BOOT_ARGS PETREL [ARGS...] | cont SOCK QEMU [ARGS...]\n"
+		"       | restore SOCK STATE MEM PETREL [ARGS...] | incoming SOCK QEMU [ARGS...]\n"
 		"       | rate SOCK N\n");
 	return 2;
 }
