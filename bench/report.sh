@@ -620,6 +620,58 @@ sandbox() {
 	echo
 }
 
+snapshot() {
+	local n
+	d=$res/snapshot
+	[ -d "$d" ] || { kept Snapshots; return 0; }
+	section=Snapshots
+	echo "## 9. Snapshots"
+	echo
+	echo "\`bench/snapshot.sh\`: the probe counting ticks (1 vCPU, 128 MiB), paused just"
+	echo "after its third. petrel: \`PUT /snapshot/create\` (Full; a Diff two ticks later,"
+	echo "with dirty page tracking) and \`PUT /snapshot/load\` with the File backend and"
+	echo "\`resume_vm\` in a fresh petrel. QEMU: QMP \`stop\`, then \`migrate\` to"
+	echo "\`exec:cat > FILE\`, restored with \`-incoming defer\` and \`migrate-incoming\`"
+	echo "(then \`cont\`: a stopped source's guest arrives paused); its fast path keeps guest"
+	echo "RAM in a \`memory-backend-file\` with \`share=on\` and \`x-ignore-shared\`, so the"
+	echo "stream holds no RAM (the rows marked shared RAM). Restore is request"
+	echo "→ answer for petrel, \`migrate-incoming\` → QMP says running for QEMU. Sizes are"
+	echo "the state and memory files together (QEMU shared: the stream and the RAM file)."
+	echo "Uffd restore with prefetch needs a Linux guest, so the test host VM: not here."
+	when
+	echo
+	table_head "measure"
+	row "restore: load → answer, ms (lower is better)" petrel.restore qemu.restore 1000 2
+	row "restore: exec → answer, ms (lower is better)" petrel.exec-answer qemu.exec-answer 1000 2
+	row "restore: exec → next tick line, ms (lower is better)" petrel.exec-tick qemu.exec-tick 1000 2
+	row "restore, QEMU shared RAM: load → answer, ms" petrel.restore qemu-shared.restore 1000 2
+	row "restore, QEMU shared RAM: exec → next tick line, ms" petrel.exec-tick qemu-shared.exec-tick 1000 2
+	row "create Full, ms (lower is better)" petrel.create-full qemu.create 1000 2
+	row "create Diff (QEMU: shared RAM), ms" petrel.create-diff qemu-shared.create 1000 2 nosum
+	row "Full: files' size, MB" petrel.size-full qemu.size-full 1000000 2 nosum
+	row "Full: on disk, MB (lower is better)" petrel.disk-full qemu.disk-full 1000000 2
+	row "Diff (QEMU: shared RAM): on disk, MB" petrel.disk-diff qemu-shared.disk-full 1000000 2 nosum
+	echo
+	echo "Clones: N copies of one snapshot started at once by \`bench/clones\` (petrel: each"
+	echo "its own API socket and load, the memory file mapped private and shared through"
+	echo "the page cache; QEMU: each \`-incoming\` of a live migration's stream into"
+	echo "private RAM): exec of the first → every clone's next tick line, clones per second,"
+	echo "and each clone's PSS from \`/proc/PID/smaps_rollup\` (shared pages split among"
+	echo "their users), once for each N."
+	[ ! -s "$d/skipped" ] || sed 's/^/- /' "$d/skipped"
+	echo
+	table_head "measure"
+	for n in $(cat "$d/counts"); do
+		[ -s "$d/petrel.$n.all" ] || [ -s "$d/qemu.$n.all" ] || continue
+		row "N=$n: exec → all next tick, s (lower is better)" "petrel.$n.all" "$( [ -s "$d/qemu.$n.all" ] && echo "qemu.$n.all")" 1000000 2
+		row "N=$n: clones per second (higher is better)" "petrel.$n.rate" "$( [ -s "$d/qemu.$n.rate" ] && echo "qemu.$n.rate")" 1 0
+		row "N=$n: PSS per clone (median), MiB (lower is better)" "petrel.$n.pss" "$( [ -s "$d/qemu.$n.pss" ] && echo "qemu.$n.pss")" 1024 2
+		row "N=$n: clones that failed" "petrel.$n.failed" "$( [ -s "$d/qemu.$n.failed" ] && echo "qemu.$n.failed")" 1 0 nosum
+	done
+	commands
+	echo
+}
+
 # --- the page -------------------------------------------------------------------
 
 kvm_note() {
@@ -715,6 +767,7 @@ EOF
 	net > "$tmp/net"
 	devices > "$tmp/devices"
 	sandbox > "$tmp/sandbox"
+	snapshot > "$tmp/snapshot"
 	echo "## Summary: petrel / QEMU microvm (medians)"
 	echo
 	echo "| benchmark | measure | petrel | QEMU | petrel / QEMU |"
@@ -722,7 +775,7 @@ EOF
 	cat "$tmp/summary"
 	echo
 	cat "$tmp/boot" "$tmp/api" "$tmp/memory" "$tmp/density" "$tmp/blk" "$tmp/net" \
-		"$tmp/devices" "$tmp/sandbox"
+		"$tmp/devices" "$tmp/sandbox" "$tmp/snapshot"
 } > "$tmp/page"
 sed -i -e :a -e '/^\n*$/{$d;N;ba' -e '}' "$tmp/page"	# no blank lines at the end
 cp "$tmp/page" "$page"

@@ -2,7 +2,8 @@
 # All the benchmarks, petrel beside QEMU microvm, and docs/benchmarks.md with
 # its charts (docs/benchmarks/*.png) written from their results.
 #   bench/run.sh [options]
-#     --only LIST     some of: boot,linux,api,memory,density,blk,net,devices,sandbox
+#     --only LIST     some of: boot,linux,api,memory,density,blk,net,devices,sandbox,
+#                     snapshot
 #                     (default all; startup is the old name of api);
 #                     the others' results from an earlier run stay on the page
 #     --baseline COMMIT  with api: build petrel as it was at COMMIT (a git
@@ -13,6 +14,7 @@
 #                     Off unless given.
 #     --runs N        runs of each measurement (default 10)
 #     --density LIST  how many VMs at once (default 50,100,200)
+#     --clones LIST   how many clones of one snapshot at once (default 100,500,1000)
 #     --blk-mib N     MiB the probe writes and reads back (default 64)
 #     --net-frames N  frames each way (default 10000)
 #     --requests N    API requests in each rate and apiload run (default 100000)
@@ -25,15 +27,16 @@
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
-all=(boot linux api memory density blk net devices sandbox)
+all=(boot linux api memory density blk net devices sandbox snapshot)
 only=$(IFS=,; echo "${all[*]}")
-runs=10 density=50,100,200 blk_mib=64 blk_ms=1000 net_frames=10000 requests=100000
+runs=10 density=50,100,200 clones=100,500,1000 blk_mib=64 blk_ms=1000 net_frames=10000 requests=100000
 smoke=0 results="" page="" baseline=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--only) only=${2:?}; shift 2 ;;
 	--runs) runs=${2:?}; shift 2 ;;
 	--density) density=${2:?}; shift 2 ;;
+	--clones) clones=${2:?}; shift 2 ;;
 	--blk-mib) blk_mib=${2:?}; shift 2 ;;
 	--net-frames) net_frames=${2:?}; shift 2 ;;
 	--requests) requests=${2:?}; shift 2 ;;
@@ -46,7 +49,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 if [ "$smoke" = 1 ]; then
-	runs=1 density=5 blk_mib=4 blk_ms=100 net_frames=500 requests=1000
+	runs=1 density=5 clones=5 blk_mib=4 blk_ms=100 net_frames=500 requests=1000
 	results=${results:-$src/build/bench/smoke}
 	page=${page:-$src/build/bench/smoke/benchmarks.md}
 fi
@@ -153,6 +156,11 @@ run_density() {
 	local counts
 	IFS=, read -r -a counts <<< "$density"
 	"$here/density.sh" "$1" "$runs" "${counts[@]}"
+}
+run_snapshot() {
+	local counts
+	IFS=, read -r -a counts <<< "$clones"
+	"$here/snapshot.sh" "$1" "$runs" "${counts[@]}"
 }
 run_blk() { "$here/blk.sh" "$1" "$runs" "$blk_mib" "$blk_ms"; }
 run_net() { "$here/net.sh" "$1" "$runs" "$net_frames"; }
