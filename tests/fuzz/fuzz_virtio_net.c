@@ -92,7 +92,7 @@ static uint8_t frame[FRAME_MAX + 1];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	log_set_level(LOG_OFF);
+	log_set_level(getenv("PETREL_FUZZ_LOG") ? LOG_DEBUG : LOG_OFF);
 	return 0;
 }
 
@@ -121,7 +121,7 @@ static void bring_up(struct fuzz *f, uint8_t arg, uint32_t v)
 
 	memset(f->q, 0, sizeof(f->q));
 	memset(f->ram, 0, BUF_LO);
-	f->q[RXQ].size = 1u << (arg % 9);
+	f->q[RXQ].size = 1u << ((arg & 0xf) % 9);
 	f->q[TXQ].size = 1u << ((arg >> 4) % 9);
 	wr32(f, VIRTIO_MMIO_STATUS, 0);
 	wr32(f, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
