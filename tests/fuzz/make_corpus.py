@@ -326,7 +326,7 @@ def pio(kind, port_index, size_log2, val):
 
 
 def serial():
-    IN, OUT, HOST = 0, 1, 2
+    IN, OUT, HOST, DRAIN = 0, 1, 2, 3
     base = 2                               # window starts at 0x3f6
 
     def out(reg, v):
@@ -346,6 +346,11 @@ def serial():
           inb(5) + b"".join(inb(0) for _ in range(16)) + inb(5))
     write("fuzz_serial", "input-full-drain", op(HOST, 0, 0, 0x1fff) +
           b"".join(inb(0) for _ in range(8)) + op(HOST, 0, 0, 0x20))
+    write("fuzz_serial", "fifo-full-then-cleared", op(HOST, 0, 0, 0x1fff) + out(2, 0x07) +
+          op(HOST, 0, 0, 0x10))
+    write("fuzz_serial", "output-backlog", out(3, 0x03) +
+          b"".join(out(0, c) for c in b"a console nobody reads fills up" * 3) +
+          op(DRAIN, 0, 0, 40) + out(0, ord("!")) + op(DRAIN, 0, 0, 0xffff))
     write("fuzz_serial", "wide-access", pio(IN, base, 2, 0) + pio(OUT, base + 4, 1, 0x1234) +
           pio(IN, base + 6, 2, 0) + pio(OUT, 0, 0, 0))
 
