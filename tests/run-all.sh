@@ -48,9 +48,11 @@ cmake --build "$src/build-fuzz" -j"$jobs"
 for f in "$src"/build-fuzz/tests/fuzz/fuzz_*; do
 	[ -x "$f" ] || continue
 	corpus="$src/tests/fuzz/corpus/$(basename "$f")"
+	dict="$src/tests/fuzz/$(basename "$f").dict"
 	mkdir -p "$src/build-fuzz/corpus-$(basename "$f")"
 	echo "--- $(basename "$f")"
 	"$f" -max_total_time="$fuzz_secs" -print_final_stats=1 \
+		$( [ -f "$dict" ] && echo "-dict=$dict" ) \
 		"$src/build-fuzz/corpus-$(basename "$f")" $( [ -d "$corpus" ] && echo "$corpus" ) 2>&1 | tail -3
 done
 

@@ -118,4 +118,12 @@ void vmgenid_destroy(struct vmgenid *g);
  */
 int vmgenid_regenerate(struct vmgenid *g);
 
+/* ACPI sleep control/status and reset registers (ports 0x3c0..0x3c2, see acpi.h). */
+struct acpi_pm {
+	void (*on_poweroff)(void *opaque);	/* S5 with SLP_EN in sleep control */
+	void (*on_reset)(void *opaque);		/* the reset value in the reset register */
+	void *opaque;
+};
+extern const struct bus_ops acpi_pm_bus_ops;
+
 #endif

@@ -174,6 +174,12 @@ extern const struct bus_ops virtio_mmio_bus_ops;
 /* Devices. Each logs why it failed (naming the file or device) and returns NULL. */
 struct virtio_dev *virtio_blk_create(const struct drive_config *cfg);
 struct virtio_dev *virtio_net_create(const struct net_config *cfg);
+/*
+ * For unit tests and fuzzing: serve fd (owned from now on), a datagram socket
+ * standing in for the tap, one frame with its virtio header a message; the
+ * tap's offloads are left alone. cfg->host_dev_name is not used.
+ */
+struct virtio_dev *virtio_net_create_on_fd(const struct net_config *cfg, int fd);
 struct virtio_dev *virtio_rng_create(void);
 /*
  * PATCH /drives/{id}: serve another file from now on, with its capacity,

@@ -27,7 +27,6 @@ struct serial {
 	bool thr_pending;		/* THR-empty interrupt waiting for an IIR read */
 	uint8_t rx[RX_FIFO_SIZE];
 	size_t rx_head, rx_len;
-	bool rx_was_full;
 	/* Output the console had no room for, in order, until serial_flush_output(). */
 	uint8_t tx[SERIAL_TX_BUF_SIZE];
 	size_t tx_head, tx_len;
@@ -140,8 +139,19 @@ static void transmit(struct serial *s, uint8_t byte)
 	s->thr_pending = true;
 }
 
+/*
+ * The console's reader stops at a full FIFO, whoever filled it (host input
+ * or loopback): wake it whenever room is made, by a read or by a clear.
+ */
+static void rx_room_made(struct serial *s, bool was_full)
+{
+	if (was_full)
+		notify(s);
+}
+
 static uint8_t rx_pop(struct serial *s)
 {
+	bool was_full = s->rx_len == RX_FIFO_SIZE;
 	uint8_t byte;
 
 	if (!s->rx_len)
@@ -149,10 +159,7 @@ static uint8_t rx_pop(struct serial *s)
 	byte = s->rx[s->rx_head];
 	s->rx_head = (s->rx_head + 1) % RX_FIFO_SIZE;
 	s->rx_len--;
-	if (s->rx_was_full) {
-		s->rx_was_full = false;
-		notify(s);
-	}
+	rx_room_made(s, was_full);
 	return byte;
 }
 
@@ -209,8 +216,10 @@ static void reg_write(struct serial *s, uint64_t reg, uint8_t v)
 		break;
 	case UART_FCR:
 		s->fcr = v;
-		if (v & UART_FCR_CLEAR_RCVR)
+		if (v & UART_FCR_CLEAR_RCVR) {
+			rx_room_made(s, s->rx_len == RX_FIFO_SIZE);
 			s->rx_len = 0;
+		}
 		break;
 	case UART_LCR:
 		s->lcr = v;
@@ -278,8 +287,6 @@ size_t serial_enqueue_input(struct serial *s, const uint8_t *buf, size_t len)
 	n = MIN(len, RX_FIFO_SIZE - s->rx_len);
 	for (size_t i = 0; i < n; i++)
 		s->rx[(s->rx_head + s->rx_len++) % RX_FIFO_SIZE] = buf[i];
-	if (s->rx_len == RX_FIFO_SIZE)
-		s->rx_was_full = true;
 	update_irq(s, was);
 	pthread_mutex_unlock(&s->lock);
 	return n;

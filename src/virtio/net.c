@@ -40,6 +40,7 @@ static_assert(sizeof(struct virtio_net_hdr_v1) == 12, "virtio-net header");
 struct net {
 	struct virtio_dev dev;
 	int tap;
+	bool is_tap;			/* offloads can be set (not a test's socket) */
 	bool has_mac;
 	uint8_t mac[ETH_ALEN];
 	bool active;			/* DRIVER_OK and not reset since */
@@ -345,7 +346,7 @@ static bool serving(struct net *n)
 		return false;
 	if (n->started)
 		return true;
-	if (ioctl(n->tap, TUNSETOFFLOAD, offloads) < 0) {
+	if (n->is_tap && ioctl(n->tap, TUNSETOFFLOAD, offloads) < 0) {
 		virtio_dev_fail(&n->dev, "tap: TUNSETOFFLOAD 0x%x: %s", offloads, strerror(errno));
 		return false;
 	}
@@ -459,22 +460,33 @@ static const struct virtio_dev_ops net_ops = {
 	.destroy = net_destroy,
 };
 
-struct virtio_dev *virtio_net_create(const struct net_config *cfg)
+static struct virtio_dev *create(const struct net_config *cfg, int fd, bool is_tap)
 {
 	struct net *n = calloc(1, sizeof(*n));
 
-	if (!n)
+	if (!n) {
+		close(fd);
 		return NULL;
+	}
 	n->dev.ops = &net_ops;
 	n->dev.nr_queues = 2;
 	snprintf(n->dev.id, sizeof(n->dev.id), "%s", cfg->iface_id);
 	n->has_mac = cfg->has_guest_mac;
 	if (n->has_mac)
 		memcpy(n->mac, cfg->guest_mac, ETH_ALEN);
-	n->tap = open_tap(cfg->iface_id, cfg->host_dev_name);
-	if (n->tap < 0) {
-		free(n);
-		return NULL;
-	}
+	n->tap = fd;
+	n->is_tap = is_tap;
 	return &n->dev;
+}
+
+struct virtio_dev *virtio_net_create(const struct net_config *cfg)
+{
+	int fd = open_tap(cfg->iface_id, cfg->host_dev_name);
+
+	return fd < 0 ? NULL : create(cfg, fd, true);
+}
+
+struct virtio_dev *virtio_net_create_on_fd(const struct net_config *cfg, int fd)
+{
+	return create(cfg, fd, false);
 }

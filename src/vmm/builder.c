@@ -16,30 +16,20 @@
 
 #include "vm_priv.h"
 
-static void acpi_pm_write(void *opaque, uint64_t offset, const uint8_t *data, uint32_t len)
-{
-	struct vm *vm = opaque;
-	uint8_t v = data[0];
-
-	if (offset == ACPI_SLEEP_CTL_PORT - ACPI_SLEEP_CTL_PORT && (v & ACPI_SLP_EN) &&
-	    ((v >> 2) & 7) == ACPI_S5_SLP_TYP)
-		vm->vcpu_env.request_exit(vm, VCPU_EXIT_POWEROFF);
-	else if (offset == ACPI_RESET_PORT - ACPI_SLEEP_CTL_PORT && v == ACPI_RESET_VALUE)
-		vm->vcpu_env.request_exit(vm, VCPU_EXIT_RESET);
-}
-
-static void acpi_pm_read(void *opaque, uint64_t offset, uint8_t *data, uint32_t len)
-{
-	memset(data, 0, len);	/* no wake status to report */
-}
-
-static const struct bus_ops acpi_pm_ops = { .read = acpi_pm_read, .write = acpi_pm_write };
-
-static void on_i8042_reset(void *opaque)
+/* The i8042's reset line or the ACPI reset register. */
+static void on_guest_reset(void *opaque)
 {
 	struct vm *vm = opaque;
 
 	vm->vcpu_env.request_exit(vm, VCPU_EXIT_RESET);
+}
+
+/* S5 in the ACPI sleep control register. */
+static void on_guest_poweroff(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	vm->vcpu_env.request_exit(vm, VCPU_EXIT_POWEROFF);
 }
 
 /* An eventfd bound to a GSI: writing it raises the interrupt without a vCPU exit. */
@@ -101,7 +91,7 @@ static int add_i8042(struct vm *vm)
 
 	if (ret)
 		return ret;
-	vm->i8042 = i8042_create(irq, on_i8042_reset, vm);
+	vm->i8042 = i8042_create(irq, on_guest_reset, vm);
 	if (!vm->i8042)
 		return -ENOMEM;
 	ret = bus_register(&vm->pio, I8042_DATA_PORT, 1, &i8042_data_bus_ops, vm->i8042);
@@ -134,8 +124,10 @@ int vm_setup_devices(struct vm *vm)
 				  &vm->boot_timer);
 	ret = ret ?: bus_register(&vm->mmio, MEM_BOOT_TIMER_ADDR, MEM_VIRTIO_MMIO_SLOT,
 				  &boot_timer_bus_ops, &vm->boot_timer);
+	vm->acpi_pm = (struct acpi_pm){ on_guest_poweroff, on_guest_reset, vm };
 	ret = ret ?: bus_register(&vm->pio, ACPI_SLEEP_CTL_PORT,
-				  ACPI_RESET_PORT - ACPI_SLEEP_CTL_PORT + 1, &acpi_pm_ops, vm);
+				  ACPI_RESET_PORT - ACPI_SLEEP_CTL_PORT + 1, &acpi_pm_bus_ops,
+				  &vm->acpi_pm);
 	if (ret)
 		pr_err("cannot set up devices: %s", strerror(-ret));
 	return ret;

@@ -32,6 +32,7 @@ struct vm {
 	struct i8042 *i8042;
 	struct boot_timer boot_timer;
 	struct vmgenid *vmgenid;	/* regenerated after every restore */
+	struct acpi_pm acpi_pm;
 	struct virtio_dev *virtio[VM_MAX_VIRTIO];
 	unsigned int nr_virtio;
 	int irqfds[24];			/* per GSI, -1 when unused */

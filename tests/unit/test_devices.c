@@ -176,6 +176,34 @@ START_TEST(serial_input)
 }
 END_TEST
 
+/*
+ * The console's reader stops at a full FIFO and waits for the room eventfd:
+ * a guest that clears the FIFO (Linux does at port open) or fills it by
+ * loopback must wake it too, or console input stalls for good.
+ */
+START_TEST(serial_room_after_clear_and_loopback)
+{
+	int space = eventfd(0, EFD_NONBLOCK);
+	struct serial *s = serial_create((struct irq_line){ -1 }, -1, space);
+	uint8_t big[4096];
+
+	memset(big, 'x', sizeof(big));
+	ck_assert_uint_eq(serial_enqueue_input(s, big, sizeof(big)), 4096);
+	reg_wr(s, UART_FCR, UART_FCR_ENABLE_FIFO | UART_FCR_CLEAR_RCVR);
+	ck_assert_uint_eq(serial_input_room(s), 4096);
+	ck_assert_int_eq(irq_count(space), 1);
+	/* Full by loopback, then one byte read by the guest. */
+	reg_wr(s, UART_MCR, UART_MCR_LOOP);
+	for (unsigned int i = 0; i < sizeof(big); i++)
+		reg_wr(s, UART_TX, 'y');
+	ck_assert_uint_eq(serial_input_room(s), 0);
+	ck_assert_int_eq(reg_rd(s, UART_RX), 'y');
+	ck_assert_int_eq(irq_count(space), 1);
+	serial_destroy(s);
+	close(space);
+}
+END_TEST
+
 static int resets;
 static void on_reset(void *o) { resets++; }
 
@@ -394,6 +422,7 @@ int main(void)
 	tcase_add_test(tc, serial_output_and_thre_irq);
 	tcase_add_test(tc, serial_output_never_blocks);
 	tcase_add_test(tc, serial_input);
+	tcase_add_test(tc, serial_room_after_clear_and_loopback);
 	tcase_add_test(tc, i8042_probe_sequence);
 	tcase_add_test(tc, i8042_ctrl_alt_del);
 	tcase_add_test(tc, cpuid_topology);
