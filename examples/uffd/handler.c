@@ -340,5 +340,7 @@ int main(int argc, char **argv)
 	serve(&h);
 	if (h.record && fclose(h.record))
 		die("%s: %s", record, strerror(errno));
+	free(h.removed);
+	munmap((void *)h.file, h.file_size);
 	return 0;
 }

@@ -58,7 +58,8 @@ void snap_put_bytes(struct snap_buf *b, const void *p, size_t n)
 		b->data = d;
 		b->cap = cap;
 	}
-	memcpy(b->data + b->len, p, n);
+	if (n)		/* p may be NULL then (an empty part) */
+		memcpy(b->data + b->len, p, n);
 	b->len += n;
 }
 
