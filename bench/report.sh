@@ -696,24 +696,31 @@ uffd() {
 	echo "round trip through an emulated L1 kernel): compare the modes with each other"
 	echo "only. QEMU's counterpart, postcopy migration, needs a second QEMU and a"
 	echo "migration stream for each restore: not measured here."
+	echo "L1 ran Debian's cloud kernel $(sed -n 's/^l1-kernel //p' "$d/versions" 2>/dev/null)."
 	when
 	echo
 	echo "| measure | min / median / p90 | runs |"
 	echo "|---|---|---|"
 	mode_row "File: load → API answer, ms" file.load 1000 2
 	mode_row "File: load → shell's answer, ms" file.answer 1000 2
+	mode_row "Uffd on demand: load → API answer, ms" plain.load 1000 2
 	mode_row "Uffd on demand: load → shell's answer, ms" plain.answer 1000 2
 	mode_row "Uffd on demand: faults served" plain.faults 1 0
 	mode_row "Uffd --record: load → shell's answer, ms" record.answer 1000 2
 	mode_row "Uffd --record: faults served (pages recorded)" record.faults 1 0
+	mode_row "Uffd --prefetch: load → API answer, ms" prefetch.load 1000 2
 	mode_row "Uffd --prefetch: load → shell's answer, ms" prefetch.answer 1000 2
 	mode_row "Uffd --prefetch: pages prefetched" prefetch.prefetched 1 0
 	mode_row "Uffd --prefetch: faults still served on demand" prefetch.faults 1 0
 	echo
-	echo "Medians: prefetch / plain $(ratio prefetch.answer plain.answer) (load → shell's"
-	echo "answer), prefetch / File $(ratio prefetch.answer file.answer), plain / File"
-	echo "$(ratio plain.answer file.answer); faults on demand, prefetch / plain"
-	echo "$(ratio prefetch.faults plain.faults)."
+	echo "Ratios of the medians, load → shell's answer:"
+	echo
+	echo "- prefetch / plain: **$(ratio prefetch.answer plain.answer)**"
+	echo "- plain / File: $(ratio plain.answer file.answer); prefetch / File: $(ratio prefetch.answer file.answer)"
+	echo "- faults served on demand, prefetch / plain: $(ratio prefetch.faults plain.faults)"
+	echo
+	echo "With \`--prefetch\` the load itself answers later than on demand: it waits for"
+	echo "the handler, which installs the whole list before it serves any fault."
 	commands
 	echo
 }
@@ -822,7 +829,10 @@ EOF
 	cat "$tmp/summary"
 	echo
 	cat "$tmp/boot" "$tmp/api" "$tmp/memory" "$tmp/density" "$tmp/blk" "$tmp/net" \
-		"$tmp/devices" "$tmp/sandbox" "$tmp/snapshot" "$tmp/uffd"
+		"$tmp/devices" "$tmp/sandbox" "$tmp/snapshot"
+	# a kept section 9, last on the page before, ends without a blank line
+	[ -z "$(tail -n 1 "$tmp/snapshot")" ] || echo
+	cat "$tmp/uffd"
 } > "$tmp/page"
 sed -i -e :a -e '/^\n*$/{$d;N;ba' -e '}' "$tmp/page"	# no blank lines at the end
 cp "$tmp/page" "$page"
