@@ -20,6 +20,11 @@
  *	counting ticks; print the time from just before that request to its
  *	answer, from just before exec to the answer, and from just before exec
  *	to the restored guest's next "probe: tick" line; then SIGTERM petrel.
+ *   apiclient answer SOCK STATE BACKEND_TYPE BACKEND_PATH PETREL [ARGS...]
+ *	exec PETREL, PUT /snapshot/load (resume_vm) of a guest snapshotted at
+ *	its shell, then type "echo ready" on its console; print the time from
+ *	just before that request to its answer, and to the shell's "ready"
+ *	line (60 s at most); then SIGTERM petrel.
  *   apiclient incoming SOCK QEMU [ARGS...]
  *	the same for QEMU started with -incoming defer and a QMP socket:
  *	migrate-incoming, the time from that command until QMP says the guest
@@ -92,18 +97,30 @@ static int request(int fd, const char *method, const char *path, const char *bod
 	}
 }
 
-/* fork and exec argv; with out_fd, its stdout goes to a pipe whose read end lands there. */
-static pid_t spawn(char **argv, int *out_fd)
+/*
+ * fork and exec argv; with out_fd, its stdout goes to a pipe whose read end
+ * lands there; with in_fd, its stdin comes from a pipe whose write end does.
+ */
+static pid_t spawn_io(char **argv, int *in_fd, int *out_fd)
 {
-	int pfd[2];
+	int pfd[2], ifd[2];
 	pid_t pid;
 
 	if (out_fd && pipe2(pfd, O_CLOEXEC) < 0)
 		return -1;
+	if (in_fd && pipe2(ifd, O_CLOEXEC) < 0) {
+		if (out_fd) {
+			close(pfd[0]);
+			close(pfd[1]);
+		}
+		return -1;
+	}
 	pid = fork();
 	if (pid == 0) {
 		if (out_fd)
 			dup2(pfd[1], 1);
+		if (in_fd)
+			dup2(ifd[0], 0);
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -111,7 +128,16 @@ static pid_t spawn(char **argv, int *out_fd)
 		close(pfd[1]);
 		*out_fd = pfd[0];
 	}
+	if (in_fd) {
+		close(ifd[0]);
+		*in_fd = ifd[1];
+	}
 	return pid;
+}
+
+static pid_t spawn(char **argv, int *out_fd)
+{
+	return spawn_io(argv, NULL, out_fd);
 }
 
 static void stop(pid_t pid)
@@ -203,12 +229,12 @@ static int startup(const char *sock, char **argv, int qmp)
 	return 0;
 }
 
-/* Read the child's stdout until a line holds marker; 0 when seen within 10 s. */
-static int wait_marker(int out, const char *marker)
+/* Read the child's stdout until a line holds marker; 0 when seen within secs. */
+static int wait_marker_for(int out, const char *marker, int secs)
 {
 	char buf[8192];
 	size_t len = 0;
-	long long deadline = now_us() + 10000000;
+	long long deadline = now_us() + secs * 1000000LL;
 	struct pollfd p = { .fd = out, .events = POLLIN };
 
 	while (now_us() < deadline) {
@@ -229,6 +255,11 @@ static int wait_marker(int out, const char *marker)
 		}
 	}
 	return -1;
+}
+
+static int wait_marker(int out, const char *marker)
+{
+	return wait_marker_for(out, marker, 10);
 }
 
 static int wait_hello(int out)
@@ -344,6 +375,49 @@ out:
 }
 
 /*
+ * A guest snapshotted at its shell: load it, type a command, wait for the
+ * shell's answer. The typed line's echo has the word split by quotes, so
+ * only the answer holds it.
+ */
+static int answer(const char *sock, const char *state, const char *type, const char *path,
+		  char **argv)
+{
+	static const char cmd[] = "echo re\"\"ady\n";
+	char body[2048];
+	long long t0, answered, ready;
+	int fd, in = -1, out = -1, ret = 1;
+	pid_t pid;
+
+	unlink(sock);
+	snprintf(body, sizeof(body), "{\"snapshot_path\": \"%s\", \"mem_backend\": "
+		 "{\"backend_type\": \"%s\", \"backend_path\": \"%s\"}, \"resume_vm\": true}",
+		 state, type, path);
+	pid = spawn_io(argv, &in, &out);
+	if (pid < 0)
+		return 1;
+	fd = connect_when_up(sock, pid);
+	if (fd < 0)
+		goto out_pipes;
+	t0 = now_us();
+	if (request(fd, "PUT", "/snapshot/load", body) != 204)
+		goto out;
+	answered = now_us();
+	if (write(in, cmd, sizeof(cmd) - 1) != sizeof(cmd) - 1 ||
+	    wait_marker_for(out, "\nready", 60))
+		goto out;
+	ready = now_us();
+	printf("%lld %lld\n", answered - t0, ready - t0);
+	ret = 0;
+out:
+	close(fd);
+out_pipes:
+	close(in);
+	close(out);
+	stop(pid);
+	return ret;
+}
+
+/*
  * Until query-status says the guest runs (10 s at most). A source stopped
  * before its migration leaves the guest paused here: "cont" then, as a
  * user would.
@@ -450,6 +524,8 @@ int main(int argc, char **argv)
 		return cont(argv[2], argv + 3);
 	if (argc >= 7 && !strcmp(argv[1], "restore"))
 		return restore(argv[2], argv[3], argv[4], argv + 5);
+	if (argc >= 8 && !strcmp(argv[1], "answer"))
+		return answer(argv[2], argv[3], argv[4], argv[5], argv + 6);
 	if (argc >= 4 && !strcmp(argv[1], "incoming"))
 		return incoming(argv[2], argv + 3);
 	if (argc == 4 && !strcmp(argv[1], "rate"))
@@ -457,6 +533,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "usage: apiclient startup SOCK PETREL [ARGS...] | qmp SOCK QEMU [ARGS...]\n"
 		"       | start SOCK KERNEL BOOT_ARGS PETREL [ARGS...] | cont SOCK QEMU [ARGS...]\n"
 		"       | restore SOCK STATE MEM PETREL [ARGS...] | incoming SOCK QEMU [ARGS...]\n"
+		"       | answer SOCK STATE BACKEND_TYPE BACKEND_PATH PETREL [ARGS...]\n"
 		"       | rate SOCK N\n");
 	return 2;
 }

@@ -637,7 +637,7 @@ snapshot() {
 	echo "stream holds no RAM (the rows marked shared RAM). Restore is request"
 	echo "→ answer for petrel, \`migrate-incoming\` → QMP says running for QEMU. Sizes are"
 	echo "the state and memory files together (QEMU shared: the stream and the RAM file)."
-	echo "Uffd restore with prefetch needs a Linux guest, so the test host VM: not here."
+	echo "Uffd restore with prefetch needs a Linux guest, so the test host VM: section 10."
 	when
 	echo
 	table_head "measure"
@@ -668,6 +668,59 @@ snapshot() {
 		row "N=$n: PSS per clone (median), MiB (lower is better)" "petrel.$n.pss" "$( [ -s "$d/qemu.$n.pss" ] && echo "qemu.$n.pss")" 1024 2
 		row "N=$n: clones that failed" "petrel.$n.failed" "$( [ -s "$d/qemu.$n.failed" ] && echo "qemu.$n.failed")" 1 0 nosum
 	done
+	commands
+	echo
+}
+
+# mode_row LABEL FILE DIV DIGITS: a row of one figure, min / median / p90 and runs.
+mode_row() {
+	echo "| $1 | $(cell "$2" "$3" "$4") | $(count "$2") |"
+}
+
+uffd() {
+	d=$res/uffd
+	[ -d "$d" ] || { kept "Uffd restore of a Linux guest"; return 0; }
+	echo "## 10. Uffd restore of a Linux guest"
+	echo
+	echo "\`bench/uffd-linux.sh\`, in the test host VM: the micro kernel (1 vCPU, 128 MiB,"
+	echo "its root drive) booted to its shell and snapshotted there (Full), then"
+	echo "restored by a fresh petrel each time: \`PUT /snapshot/load\` with \`resume_vm\`,"
+	echo "then \`echo ready\` typed on its console; the time is from the load request to"
+	echo "the shell's \`ready\` line (\`bench/apiclient answer\`). The memory comes from"
+	echo "the File backend, or the Uffd backend served by \`petrel-uffd-handler\`: on"
+	echo "demand (plain), with \`--record\` (the first restore, once per test host VM),"
+	echo "and with \`--prefetch\` of the pages that recording listed. Runs interleaved"
+	echo "File, plain, prefetch. Faults are those the handler says it served, from the"
+	echo "load until the VM ends right after the answer."
+	echo "Times inside the test host VM are inflated by its emulation (each fault is a"
+	echo "round trip through an emulated L1 kernel): compare the modes with each other"
+	echo "only. QEMU's counterpart, postcopy migration, needs a second QEMU and a"
+	echo "migration stream for each restore: not measured here."
+	echo "L1 ran Debian's cloud kernel $(sed -n 's/^l1-kernel //p' "$d/versions" 2>/dev/null)."
+	when
+	echo
+	echo "| measure | min / median / p90 | runs |"
+	echo "|---|---|---|"
+	mode_row "File: load → API answer, ms" file.load 1000 2
+	mode_row "File: load → shell's answer, ms" file.answer 1000 2
+	mode_row "Uffd on demand: load → API answer, ms" plain.load 1000 2
+	mode_row "Uffd on demand: load → shell's answer, ms" plain.answer 1000 2
+	mode_row "Uffd on demand: faults served" plain.faults 1 0
+	mode_row "Uffd --record: load → shell's answer, ms" record.answer 1000 2
+	mode_row "Uffd --record: faults served (pages recorded)" record.faults 1 0
+	mode_row "Uffd --prefetch: load → API answer, ms" prefetch.load 1000 2
+	mode_row "Uffd --prefetch: load → shell's answer, ms" prefetch.answer 1000 2
+	mode_row "Uffd --prefetch: pages prefetched" prefetch.prefetched 1 0
+	mode_row "Uffd --prefetch: faults still served on demand" prefetch.faults 1 0
+	echo
+	echo "Ratios of the medians, load → shell's answer:"
+	echo
+	echo "- prefetch / plain: **$(ratio prefetch.answer plain.answer)**"
+	echo "- plain / File: $(ratio plain.answer file.answer); prefetch / File: $(ratio prefetch.answer file.answer)"
+	echo "- faults served on demand, prefetch / plain: $(ratio prefetch.faults plain.faults)"
+	echo
+	echo "With \`--prefetch\` the load itself answers later than on demand: it waits for"
+	echo "the handler, which installs the whole list before it serves any fault."
 	commands
 	echo
 }
@@ -768,6 +821,7 @@ EOF
 	devices > "$tmp/devices"
 	sandbox > "$tmp/sandbox"
 	snapshot > "$tmp/snapshot"
+	uffd > "$tmp/uffd"
 	echo "## Summary: petrel / QEMU microvm (medians)"
 	echo
 	echo "| benchmark | measure | petrel | QEMU | petrel / QEMU |"
@@ -776,6 +830,9 @@ EOF
 	echo
 	cat "$tmp/boot" "$tmp/api" "$tmp/memory" "$tmp/density" "$tmp/blk" "$tmp/net" \
 		"$tmp/devices" "$tmp/sandbox" "$tmp/snapshot"
+	# a kept section 9, last on the page before, ends without a blank line
+	[ -z "$(tail -n 1 "$tmp/snapshot")" ] || echo
+	cat "$tmp/uffd"
 } > "$tmp/page"
 sed -i -e :a -e '/^\n*$/{$d;N;ba' -e '}' "$tmp/page"	# no blank lines at the end
 cp "$tmp/page" "$page"

@@ -3,7 +3,7 @@
 # its charts (docs/benchmarks/*.png) written from their results.
 #   bench/run.sh [options]
 #     --only LIST     some of: boot,linux,api,memory,density,blk,net,devices,sandbox,
-#                     snapshot
+#                     snapshot,uffd
 #                     (default all; startup is the old name of api);
 #                     the others' results from an earlier run stay on the page
 #     --baseline COMMIT  with api: build petrel as it was at COMMIT (a git
@@ -27,7 +27,7 @@
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
-all=(boot linux api memory density blk net devices sandbox snapshot)
+all=(boot linux api memory density blk net devices sandbox snapshot uffd)
 only=$(IFS=,; echo "${all[*]}")
 runs=10 density=50,100,200 clones=100,500,1000 blk_mib=64 blk_ms=1000 net_frames=10000 requests=100000
 smoke=0 results="" page="" baseline=""
@@ -118,9 +118,12 @@ machine() {
 }
 machine > "$results/machine"
 
+# in_l1 NAME: a benchmark that runs in the test host VM.
+in_l1() { [ "$1" = linux ] || [ "$1" = uffd ]; }
 linux_ready() {
 	local f
-	for f in micro-vmlinux micro-bzImage micro-initrd.cpio.gz stock-vmlinuz stock-initrd.cpio.gz; do
+	for f in micro-vmlinux micro-bzImage micro-initrd.cpio.gz stock-vmlinuz stock-initrd.cpio.gz \
+		rootfs.ext4; do
 		[ -f "$guest_dir/$f" ] || return 1
 	done
 }
@@ -171,6 +174,8 @@ run_devices() {
 		> "$1/tables.md"
 }
 run_sandbox() { "$here/sandbox.sh" "$runs" > "$1/tables.md"; }
+# Uffd restore of the micro kernel, in the test host VM like linux.
+run_uffd() { "$here/uffd-linux.sh" "$1" "$runs"; }
 run_linux() {
 	if [ "$smoke" = 1 ]; then
 		# One short L1 boot: one kernel, once by each monitor.
@@ -184,17 +189,17 @@ if [ -n "$baseline" ]; then
 	baseline_build
 fi
 for b in "${selected[@]}"; do
-	if [ "$b" = linux ] && [ "${PETREL_SKIP_SLOW:-0}" = 1 ]; then
-		echo "run.sh: linux skipped: PETREL_SKIP_SLOW=1 (no test host VM)" >&2
+	if in_l1 "$b" && [ "${PETREL_SKIP_SLOW:-0}" = 1 ]; then
+		echo "run.sh: $b skipped: PETREL_SKIP_SLOW=1 (no test host VM)" >&2
 		continue
 	fi
-	if [ "$b" = linux ] && ! linux_ready; then
+	if in_l1 "$b" && ! linux_ready; then
 		if [ "$smoke" = 1 ]; then
-			echo "run.sh: linux skipped: the Linux guests are not built" \
-				"(tests/guest/build.sh micro stock)" >&2
+			echo "run.sh: $b skipped: the Linux guests are not built" \
+				"(tests/guest/build.sh micro stock rootfs)" >&2
 			continue
 		fi
-		"$src/tests/guest/build.sh" micro stock
+		"$src/tests/guest/build.sh" micro stock rootfs
 	fi
 	bench "$b" "run_$b"
 done

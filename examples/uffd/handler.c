@@ -12,6 +12,9 @@
  *                 line, in order, when the VM goes away or on SIGTERM/SIGINT.
  * --prefetch LIST install exactly the pages of LIST, in runs, right after the
  *                 handshake, before the guest asks for them.
+ *
+ * On exit it says on stderr how many faults it served and how many pages it
+ * prefetched: what a working set saves is read there.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +54,8 @@ struct handler {
 	uint8_t *removed;	/* one byte per page: zero it, it was given back */
 	uint64_t pages;
 	FILE *record;
+	uint64_t faults;	/* faults served, from the file or as zero pages */
+	uint64_t prefetched;	/* pages --prefetch installed itself */
 };
 
 static volatile sig_atomic_t stop;
@@ -184,25 +189,36 @@ static struct region *by_host(struct handler *h, uint64_t addr)
 	return NULL;
 }
 
-/* Install [off, off+len) of the file; a page already there (a race) is fine. */
-static void install(struct handler *h, const struct region *r, uint64_t off, uint64_t len)
+/*
+ * Install [off, off+len) of the file; the number of pages it installed. A page
+ * there already (a fault raced a prefetch) is skipped, the rest still goes in.
+ */
+static uint64_t install(struct handler *h, const struct region *r, uint64_t off, uint64_t len)
 {
 	struct uffdio_copy cp = {
 		.dst = r->host + (off - r->offset), .src = (uintptr_t)(h->file + off), .len = len,
 	};
+	uint64_t done = 0;
 
 	while (ioctl(h->uffd, UFFDIO_COPY, &cp) < 0) {
-		if (errno == EEXIST || errno == ENOENT || errno == ESRCH)
-			return;		/* mapped already, or the VM is gone */
-		if (errno != EAGAIN)
+		if (errno == ENOENT || errno == ESRCH)
+			return done / h->page_size;	/* the VM is gone */
+		if (errno != EAGAIN && errno != EEXIST)
 			die("UFFDIO_COPY: %s", strerror(errno));
-		if (cp.copy > 0) {	/* partly done: go on after what was copied */
-			cp.dst += cp.copy;
-			cp.src += cp.copy;
-			cp.len -= cp.copy;
-		}
+		if (cp.copy > 0)
+			done += cp.copy;
+		else
+			cp.copy = 0;
+		if (errno == EEXIST)	/* go on after the page that is there */
+			cp.copy += h->page_size;
+		if ((uint64_t)cp.copy >= cp.len)
+			return done / h->page_size;
+		cp.dst += cp.copy;
+		cp.src += cp.copy;
+		cp.len -= cp.copy;
 		cp.copy = 0;
 	}
+	return (done + cp.copy) / h->page_size;
 }
 
 static void fault(struct handler *h, uint64_t addr)
@@ -219,9 +235,11 @@ static void fault(struct handler *h, uint64_t addr)
 
 		if (ioctl(h->uffd, UFFDIO_ZEROPAGE, &z) < 0 && errno != EEXIST)
 			die("UFFDIO_ZEROPAGE: %s", strerror(errno));
+		h->faults++;
 		return;
 	}
 	install(h, r, off, h->page_size);
+	h->faults++;
 	if (h->record)
 		fprintf(h->record, "0x%llx\n", (unsigned long long)off);
 }
@@ -275,7 +293,8 @@ static void prefetch(struct handler *h, const char *path)
 		     by_offset(h, offs[j]) == r; j++)
 			;
 		if (r)
-			install(h, r, offs[i], offs[j - 1] + h->page_size - offs[i]);
+			h->prefetched += install(h, r, offs[i],
+						 offs[j - 1] + h->page_size - offs[i]);
 	}
 	free(offs);
 }
@@ -338,6 +357,8 @@ int main(int argc, char **argv)
 	if (pre)
 		prefetch(&h, pre);
 	serve(&h);
+	fprintf(stderr, "petrel-uffd-handler: served %llu faults, prefetched %llu pages\n",
+		(unsigned long long)h.faults, (unsigned long long)h.prefetched);
 	if (h.record && fclose(h.record))
 		die("%s: %s", record, strerror(errno));
 	free(h.removed);

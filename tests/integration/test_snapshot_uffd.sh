@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Snapshots through the Uffd memory backend: a counting probe's snapshot restored
 # with petrel-uffd-handler serving its memory goes on at the next tick, and again
-# with the pages the first run recorded prefetched; a socket nobody listens on is a
+# with the pages the first run recorded prefetched (the handler says how many
+# faults it served and pages it prefetched: as many as it recorded); a socket nobody listens on is a
 # 400 naming it and petrel can still load; a handler that takes the memory and never
 # serves a fault leaves petrel answering and ending on SIGTERM.
 . "$(dirname "$0")/api_lib.sh"
@@ -68,10 +69,25 @@ restore() {
 		fail "$name: the handler is still running"
 }
 
+# served NAME: "FAULTS PAGES" from the line the handler writes as it ends.
+served() {
+	sed -n 's/^petrel-uffd-handler: served \([0-9]*\) faults, prefetched \([0-9]*\) pages$/\1 \2/p' \
+		"$T/$1.handler.log"
+}
+
 restore rec --record "$T/pages"
 [ -s "$T/pages" ] && pass "the handler recorded $(wc -l <"$T/pages") pages faulted in" ||
 	fail "no page recorded"
+read -r faults pages <<< "$(served rec)"
+[ "${faults:-}" = "$(wc -l <"$T/pages")" ] && [ "$pages" = 0 ] &&
+	pass "rec: the handler says it served the $faults faults it recorded, prefetched none" ||
+	fail "rec: the handler says '$(served rec)' (recorded $(wc -l <"$T/pages") faults)"
 restore pre --prefetch "$T/pages"
+read -r faults pages <<< "$(served pre)"
+unique=$(sort -u "$T/pages" | wc -l)
+[ "${pages:-}" = "$unique" ] && [ -n "$faults" ] &&
+	pass "pre: the handler says it prefetched the $unique pages listed, then served $faults faults" ||
+	fail "pre: the handler says '$(served pre)' (listed $unique pages)"
 
 # Nobody listens: a missing socket and one left behind by a handler that is gone.
 start_petrel bad
