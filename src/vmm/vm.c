@@ -200,7 +200,12 @@ int vm_build(const struct vm_config *cfg, const struct vm_options *opts, struct 
 /* Guest memory holds the kernel and tables already: only the parts' state goes back. */
 static int restore(struct vm *vm, const struct vm_config *cfg, const struct vm_restore *from)
 {
-	return create_vcpus(vm, cfg, false) ?: vm_restore_state(vm, from);
+	int ret = create_vcpus(vm, cfg, false);
+
+	util_lap(from->laps, "vcpus");
+	ret = ret ?: vm_restore_state(vm, from);
+	util_lap(from->laps, "state");
+	return ret;
 }
 
 static int load(struct vm *vm, const struct vm_config *cfg)
@@ -212,6 +217,7 @@ int vm_build_from(const struct vm_config *cfg, const struct vm_options *opts,
 		  const struct vm_restore *from, struct vm **out)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
+	struct util_laps *laps = from ? from->laps : NULL;
 	int ret;
 
 	if (!vm)
@@ -230,12 +236,17 @@ int vm_build_from(const struct vm_config *cfg, const struct vm_options *opts,
 	}
 	ret = kvm_open(vm);
 	ret = ret ?: create_vm(vm);
+	util_lap(laps, "kvm");
 	ret = ret ?: map_memory(vm, cfg, from);
+	util_lap(laps, "memory");
 	ret = ret ?: create_chips(vm);
+	util_lap(laps, "irqchip+pit");
 	ret = ret ?: get_cpuid(vm);
+	util_lap(laps, "cpuid");
 	vm->acpi.nr_cpus = cfg->machine.vcpu_count;
 	ret = ret ?: vm_setup_devices(vm);
 	ret = ret ?: vm_setup_virtio(vm, cfg);
+	util_lap(laps, "devices");
 	if (!ret)
 		ret = from ? restore(vm, cfg, from) : load(vm, cfg);
 	if (ret)

@@ -63,6 +63,7 @@ struct vm_restore {
 	bool clock_realtime;
 	char *err;			/* what is wrong, naming the file or section */
 	size_t errlen;
+	struct util_laps *laps;		/* where the time goes, for the Debug log */
 };
 
 /* from NULL: a cold boot. */
