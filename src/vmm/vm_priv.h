@@ -57,6 +57,7 @@ struct vm {
 struct snap_state;
 struct vm_restore {
 	const struct snap_state *state;
+	const char *state_path;		/* the state file, named in what is wrong with it */
 	int mem_fd;			/* the memory file, mapped MAP_PRIVATE */
 	const char *mem_path;
 	const char *uffd_path;		/* Uffd backend: the handler's socket, else NULL */

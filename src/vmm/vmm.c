@@ -587,7 +587,8 @@ static int load(struct vmm *v, struct api_request *req, struct util_laps *laps, 
 	int ret;
 
 	config_init(&cfg);
-	ret = read_state(body_str(req, "snapshot_path"), &st, err, errlen);
+	from.state_path = body_str(req, "snapshot_path");
+	ret = read_state(from.state_path, &st, err, errlen);
 	util_lap(laps, "read");
 	ret = ret ?: load_config(v, req, &st, &cfg, err, errlen);
 	from.state = &st;
