@@ -43,6 +43,7 @@ struct vmm {
 	enum vmm_state state;
 	bool configured;		/* a VM section was set: no snapshot load then */
 	int signal_fd;
+	struct vm_kvm kvm;		/* made ahead for the first build */
 	bool done;
 	int exit_code;
 	char id[65];
@@ -82,7 +83,7 @@ static int start_vm(struct vmm *v)
 	int ret;
 
 	log_clear_last_error();
-	ret = vm_build(&v->cfg, &v->opts, &vm);
+	ret = vm_build_from(&v->cfg, &v->opts, NULL, &v->kvm, &vm);
 	if (ret)
 		return ret;
 	ret = vm_start(vm);
@@ -523,7 +524,7 @@ static int restore_vm(struct vmm *v, struct vm_config *cfg, struct vm_restore *f
 		      bool resume)
 {
 	struct vm *vm;
-	int ret = vm_build_from(cfg, &v->opts, from, &vm);
+	int ret = vm_build_from(cfg, &v->opts, from, &v->kvm, &vm);
 
 	if (ret)
 		return ret;
@@ -752,6 +753,7 @@ struct vmm *vmm_create(const struct vm_options *opts, const char *id, struct api
 	v->opts = *opts;
 	v->api = api;
 	v->signal_fd = -1;
+	v->kvm.kvm_fd = v->kvm.vm_fd = -1;
 	snprintf(v->id, sizeof(v->id), "%s", id ? id : "anonymous-instance");
 	config_init(&v->cfg);
 	v->opts.loop = event_loop_create();
@@ -776,6 +778,9 @@ int vmm_run(struct vmm *v)
 {
 	int ret;
 
+	/* The api thread takes the first request meanwhile. */
+	if (v->api && !v->vm)
+		vm_kvm_prepare(&v->kvm);
 	while (!v->done) {
 		ret = event_loop_run_once(v->opts.loop, -1);
 		if (ret) {
@@ -800,6 +805,7 @@ void vmm_destroy(struct vmm *v)
 		metrics_flush();	/* vm_destroy writes the last line when there is a VM */
 	if (v->signal_fd >= 0)
 		close(v->signal_fd);
+	vm_kvm_release(&v->kvm);
 	event_loop_destroy(v->opts.loop);
 	config_free(&v->cfg);
 	free(v);
