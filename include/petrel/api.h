@@ -3,6 +3,7 @@
 #define PETREL_API_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
@@ -97,6 +98,7 @@ struct api_request {
 	char fault[API_FAULT_MAX];	/* 400: the fault_message */
 
 	struct api_request *next;	/* the queue's link */
+	uint64_t queued_us;		/* when the vmm thread was handed it */
 };
 
 /*

@@ -49,6 +49,17 @@ int util_read_file(const char *path, size_t max_size, unsigned int types, uint8_
 		   size_t *size, char *err, size_t errlen);
 /* Monotonic clock in microseconds. */
 uint64_t util_now_us(void);
+/*
+ * Where a path's time goes: each util_lap() adds ", NAME N us" (the time
+ * since the start or the lap before) to text; l may be NULL.
+ */
+struct util_laps {
+	uint64_t start, last;
+	size_t len;
+	char text[512];
+};
+void util_laps_start(struct util_laps *l, uint64_t start_us);
+void util_lap(struct util_laps *l, const char *name);
 /* write()/read() the whole buffer, retrying on EINTR and short transfers. */
 int util_write_all(int fd, const void *buf, size_t len);
 

@@ -24,7 +24,12 @@ struct vcpu_env {
 	int run_size;				/* KVM_GET_VCPU_MMAP_SIZE */
 	const struct bus *pio;
 	const struct bus *mmio;
-	const struct kvm_cpuid2 *cpuid;	/* KVM_GET_SUPPORTED_CPUID */
+	/*
+	 * KVM_GET_SUPPORTED_CPUID, for a boot. NULL for a restore: the
+	 * snapshot's state gives CPUID, MSRs, FPU and LAPIC, so vcpu_create()
+	 * only makes the vCPU.
+	 */
+	const struct kvm_cpuid2 *cpuid;
 	unsigned int nr_vcpus;
 	bool smt;
 	void (*request_exit)(void *opaque, enum vcpu_exit_reason why);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <petrel/api.h>
+#include <petrel/util.h>
 
 struct list {
 	struct api_request *head;
@@ -111,6 +112,7 @@ int api_queue_push(struct api_queue *q, struct api_request *req)
 
 	pthread_mutex_lock(&q->lock);
 	if (!q->closed) {
+		req->queued_us = util_now_us();
 		put(&q->todo, req);
 		ret = 0;
 	}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,6 +223,27 @@ uint64_t util_now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void util_laps_start(struct util_laps *l, uint64_t start_us)
+{
+	l->start = l->last = start_us;
+	l->len = 0;
+	l->text[0] = '\0';
+}
+
+void util_lap(struct util_laps *l, const char *name)
+{
+	uint64_t now = util_now_us();
+	int n;
+
+	if (!l)
+		return;
+	n = snprintf(l->text + l->len, sizeof(l->text) - l->len, "%s%s %" PRIu64 " us",
+		     l->len ? ", " : "", name, now - l->last);
+	if (n > 0)
+		l->len = MIN(l->len + n, sizeof(l->text) - 1);
+	l->last = now;
 }
 
 int util_write_all(int fd, const void *buf, size_t len)

@@ -249,8 +249,11 @@ static int apply(struct vcpu *vcpu, struct vcpu_state *s, char *err, size_t errl
 
 	if (ret)
 		return ret;
+	/* KVM's own answer is the check: nothing asks it for the supported list first. */
 	if (ioctl(vcpu->fd, KVM_SET_CPUID2, s->cpuid) < 0)
-		return bad(err, errlen, "KVM_SET_CPUID2: %s", strerror(errno));
+		return bad(err, errlen, "KVM refused its CPUID (KVM_SET_CPUID2: %s); the "
+			   "snapshot was taken on another kind of host CPU or KVM",
+			   strerror(errno));
 	for (unsigned int i = 0; i < B_EVENTS; i++) {
 		if (ioctl(vcpu->fd, blobs[i].set, s->blob[i]) < 0)
 			return bad(err, errlen, "cannot restore %s: %s", blobs[i].name,

@@ -40,6 +40,13 @@ static int set_cpuid(struct vcpu *vcpu)
 	return ret;
 }
 
+/* A booting vCPU's CPUID, MSRs, FPU and LAPIC. */
+static int setup(struct vcpu *vcpu)
+{
+	return set_cpuid(vcpu) ?: vcpu_setup_msrs(vcpu) ?: vcpu_setup_fpu(vcpu) ?:
+	       vcpu_setup_lapic(vcpu);
+}
+
 struct vcpu *vcpu_create(const struct vcpu_env *env, unsigned int index)
 {
 	struct vcpu *vcpu = calloc(1, sizeof(*vcpu));
@@ -61,13 +68,7 @@ struct vcpu *vcpu_create(const struct vcpu_env *env, unsigned int index)
 		pr_err("vcpu%u: mmap of kvm_run: %s", index, strerror(errno));
 		goto err_close;
 	}
-	ret = set_cpuid(vcpu);
-	if (!ret)
-		ret = vcpu_setup_msrs(vcpu);
-	if (!ret)
-		ret = vcpu_setup_fpu(vcpu);
-	if (!ret)
-		ret = vcpu_setup_lapic(vcpu);
+	ret = env->cpuid ? setup(vcpu) : 0;
 	if (ret) {
 		pr_err("vcpu%u: setup failed: %s", index, strerror(-ret));
 		goto err_unmap;

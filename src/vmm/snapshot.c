@@ -312,11 +312,10 @@ static int restore_vcpus(struct vm *vm, const struct snap_state *st, char *err, 
 	return 0;
 }
 
-int vm_restore_state(struct vm *vm, const struct vm_restore *from)
+static int restore_state(struct vm *vm, const struct vm_restore *from, char *err,
+			 size_t errlen)
 {
 	const struct snap_section *s;
-	char *err = from->err;
-	size_t errlen = from->errlen;
 	int ret;
 
 	ret = check_layout(vm, from->state, err, errlen);
@@ -328,6 +327,18 @@ int vm_restore_state(struct vm *vm, const struct vm_restore *from)
 		return -EINVAL;
 	ret = restore_kvm(vm, s, from->clock_realtime, err, errlen);
 	return ret ?: restore_vcpus(vm, from->state, err, errlen);
+}
+
+/* What is wrong is said of the state file, by its path. */
+int vm_restore_state(struct vm *vm, const struct vm_restore *from)
+{
+	char msg[512] = "";
+	int ret = restore_state(vm, from, msg, sizeof(msg));
+
+	if (ret && *msg)
+		snprintf(from->err, from->errlen, "%s: %s", from->state_path ?: "the snapshot",
+			 msg);
+	return ret;
 }
 
 /* The configuration a state file holds (its section config). */

@@ -28,7 +28,8 @@ static int kvm_open(struct vm *vm)
 		{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
 	};
 
-	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0)
+		vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0) {
 		int err = -errno;
 
@@ -61,7 +62,8 @@ static int kvm_ioctl_checked(int fd, unsigned long req, unsigned long arg, const
 
 static int create_vm(struct vm *vm)
 {
-	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0)
+		vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0) {
 		int ret = -errno;
 
@@ -194,13 +196,36 @@ static void vm_init_fds(struct vm *vm)
 
 int vm_build(const struct vm_config *cfg, const struct vm_options *opts, struct vm **out)
 {
-	return vm_build_from(cfg, opts, NULL, out);
+	return vm_build_from(cfg, opts, NULL, NULL, out);
+}
+
+/* Quietly: a build without them opens its own and says what fails. */
+void vm_kvm_prepare(struct vm_kvm *k)
+{
+	k->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	k->vm_fd = k->kvm_fd >= 0 ? ioctl(k->kvm_fd, KVM_CREATE_VM, 0) : -1;
+	if (k->vm_fd < 0)
+		vm_kvm_release(k);
+}
+
+void vm_kvm_release(struct vm_kvm *k)
+{
+	if (k->vm_fd >= 0)
+		close(k->vm_fd);
+	if (k->kvm_fd >= 0)
+		close(k->kvm_fd);
+	k->kvm_fd = k->vm_fd = -1;
 }
 
 /* Guest memory holds the kernel and tables already: only the parts' state goes back. */
 static int restore(struct vm *vm, const struct vm_config *cfg, const struct vm_restore *from)
 {
-	return create_vcpus(vm, cfg, false) ?: vm_restore_state(vm, from);
+	int ret = create_vcpus(vm, cfg, false);
+
+	util_lap(from->laps, "vcpus");
+	ret = ret ?: vm_restore_state(vm, from);
+	util_lap(from->laps, "state");
+	return ret;
 }
 
 static int load(struct vm *vm, const struct vm_config *cfg)
@@ -209,14 +234,23 @@ static int load(struct vm *vm, const struct vm_config *cfg)
 }
 
 int vm_build_from(const struct vm_config *cfg, const struct vm_options *opts,
-		  const struct vm_restore *from, struct vm **out)
+		  const struct vm_restore *from, struct vm_kvm *pre, struct vm **out)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
+	struct util_laps *laps = from ? from->laps : NULL;
 	int ret;
 
-	if (!vm)
+	if (!vm) {
+		if (pre)
+			vm_kvm_release(pre);
 		return -ENOMEM;
+	}
 	vm_init_fds(vm);
+	if (pre) {
+		vm->kvm_fd = pre->kvm_fd;
+		vm->vm_fd = pre->vm_fd;
+		pre->kvm_fd = pre->vm_fd = -1;
+	}
 	vm->opts = *opts;
 	vm->boot_timer.start_us = util_now_us();
 	vm->boot_timer.enabled = opts->boot_timer;
@@ -230,12 +264,17 @@ int vm_build_from(const struct vm_config *cfg, const struct vm_options *opts,
 	}
 	ret = kvm_open(vm);
 	ret = ret ?: create_vm(vm);
+	util_lap(laps, "kvm");
 	ret = ret ?: map_memory(vm, cfg, from);
+	util_lap(laps, "memory");
 	ret = ret ?: create_chips(vm);
-	ret = ret ?: get_cpuid(vm);
+	util_lap(laps, "irqchip+pit");
+	/* A restore sets the snapshot's CPUID: it needs no list of what KVM supports. */
+	ret = ret ?: (from ? 0 : get_cpuid(vm));
 	vm->acpi.nr_cpus = cfg->machine.vcpu_count;
 	ret = ret ?: vm_setup_devices(vm);
 	ret = ret ?: vm_setup_virtio(vm, cfg);
+	util_lap(laps, "devices");
 	if (!ret)
 		ret = from ? restore(vm, cfg, from) : load(vm, cfg);
 	if (ret)

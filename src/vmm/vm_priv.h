@@ -57,17 +57,30 @@ struct vm {
 struct snap_state;
 struct vm_restore {
 	const struct snap_state *state;
+	const char *state_path;		/* the state file, named in what is wrong with it */
 	int mem_fd;			/* the memory file, mapped MAP_PRIVATE */
 	const char *mem_path;
 	const char *uffd_path;		/* Uffd backend: the handler's socket, else NULL */
 	bool clock_realtime;
 	char *err;			/* what is wrong, naming the file or section */
 	size_t errlen;
+	struct util_laps *laps;		/* where the time goes, for the Debug log */
 };
 
-/* from NULL: a cold boot. */
+/*
+ * /dev/kvm and a new VM, opened while petrel waits for its first request:
+ * KVM_CREATE_VM takes a fifth of a millisecond. Both fds, or both -1.
+ */
+struct vm_kvm {
+	int kvm_fd;
+	int vm_fd;
+};
+void vm_kvm_prepare(struct vm_kvm *k);
+void vm_kvm_release(struct vm_kvm *k);
+
+/* from NULL: a cold boot. pre (or NULL): its fds are the VM's from now on, pre's -1. */
 int vm_build_from(const struct vm_config *cfg, const struct vm_options *opts,
-		  const struct vm_restore *from, struct vm **out);
+		  const struct vm_restore *from, struct vm_kvm *pre, struct vm **out);
 
 /* snapshot.c: the VM's state, every part's through its own interface. */
 int vm_save_state(struct vm *vm, const struct vm_config *cfg, struct snap_buf *out,

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/virtio_ids.h>
 #include <signal.h>
 #include <stdio.h>
@@ -42,6 +43,7 @@ struct vmm {
 	enum vmm_state state;
 	bool configured;		/* a VM section was set: no snapshot load then */
 	int signal_fd;
+	struct vm_kvm kvm;		/* made ahead for the first build */
 	bool done;
 	int exit_code;
 	char id[65];
@@ -81,7 +83,7 @@ static int start_vm(struct vmm *v)
 	int ret;
 
 	log_clear_last_error();
-	ret = vm_build(&v->cfg, &v->opts, &vm);
+	ret = vm_build_from(&v->cfg, &v->opts, NULL, &v->kvm, &vm);
 	if (ret)
 		return ret;
 	ret = vm_start(vm);
@@ -522,7 +524,7 @@ static int restore_vm(struct vmm *v, struct vm_config *cfg, struct vm_restore *f
 		      bool resume)
 {
 	struct vm *vm;
-	int ret = vm_build_from(cfg, &v->opts, from, &vm);
+	int ret = vm_build_from(cfg, &v->opts, from, &v->kvm, &vm);
 
 	if (ret)
 		return ret;
@@ -530,18 +532,21 @@ static int restore_vm(struct vmm *v, struct vm_config *cfg, struct vm_restore *f
 	ret = vm_start(vm);
 	/* A restored guest is a new generation: it must reseed and forget what was unique. */
 	ret = ret ?: vmgenid_regenerate(vm->vmgenid);
+	util_lap(from->laps, "start");
 	if (ret) {
 		vm_destroy(vm);
 		return ret;
 	}
 	if (resume)
 		resume_vcpus(vm);
+	util_lap(from->laps, "resume");
 	SWAP(cfg->logger, v->cfg.logger);
 	SWAP(cfg->metrics, v->cfg.metrics);
 	config_free(&v->cfg);
 	v->cfg = *cfg;
 	config_init(cfg);
 	started(v, vm, resume ? VMM_RUNNING : VMM_PAUSED);
+	util_lap(from->laps, "sandbox");
 	return 0;
 }
 
@@ -569,35 +574,49 @@ static int open_backend(const struct api_request *req, const struct vm_config *c
 	return from->mem_fd < 0 ? from->mem_fd : 0;
 }
 
-static int load(struct vmm *v, struct api_request *req, char *err, size_t errlen)
+static int load(struct vmm *v, struct api_request *req, struct util_laps *laps, char *err,
+		size_t errlen)
 {
 	json_t *mb = json_object_get(req->body, "mem_backend");
 	const char *mem_path = mb ? json_string_value(json_object_get(mb, "backend_path")) :
 			       body_str(req, "mem_file_path");
 	struct vm_restore from = { .mem_fd = -1, .mem_path = mem_path, .err = err,
-				   .errlen = errlen, .clock_realtime = body_bool(req, "clock_realtime") };
+				   .errlen = errlen, .clock_realtime = body_bool(req, "clock_realtime"),
+				   .laps = laps };
 	struct snap_state st = { 0 };
 	struct vm_config cfg;
 	int ret;
 
 	config_init(&cfg);
-	ret = read_state(body_str(req, "snapshot_path"), &st, err, errlen);
+	from.state_path = body_str(req, "snapshot_path");
+	ret = read_state(from.state_path, &st, err, errlen);
+	util_lap(laps, "read");
 	ret = ret ?: load_config(v, req, &st, &cfg, err, errlen);
 	from.state = &st;
 	ret = ret ?: open_backend(req, &cfg, &from, err, errlen);
+	util_lap(laps, "config");
 	ret = ret ?: restore_vm(v, &cfg, &from, body_bool(req, "resume_vm"));
 	if (from.mem_fd >= 0)
 		close(from.mem_fd);
 	config_free(&cfg);
 	snap_state_free(&st);
+	util_lap(laps, "cleanup");
 	return ret;
 }
 
+/*
+ * The Debug log says where the time went, from the request's handover to
+ * this thread ("queued") to the VM running.
+ */
 static void snapshot_load(struct vmm *v, struct api_request *req)
 {
 	char err[API_FAULT_MAX / 2] = "";
 	uint64_t start = util_now_us();
+	struct util_laps laps;
 	int ret;
+
+	util_laps_start(&laps, req->queued_us ?: start);
+	util_lap(&laps, "queued");
 
 	if (v->configured) {
 		api_reply_fault(req, "Cannot load a snapshot: this petrel has a microVM configured "
@@ -605,13 +624,14 @@ static void snapshot_load(struct vmm *v, struct api_request *req)
 		return;
 	}
 	log_clear_last_error();
-	ret = load(v, req, err, sizeof(err));
+	ret = load(v, req, &laps, err, sizeof(err));
 	if (ret) {
 		api_reply_fault(req, "Cannot load the snapshot: %s", *err ? err :
 				*log_last_error() ? log_last_error() : strerror(-ret));
 		return;
 	}
 	metrics_set(M_LAT_LOAD_SNAPSHOT, util_now_us() - start);
+	pr_debug("load_snapshot: %s; total %" PRIu64 " us", laps.text, util_now_us() - laps.start);
 	pr_info("VM restored from %s, %s", body_str(req, "snapshot_path"),
 		v->state == VMM_RUNNING ? "running" : "paused");
 	api_reply_ok(req);
@@ -733,6 +753,7 @@ struct vmm *vmm_create(const struct vm_options *opts, const char *id, struct api
 	v->opts = *opts;
 	v->api = api;
 	v->signal_fd = -1;
+	v->kvm.kvm_fd = v->kvm.vm_fd = -1;
 	snprintf(v->id, sizeof(v->id), "%s", id ? id : "anonymous-instance");
 	config_init(&v->cfg);
 	v->opts.loop = event_loop_create();
@@ -757,6 +778,9 @@ int vmm_run(struct vmm *v)
 {
 	int ret;
 
+	/* The api thread takes the first request meanwhile. */
+	if (v->api && !v->vm)
+		vm_kvm_prepare(&v->kvm);
 	while (!v->done) {
 		ret = event_loop_run_once(v->opts.loop, -1);
 		if (ret) {
@@ -781,6 +805,7 @@ void vmm_destroy(struct vmm *v)
 		metrics_flush();	/* vm_destroy writes the last line when there is a VM */
 	if (v->signal_fd >= 0)
 		close(v->signal_fd);
+	vm_kvm_release(&v->kvm);
 	event_loop_destroy(v->opts.loop);
 	config_free(&v->cfg);
 	free(v);
