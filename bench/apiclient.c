@@ -35,127 +35,51 @@
  *	N GET / over one keep-alive connection; print requests per second.
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+#include "bench.h"
 
-static long long now_us(void)
+/* A monitor started for one measurement, and its API connection. */
+struct run {
+	pid_t pid;
+	int fd;
+	int in;		/* its stdin's write end, or -1 */
+	int out;	/* its stdout's read end, or -1 */
+	long long t_exec;	/* just before the fork */
+};
+
+enum { RUN_OUT = 1, RUN_IN = 2 };
+
+/*
+ * Start argv with the pipes io asks for and connect to sock as soon as it
+ * accepts: 0, or -1 (the monitor has ended then).
+ */
+static int run_start(struct run *r, const char *sock, char **argv, int io)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
-}
-
-static int try_connect(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-		return fd;
-	if (fd >= 0)
-		close(fd);
+	*r = (struct run){ .pid = -1, .fd = -1, .in = -1, .out = -1 };
+	unlink(sock);
+	r->t_exec = bench_now_us();
+	r->pid = bench_spawn(argv, io & RUN_IN ? &r->in : NULL, io & RUN_OUT ? &r->out : NULL);
+	if (r->pid > 0)
+		r->fd = bench_connect_when_up(sock, r->pid, 0, 0);
+	if (r->fd >= 0)
+		return 0;
+	if (r->in >= 0)
+		close(r->in);
+	if (r->out >= 0)
+		close(r->out);
 	return -1;
 }
 
-/* One request and its whole answer (head, then Content-Length bytes): the status, or -1. */
-static int request(int fd, const char *method, const char *path, const char *body)
+/* Close what run_start opened and SIGTERM the monitor; ret, for the caller's return. */
+static int run_end(struct run *r, int ret)
 {
-	char buf[4096];
-	size_t len = 0, blen = body ? strlen(body) : 0;
-	char *end, *cl;
-	int n;
-
-	n = snprintf(buf, sizeof(buf), "%s %s HTTP/1.1\r\nContent-Length: %zu\r\n\r\n%s",
-		     method, path, blen, body ? body : "");
-	if (n < 0 || n >= (int)sizeof(buf) || write(fd, buf, n) != n)
-		return -1;
-	for (;;) {
-		ssize_t r = read(fd, buf + len, sizeof(buf) - 1 - len);
-
-		if (r <= 0)
-			return -1;
-		len += r;
-		buf[len] = '\0';
-		end = strstr(buf, "\r\n\r\n");
-		if (!end)
-			continue;
-		cl = strstr(buf, "Content-Length: ");
-		if (len >= (size_t)(end + 4 - buf) + (cl && cl < end ? strtoul(cl + 16, NULL, 10) : 0))
-			return strncmp(buf, "HTTP/1.1 ", 9) ? -1 : atoi(buf + 9);
-	}
-}
-
-/*
- * fork and exec argv; with out_fd, its stdout goes to a pipe whose read end
- * lands there; with in_fd, its stdin comes from a pipe whose write end does.
- */
-static pid_t spawn_io(char **argv, int *in_fd, int *out_fd)
-{
-	int pfd[2], ifd[2];
-	pid_t pid;
-
-	if (out_fd && pipe2(pfd, O_CLOEXEC) < 0)
-		return -1;
-	if (in_fd && pipe2(ifd, O_CLOEXEC) < 0) {
-		if (out_fd) {
-			close(pfd[0]);
-			close(pfd[1]);
-		}
-		return -1;
-	}
-	pid = fork();
-	if (pid == 0) {
-		if (out_fd)
-			dup2(pfd[1], 1);
-		if (in_fd)
-			dup2(ifd[0], 0);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	if (out_fd) {
-		close(pfd[1]);
-		*out_fd = pfd[0];
-	}
-	if (in_fd) {
-		close(ifd[0]);
-		*in_fd = ifd[1];
-	}
-	return pid;
-}
-
-static pid_t spawn(char **argv, int *out_fd)
-{
-	return spawn_io(argv, NULL, out_fd);
-}
-
-static void stop(pid_t pid)
-{
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
-}
-
-/* Connect to sock as soon as it accepts; -1 if the child ended first. */
-static int connect_when_up(const char *sock, pid_t pid)
-{
-	int fd;
-
-	while ((fd = try_connect(sock)) < 0) {
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return -1;
-	}
-	return fd;
+	close(r->fd);
+	if (r->in >= 0)
+		close(r->in);
+	if (r->out >= 0)
+		close(r->out);
+	kill(r->pid, SIGTERM);
+	waitpid(r->pid, NULL, 0);
+	return ret;
 }
 
 /* QMP greets each connection with one line starting {"QMP". */
@@ -205,173 +129,83 @@ static int qmp_command(int fd, const char *cmd)
 
 static int startup(const char *sock, char **argv, int qmp)
 {
-	long long start, connected, answered;
-	pid_t pid;
-	int fd;
+	long long connected, answered;
+	struct run r;
 
-	unlink(sock);
-	start = now_us();
-	pid = spawn(argv, NULL);
-	if (pid < 0)
+	if (run_start(&r, sock, argv, 0))
 		return 1;
-	fd = connect_when_up(sock, pid);
-	if (fd < 0)
-		return 1;
-	connected = now_us();
-	if (qmp ? qmp_greeting(fd) : request(fd, "GET", "/", NULL) != 200) {
-		stop(pid);
-		return 1;
-	}
-	answered = now_us();
-	printf("%lld %lld\n", connected - start, answered - start);
-	close(fd);
-	stop(pid);
-	return 0;
-}
-
-/* Read the child's stdout until a line holds marker; 0 when seen within secs. */
-static int wait_marker_for(int out, const char *marker, int secs)
-{
-	char buf[8192];
-	size_t len = 0;
-	long long deadline = now_us() + secs * 1000000LL;
-	struct pollfd p = { .fd = out, .events = POLLIN };
-
-	while (now_us() < deadline) {
-		ssize_t r;
-
-		if (poll(&p, 1, 100) <= 0)
-			continue;
-		r = read(out, buf + len, sizeof(buf) - 1 - len);
-		if (r <= 0)
-			return -1;
-		len += r;
-		buf[len] = '\0';
-		if (strstr(buf, marker))
-			return 0;
-		if (len > sizeof(buf) / 2) {	/* keep a tail that may hold a cut marker */
-			memmove(buf, buf + len - 64, 64);
-			len = 64;
-		}
-	}
-	return -1;
-}
-
-static int wait_marker(int out, const char *marker)
-{
-	return wait_marker_for(out, marker, 10);
-}
-
-static int wait_hello(int out)
-{
-	return wait_marker(out, "probe: hello");
+	connected = bench_now_us();
+	if (qmp ? qmp_greeting(r.fd) : bench_request(r.fd, "GET", "/", NULL) != 200)
+		return run_end(&r, 1);
+	answered = bench_now_us();
+	printf("%lld %lld\n", connected - r.t_exec, answered - r.t_exec);
+	return run_end(&r, 0);
 }
 
 static int start(const char *sock, const char *kernel, const char *args, char **argv)
 {
 	char body[2048];
 	long long t0, answered, hello;
-	int fd, out = -1, ret = 1;
-	pid_t pid;
+	struct run r;
 
-	unlink(sock);
-	pid = spawn(argv, &out);
-	if (pid < 0)
+	if (run_start(&r, sock, argv, RUN_OUT))
 		return 1;
-	fd = connect_when_up(sock, pid);
-	if (fd < 0) {
-		close(out);
-		return 1;
-	}
 	snprintf(body, sizeof(body), "{\"kernel_image_path\": \"%s\", \"boot_args\": \"%s\"}",
 		 kernel, args);
-	if (request(fd, "PUT", "/boot-source", body) != 204 ||
-	    request(fd, "PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 128}") != 204)
-		goto out;
-	t0 = now_us();
-	if (request(fd, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}") != 204)
-		goto out;
-	answered = now_us();
-	if (wait_hello(out))
-		goto out;
-	hello = now_us();
+	if (bench_request(r.fd, "PUT", "/boot-source", body) != 204 ||
+	    bench_request(r.fd, "PUT", "/machine-config",
+			  "{\"vcpu_count\": 1, \"mem_size_mib\": 128}") != 204)
+		return run_end(&r, 1);
+	t0 = bench_now_us();
+	if (bench_request(r.fd, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}") != 204)
+		return run_end(&r, 1);
+	answered = bench_now_us();
+	if (bench_wait_marker(r.out, "probe: hello", 10))
+		return run_end(&r, 1);
+	hello = bench_now_us();
 	printf("%lld %lld\n", answered - t0, hello - t0);
-	ret = 0;
-out:
-	close(fd);
-	close(out);
-	stop(pid);
-	return ret;
+	return run_end(&r, 0);
 }
 
 /* QEMU started with -S: from QMP "cont" to its answer and to the hello line. */
 static int cont(const char *sock, char **argv)
 {
 	long long t0, answered, hello;
-	int fd, out = -1, ret = 1;
-	pid_t pid;
+	struct run r;
 
-	unlink(sock);
-	pid = spawn(argv, &out);
-	if (pid < 0)
+	if (run_start(&r, sock, argv, RUN_OUT))
 		return 1;
-	fd = connect_when_up(sock, pid);
-	if (fd < 0) {
-		close(out);
-		return 1;
-	}
-	if (qmp_greeting(fd) || qmp_command(fd, "{\"execute\": \"qmp_capabilities\"}\n"))
-		goto out;
-	t0 = now_us();
-	if (qmp_command(fd, "{\"execute\": \"cont\"}\n"))
-		goto out;
-	answered = now_us();
-	if (wait_hello(out))
-		goto out;
-	hello = now_us();
+	if (qmp_greeting(r.fd) || qmp_command(r.fd, "{\"execute\": \"qmp_capabilities\"}\n"))
+		return run_end(&r, 1);
+	t0 = bench_now_us();
+	if (qmp_command(r.fd, "{\"execute\": \"cont\"}\n"))
+		return run_end(&r, 1);
+	answered = bench_now_us();
+	if (bench_wait_marker(r.out, "probe: hello", 10))
+		return run_end(&r, 1);
+	hello = bench_now_us();
 	printf("%lld %lld\n", answered - t0, hello - t0);
-	ret = 0;
-out:
-	close(fd);
-	close(out);
-	stop(pid);
-	return ret;
+	return run_end(&r, 0);
 }
 
 static int restore(const char *sock, const char *state, const char *mem, char **argv)
 {
 	char body[2048];
-	long long t_exec, t0, answered, tick;
-	int fd, out = -1, ret = 1;
-	pid_t pid;
+	long long t0, answered, tick;
+	struct run r;
 
-	unlink(sock);
-	snprintf(body, sizeof(body), "{\"snapshot_path\": \"%s\", \"mem_backend\": "
-		 "{\"backend_type\": \"File\", \"backend_path\": \"%s\"}, \"resume_vm\": true}",
-		 state, mem);
-	t_exec = now_us();
-	pid = spawn(argv, &out);
-	if (pid < 0)
+	bench_load_body(body, sizeof(body), state, "File", mem);
+	if (run_start(&r, sock, argv, RUN_OUT))
 		return 1;
-	fd = connect_when_up(sock, pid);
-	if (fd < 0) {
-		close(out);
-		return 1;
-	}
-	t0 = now_us();
-	if (request(fd, "PUT", "/snapshot/load", body) != 204)
-		goto out;
-	answered = now_us();
-	if (wait_marker(out, "probe: tick"))
-		goto out;
-	tick = now_us();
-	printf("%lld %lld %lld\n", answered - t0, answered - t_exec, tick - t_exec);
-	ret = 0;
-out:
-	close(fd);
-	close(out);
-	stop(pid);
-	return ret;
+	t0 = bench_now_us();
+	if (bench_request(r.fd, "PUT", "/snapshot/load", body) != 204)
+		return run_end(&r, 1);
+	answered = bench_now_us();
+	if (bench_wait_marker(r.out, "probe: tick", 10))
+		return run_end(&r, 1);
+	tick = bench_now_us();
+	printf("%lld %lld %lld\n", answered - t0, answered - r.t_exec, tick - r.t_exec);
+	return run_end(&r, 0);
 }
 
 /*
@@ -385,36 +219,21 @@ static int answer(const char *sock, const char *state, const char *type, const c
 	static const char cmd[] = "echo re\"\"ady\n";
 	char body[2048];
 	long long t0, answered, ready;
-	int fd, in = -1, out = -1, ret = 1;
-	pid_t pid;
+	struct run r;
 
-	unlink(sock);
-	snprintf(body, sizeof(body), "{\"snapshot_path\": \"%s\", \"mem_backend\": "
-		 "{\"backend_type\": \"%s\", \"backend_path\": \"%s\"}, \"resume_vm\": true}",
-		 state, type, path);
-	pid = spawn_io(argv, &in, &out);
-	if (pid < 0)
+	bench_load_body(body, sizeof(body), state, type, path);
+	if (run_start(&r, sock, argv, RUN_IN | RUN_OUT))
 		return 1;
-	fd = connect_when_up(sock, pid);
-	if (fd < 0)
-		goto out_pipes;
-	t0 = now_us();
-	if (request(fd, "PUT", "/snapshot/load", body) != 204)
-		goto out;
-	answered = now_us();
-	if (write(in, cmd, sizeof(cmd) - 1) != sizeof(cmd) - 1 ||
-	    wait_marker_for(out, "\nready", 60))
-		goto out;
-	ready = now_us();
+	t0 = bench_now_us();
+	if (bench_request(r.fd, "PUT", "/snapshot/load", body) != 204)
+		return run_end(&r, 1);
+	answered = bench_now_us();
+	if (write(r.in, cmd, sizeof(cmd) - 1) != sizeof(cmd) - 1 ||
+	    bench_wait_marker(r.out, "\nready", 60))
+		return run_end(&r, 1);
+	ready = bench_now_us();
 	printf("%lld %lld\n", answered - t0, ready - t0);
-	ret = 0;
-out:
-	close(fd);
-out_pipes:
-	close(in);
-	close(out);
-	stop(pid);
-	return ret;
+	return run_end(&r, 0);
 }
 
 /*
@@ -426,9 +245,9 @@ static int qmp_wait_running(int fd)
 {
 	char buf[4096];
 	const char *q = "{\"execute\": \"query-status\"}\n";
-	long long deadline = now_us() + 10000000;
+	long long deadline = bench_now_us() + 10000000;
 
-	while (now_us() < deadline) {
+	while (bench_now_us() < deadline) {
 		size_t len = 0;
 
 		if (write(fd, q, strlen(q)) != (ssize_t)strlen(q))
@@ -459,56 +278,42 @@ static int incoming(const char *sock, char **argv)
 {
 	char cmd[2048];
 	const char *uri = getenv("INCOMING");
-	long long t_exec, t0, running, tick;
-	int fd, out = -1, ret = 1;
-	pid_t pid;
+	long long t0, running, tick;
+	struct run r;
 
 	if (!uri)
 		return 2;
-	unlink(sock);
 	snprintf(cmd, sizeof(cmd), "{\"execute\": \"migrate-incoming\", \"arguments\": "
 		 "{\"uri\": \"%s\"}}\n", uri);
-	t_exec = now_us();
-	pid = spawn(argv, &out);
-	if (pid < 0)
+	if (run_start(&r, sock, argv, RUN_OUT))
 		return 1;
-	fd = connect_when_up(sock, pid);
-	if (fd < 0) {
-		close(out);
-		return 1;
-	}
-	if (qmp_greeting(fd) || qmp_command(fd, "{\"execute\": \"qmp_capabilities\"}\n") ||
-	    (getenv("INCOMING_CAPS") && qmp_command(fd, getenv("INCOMING_CAPS"))))
-		goto out;
-	t0 = now_us();
-	if (qmp_command(fd, cmd) || qmp_wait_running(fd))
-		goto out;
-	running = now_us();
-	if (wait_marker(out, "probe: tick"))
-		goto out;
-	tick = now_us();
-	printf("%lld %lld %lld\n", running - t0, running - t_exec, tick - t_exec);
-	ret = 0;
-out:
-	close(fd);
-	close(out);
-	stop(pid);
-	return ret;
+	if (qmp_greeting(r.fd) || qmp_command(r.fd, "{\"execute\": \"qmp_capabilities\"}\n") ||
+	    (getenv("INCOMING_CAPS") && qmp_command(r.fd, getenv("INCOMING_CAPS"))))
+		return run_end(&r, 1);
+	t0 = bench_now_us();
+	if (qmp_command(r.fd, cmd) || qmp_wait_running(r.fd))
+		return run_end(&r, 1);
+	running = bench_now_us();
+	if (bench_wait_marker(r.out, "probe: tick", 10))
+		return run_end(&r, 1);
+	tick = bench_now_us();
+	printf("%lld %lld %lld\n", running - t0, running - r.t_exec, tick - r.t_exec);
+	return run_end(&r, 0);
 }
 
 static int rate(const char *sock, long n)
 {
-	int fd = try_connect(sock);
+	int fd = bench_connect(sock);
 	long long t0;
 
 	if (fd < 0)
 		return 1;
-	t0 = now_us();
+	t0 = bench_now_us();
 	for (long i = 0; i < n; i++) {
-		if (request(fd, "GET", "/", NULL) != 200)
+		if (bench_request(fd, "GET", "/", NULL) != 200)
 			return 1;
 	}
-	printf("%.0f\n", n * 1e6 / (now_us() - t0));
+	printf("%.0f\n", n * 1e6 / (bench_now_us() - t0));
 	return 0;
 }
 

@@ -22,9 +22,9 @@ JSON
 }
 
 # bench_cc OUT SOURCE [FLAGS...]: build a helper (SOURCE relative to bench/), static,
-# so the test host VM can run it too.
+# so the test host VM can run it too; again when SOURCE or bench/bench.h is newer.
 bench_cc() {
-	[ "$1" -nt "$here/$2" ] || gcc -O2 -static -Wall -Wextra -o "$1" "$here/$2" "${@:3}"
+	{ [ "$1" -nt "$here/$2" ] && [ "$1" -nt "$here/bench.h" ]; } || gcc -O2 -static -Wall -Wextra -o "$1" "$here/$2" "${@:3}"
 }
 
 # wait_line FILE TEXT [SECONDS]: until FILE holds a line with TEXT (default 10 s).
@@ -35,6 +35,26 @@ wait_line() {
 		sleep 0.01
 	done
 	return 1
+}
+
+# hostvm_samples OUT: file the lines of an inner script run in the test host
+# VM (tests/hostvm/run.sh's output, on stdin). "@FILE TEXT" appends TEXT to
+# OUT/FILE (versions and commands keep each line once); other lines go to
+# stderr.
+hostvm_samples() {
+	local line f
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		if [[ $line =~ ^@([A-Za-z0-9._-]+)\ (.*)$ ]]; then
+			f=$1/${BASH_REMATCH[1]}
+			case "${BASH_REMATCH[1]}" in
+			versions | commands) ! grep -qxF -- "${BASH_REMATCH[2]}" "$f" 2>/dev/null || continue ;;
+			esac
+			echo "${BASH_REMATCH[2]}" >> "$f"
+		else
+			echo "$line" >&2
+		fi
+	done
 }
 
 # show ARGS...: a command line as the page shows it, with the scripts' own

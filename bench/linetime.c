@@ -6,14 +6,8 @@
  * monitors whose guest cannot power off). Exit status: 0 when the marker
  * was seen.
  */
-#include <fcntl.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+#define _GNU_SOURCE
+#include "bench.h"
 
 static pid_t child;
 
@@ -24,46 +18,34 @@ static void on_alarm(int sig)
 	kill(child, SIGKILL);
 }
 
-static long long now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
-}
-
 int main(int argc, char **argv)
 {
 	long long start, seen = -1;
 	char line[4096];
-	int pfd[2], status;
+	int out = -1, status;
 	pid_t pid;
 	FILE *in;
 
-	if (argc < 3 || pipe(pfd) < 0)
+	if (argc < 3)
 		return 2;
-	start = now_us();
-	pid = fork();
-	if (pid == 0) {
-		/* stdout only: the guest console; log lines on stderr could split it. */
-		dup2(pfd[1], 1);
-		if (!getenv("LINETIME_ECHO")) {
-			int null = open("/dev/null", O_WRONLY);
+	/* stdout only: the guest console; log lines on stderr could split it. */
+	if (!getenv("LINETIME_ECHO")) {
+		int null = open("/dev/null", O_WRONLY);
 
-			dup2(null, 2);
-		}
-		close(pfd[0]);
-		execvp(argv[2], argv + 2);
-		_exit(127);
+		dup2(null, 2);	/* linetime itself writes there only with LINETIME_ECHO */
+		close(null);
 	}
-	close(pfd[1]);
+	start = bench_now_us();
+	pid = bench_spawn(argv + 2, NULL, &out);
+	if (pid < 0)
+		return out < 0 ? 2 : 1;	/* no pipe as bad arguments; no fork as no marker */
 	child = pid;
 	signal(SIGALRM, on_alarm);
 	alarm(60);
-	in = fdopen(pfd[0], "r");
+	in = fdopen(out, "r");
 	while (fgets(line, sizeof(line), in)) {
 		if (seen < 0 && strstr(line, argv[1])) {
-			seen = now_us() - start;
+			seen = bench_now_us() - start;
 			if (getenv("LINETIME_KILL"))
 				kill(pid, SIGKILL);
 		}

@@ -30,18 +30,7 @@ batch() {	# batch GUEST RUNS
 	"$src/tests/hostvm/run.sh" --timeout $((300 + $2 * 120)) \
 		--include "$src/build/bench/linetime" --include "$here/inner-linux-boot.sh" \
 		"$here/inner-linux-boot.sh" "$2" "$1" |
-		while IFS= read -r line; do
-			line=${line%$'\r'}
-			if [[ $line =~ ^@([A-Za-z0-9._-]+)\ (.*)$ ]]; then
-				f=$out/${BASH_REMATCH[1]}
-				case "${BASH_REMATCH[1]}" in
-				versions | commands) ! grep -qxF -- "${BASH_REMATCH[2]}" "$f" 2>/dev/null || continue ;;
-				esac
-				echo "${BASH_REMATCH[2]}" >> "$f"
-			else
-				echo "$line" >&2
-			fi
-		done
+		hostvm_samples "$out"
 }
 
 # L1 itself hangs now and then (QEMU's emulation of nested SVM, see

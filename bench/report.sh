@@ -160,6 +160,15 @@ kept() {
 	grep -E "^\| ($1) \|" "$tmp/old" >> "$tmp/summary" || true
 }
 
+# results DIR TITLES: d=$res/DIR, and true when the benchmark left results
+# there; else the page's section stays as it was (kept TITLES), and false.
+results() {
+	d=$res/$1
+	[ -d "$d" ] && return 0
+	kept "$2"
+	return 1
+}
+
 # old_row NAME: the page's row "| NAME | ...", for a fact this run did not see.
 old_row() { grep -m 1 -F "| $1 |" "$tmp/old"; }
 
@@ -257,8 +266,7 @@ boot() {
 
 api() {
 	local k c n base=""
-	d=$res/api
-	[ -d "$d" ] || { kept "API|Startup"; return 0; }
+	results api "API|Startup" || return 0
 	section=API
 	[ ! -f "$d/baseline" ] || base=$(sed -n 's/^commit //p' "$d/baseline")
 	n=$(sed -n 's/^apiload -c [0-9]* -n \([0-9]*\) .*/\1/p' "$d/commands" | head -n 1)
@@ -384,8 +392,7 @@ mb() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1e6 }'; }
 
 memory() {
 	local pb ps qb ql
-	d=$res/memory
-	[ -d "$d" ] || { kept Memory; return 0; }
+	results memory Memory || return 0
 	section=Memory
 	echo "## 3. Memory overhead and size"
 	echo
@@ -435,8 +442,7 @@ memory() {
 
 density() {
 	local n
-	d=$res/density
-	[ -d "$d" ] || { kept Density; return 0; }
+	results density Density || return 0
 	section=Density
 	echo "## 4. Density"
 	echo
@@ -476,8 +482,7 @@ density() {
 
 blk() {
 	local m label dig e mib ms
-	d=$res/blk
-	[ -d "$d" ] || { kept Block; return 0; }
+	results blk Block || return 0
 	section=Block
 	echo "## 5. Block"
 	echo
@@ -536,8 +541,7 @@ blk() {
 }
 
 net() {
-	d=$res/net
-	[ -d "$d" ] || { kept Net; return 0; }
+	results net Net || return 0
 	section=Net
 	echo "## 6. Net"
 	echo
@@ -571,8 +575,7 @@ net() {
 }
 
 devices() {
-	d=$res/devices
-	[ -d "$d" ] || { kept Devices; return 0; }
+	results devices Devices || return 0
 	echo "## 7. Devices: the host's own figures beside the guests'"
 	echo
 	echo "\`bench/devices.sh\` (root: the tap lives in a network namespace the script"
@@ -604,8 +607,7 @@ devices() {
 }
 
 sandbox() {
-	d=$res/sandbox
-	[ -d "$d" ] || { kept Sandbox; return 0; }
+	results sandbox Sandbox || return 0
 	echo "## 8. Sandbox: what the seccomp filters cost at boot"
 	echo
 	echo "\`bench/sandbox.sh\` on this host: the probe guest (1 vCPU, 128 MiB),"
@@ -622,8 +624,7 @@ sandbox() {
 
 snapshot() {
 	local n
-	d=$res/snapshot
-	[ -d "$d" ] || { kept Snapshots; return 0; }
+	results snapshot Snapshots || return 0
 	section=Snapshots
 	echo "## 9. Snapshots"
 	echo
@@ -678,8 +679,7 @@ mode_row() {
 }
 
 uffd() {
-	d=$res/uffd
-	[ -d "$d" ] || { kept "Uffd restore of a Linux guest"; return 0; }
+	results uffd "Uffd restore of a Linux guest" || return 0
 	echo "## 10. Uffd restore of a Linux guest"
 	echo
 	echo "\`bench/uffd-linux.sh\`, in the test host VM: the micro kernel (1 vCPU, 128 MiB,"

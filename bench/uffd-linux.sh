@@ -33,18 +33,7 @@ batch() {	# batch RUNS
 	"$src/tests/hostvm/run.sh" --timeout $((600 + $1 * 240)) \
 		--include "$src/build/bench/apiclient" --include "$here/inner-uffd-linux.sh" \
 		"$here/inner-uffd-linux.sh" "$1" |
-		while IFS= read -r line; do
-			line=${line%$'\r'}
-			if [[ $line =~ ^@([A-Za-z0-9._-]+)\ (.*)$ ]]; then
-				f=$out/${BASH_REMATCH[1]}
-				case "${BASH_REMATCH[1]}" in
-				versions | commands) ! grep -qxF -- "${BASH_REMATCH[2]}" "$f" 2>/dev/null || continue ;;
-				esac
-				echo "${BASH_REMATCH[2]}" >> "$f"
-			else
-				echo "$line" >&2
-			fi
-		done
+		hostvm_samples "$out"
 }
 
 # L1 hangs now and then (tests/hostvm/README.md): what was measured stays,
