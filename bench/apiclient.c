@@ -89,12 +89,8 @@ static int qmp_greeting(int fd)
 	size_t len = 0;
 
 	while (len < sizeof(buf) - 1) {
-		ssize_t r = read(fd, buf + len, sizeof(buf) - 1 - len);
-
-		if (r <= 0)
+		if (bench_read_more(fd, buf, sizeof(buf), &len))
 			return -1;
-		len += r;
-		buf[len] = '\0';
 		if (strchr(buf, '\n'))
 			return strncmp(buf, "{\"QMP\"", 6) ? -1 : 0;
 	}
@@ -110,12 +106,8 @@ static int qmp_command(int fd, const char *cmd)
 	if (write(fd, cmd, n) != (ssize_t)n)
 		return -1;
 	for (;;) {
-		ssize_t r = read(fd, buf + len, sizeof(buf) - 1 - len);
-
-		if (r <= 0)
+		if (bench_read_more(fd, buf, sizeof(buf), &len))
 			return -1;
-		len += r;
-		buf[len] = '\0';
 		if (strstr(buf, "\"error\""))
 			return -1;
 		if (strstr(buf, "\"return\""))
@@ -253,12 +245,8 @@ static int qmp_wait_running(int fd)
 		if (write(fd, q, strlen(q)) != (ssize_t)strlen(q))
 			return -1;
 		for (;;) {
-			ssize_t r = read(fd, buf + len, sizeof(buf) - 1 - len);
-
-			if (r <= 0)
+			if (bench_read_more(fd, buf, sizeof(buf), &len))
 				return -1;
-			len += r;
-			buf[len] = '\0';
 			if (strstr(buf, "\"return\"") || len > sizeof(buf) / 2)
 				break;
 		}

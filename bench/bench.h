@@ -119,6 +119,18 @@ static inline int bench_http_send(int fd, const char *method, const char *path, 
 	return n < 0 || n >= (int)sizeof(buf) || write(fd, buf, n) != n ? -1 : 0;
 }
 
+/* One read of fd after the len bytes in buf (size in all), kept a string: 0, or -1 at its end. */
+static inline int bench_read_more(int fd, char *buf, size_t size, size_t *len)
+{
+	ssize_t r = read(fd, buf + *len, size - 1 - *len);
+
+	if (r <= 0)
+		return -1;
+	*len += r;
+	buf[*len] = '\0';
+	return 0;
+}
+
 /* Read one whole answer (head, then Content-Length bytes): its status, or -1. */
 static inline int bench_http_status(int fd)
 {
@@ -127,12 +139,8 @@ static inline int bench_http_status(int fd)
 	char *end, *cl;
 
 	for (;;) {
-		ssize_t r = read(fd, buf + len, sizeof(buf) - 1 - len);
-
-		if (r <= 0)
+		if (bench_read_more(fd, buf, sizeof(buf), &len))
 			return -1;
-		len += r;
-		buf[len] = '\0';
 		end = strstr(buf, "\r\n\r\n");
 		if (!end)
 			continue;
@@ -287,19 +295,24 @@ static inline int bench_vm_stop_all(struct bench_vm *v, int n)
 	return clean;
 }
 
-/* MemAvailable from /proc/meminfo, KiB; -1 if unknown. */
-static inline long bench_mem_available_kib(void)
+/* The first figure in KiB a line of file at path gives format ("Name: %ld kB"); -1 if none. */
+static inline long bench_proc_kib(const char *path, const char *format)
 {
-	FILE *f = fopen("/proc/meminfo", "r");
+	FILE *f = fopen(path, "r");
 	char line[256];
 	long kib = -1;
 
 	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemAvailable: %ld kB", &kib) == 1)
+		if (sscanf(line, format, &kib) == 1)
 			break;
 	if (f)
 		fclose(f);
 	return kib;
+}
+
+static inline long bench_mem_available_kib(void)
+{
+	return bench_proc_kib("/proc/meminfo", "MemAvailable: %ld kB");
 }
 
 #endif

@@ -46,18 +46,10 @@ static int load_all(struct bench_vm *c, int n, const char *dir, const char *stat
 
 static long pss_kib(pid_t pid)
 {
-	char path[64], line[256];
-	long kib = -1;
-	FILE *f;
+	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
-	f = fopen(path, "r");
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "Pss: %ld kB", &kib) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return kib;
+	return bench_proc_kib(path, "Pss: %ld kB");
 }
 
 static int cmp_long(const void *a, const void *b)
