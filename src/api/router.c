@@ -363,13 +363,14 @@ static int check_snapshot_load(struct api_request *req, json_t *body)
 	static const char *const known[] = {
 		"snapshot_path", "mem_file_path", "mem_backend", "enable_diff_snapshots",
 		"track_dirty_pages", "resume_vm", "network_overrides", "vsock_override",
-		"clock_realtime",
+		"clock_realtime", "huge_pages",
 	};
 	static const json_type types[] = {
 		JSON_STRING, JSON_STRING, JSON_OBJECT, JSON_TRUE, JSON_TRUE, JSON_TRUE, JSON_ARRAY,
-		JSON_OBJECT, JSON_TRUE,
+		JSON_OBJECT, JSON_TRUE, JSON_STRING,
 	};
 	json_t *mb = json_object_get(body, "mem_backend");
+	const char *hp = json_string_value(json_object_get(body, "huge_pages"));
 
 	if (check_fields(req, body, "snapshot/load", known, types, ARRAY_SIZE(known)) ||
 	    need_string(req, body, "snapshot/load", "snapshot_path"))
@@ -381,6 +382,12 @@ static int check_snapshot_load(struct api_request *req, json_t *body)
 	}
 	if (json_object_get(body, "vsock_override")) {
 		api_reply_fault(req, "snapshot/load.vsock_override: vsock is not supported yet");
+		return -1;
+	}
+	if (hp && strcmp(hp, "Snapshot") && strcmp(hp, "None") && strcmp(hp, "Transparent") &&
+	    strcmp(hp, "2M")) {
+		api_reply_fault(req, "snapshot/load.huge_pages: \"%s\" is not one of Snapshot, "
+				"None, Transparent, 2M", hp);
 		return -1;
 	}
 	if (mb && check_mem_backend(req, mb))

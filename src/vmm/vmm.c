@@ -550,6 +550,21 @@ static int restore_vm(struct vmm *v, struct vm_config *cfg, struct vm_restore *f
 	return 0;
 }
 
+/* huge_pages on load: "Snapshot" (or absent) keeps the snapshot's own. */
+static void override_huge_pages(const struct api_request *req, struct vm_config *cfg)
+{
+	static const char *const names[] = {
+		[HUGE_PAGES_NONE] = "None", [HUGE_PAGES_TRANSPARENT] = "Transparent",
+		[HUGE_PAGES_2M] = "2M",
+	};
+	const char *hp = body_str(req, "huge_pages");
+
+	for (unsigned int i = 0; hp && i < ARRAY_SIZE(names); i++) {
+		if (!strcmp(hp, names[i]))
+			cfg->machine.huge_pages = i;
+	}
+}
+
 /*
  * File: the memory file, mapped here. Uffd: backend_path is the socket of a
  * handler that serves guest RAM's page faults from it (see examples/uffd).
@@ -566,8 +581,9 @@ static int open_backend(const struct api_request *req, const struct vm_config *c
 		return 0;
 	}
 	if (cfg->machine.huge_pages != HUGE_PAGES_NONE) {
-		snprintf(err, errlen, "mem_backend.backend_type \"File\": the snapshot's guest "
-			 "memory is in huge pages; load it with the \"Uffd\" backend");
+		snprintf(err, errlen, "mem_backend.backend_type \"File\": the guest memory is "
+			 "in huge pages (the snapshot's, or huge_pages); load it with the \"Uffd\" "
+			 "backend, or with \"huge_pages\": \"None\"");
 		return -EINVAL;
 	}
 	from->mem_fd = util_open_file(from->mem_path, O_RDONLY, UTIL_FILE_REG, err, errlen);
@@ -592,6 +608,8 @@ static int load(struct vmm *v, struct api_request *req, struct util_laps *laps, 
 	ret = read_state(from.state_path, &st, err, errlen);
 	util_lap(laps, "read");
 	ret = ret ?: load_config(v, req, &st, &cfg, err, errlen);
+	if (!ret)
+		override_huge_pages(req, &cfg);
 	from.state = &st;
 	ret = ret ?: open_backend(req, &cfg, &from, err, errlen);
 	util_lap(laps, "config");

@@ -106,12 +106,16 @@ expect_api 400 "no network interface \\\"eth0\\\"" PUT /snapshot/load \
 	"$(load_body "$T/st" "$T/mem" '"network_overrides":[{"iface_id":"eth0","host_dev_name":"tap0"}]')"
 expect_api 400 "backend_type" PUT /snapshot/load \
 	"{\"snapshot_path\":\"$T/st\",\"mem_backend\":{\"backend_type\":\"Disk\",\"backend_path\":\"$T/mem\"}}"
+expect_api 400 'snapshot/load.huge_pages: \"1G\" is not one of' PUT /snapshot/load \
+	"$(load_body "$T/st" "$T/mem" '"huge_pages":"1G"')"
+expect_api 400 'load it with the \"Uffd\" backend' PUT /snapshot/load \
+	"$(load_body "$T/st" "$T/mem" '"huge_pages":"2M"')"
 expect_api 200 '"state":"Not started"' GET /
 expect_api 400 "before starting" PATCH /vm '{"state":"Resumed"}'
 
 # The good snapshot after all that, through the deprecated mem_file_path, resumed.
 expect_api 204 "" PUT /snapshot/load \
-	"{\"snapshot_path\":\"$T/st\",\"mem_file_path\":\"$T/mem\",\"resume_vm\":true}"
+	"{\"snapshot_path\":\"$T/st\",\"mem_file_path\":\"$T/mem\",\"resume_vm\":true,\"huge_pages\":\"Snapshot\"}"
 expect_api 200 '"state":"Running"' GET /
 wait_line dst "^probe: tick $n3$" 20
 ticks=$(grep "^probe: tick" "$T/dst.out" | head -3 | tr '\n' ' ')
