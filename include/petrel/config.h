@@ -107,6 +107,8 @@ int config_metrics_from_json(struct vm_config *cfg, json_t *obj, char *err, size
 
 /* The whole configuration in the --config-file shape (caller json_decref()s). */
 json_t *config_to_json(const struct vm_config *cfg);
+/* machine-config.huge_pages by its name ("None", "Transparent", "2M"): 0, or -EINVAL. */
+int config_huge_pages_from_name(const char *name, enum huge_pages *hp);
 /* Checks that need the whole config (a kernel is set, one root drive...). */
 int config_validate(const struct vm_config *cfg, char *err, size_t errlen);
 

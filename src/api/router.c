@@ -371,6 +371,7 @@ static int check_snapshot_load(struct api_request *req, json_t *body)
 	};
 	json_t *mb = json_object_get(body, "mem_backend");
 	const char *hp = json_string_value(json_object_get(body, "huge_pages"));
+	enum huge_pages unused;
 
 	if (check_fields(req, body, "snapshot/load", known, types, ARRAY_SIZE(known)) ||
 	    need_string(req, body, "snapshot/load", "snapshot_path"))
@@ -384,8 +385,7 @@ static int check_snapshot_load(struct api_request *req, json_t *body)
 		api_reply_fault(req, "snapshot/load.vsock_override: vsock is not supported yet");
 		return -1;
 	}
-	if (hp && strcmp(hp, "Snapshot") && strcmp(hp, "None") && strcmp(hp, "Transparent") &&
-	    strcmp(hp, "2M")) {
+	if (hp && strcmp(hp, "Snapshot") && config_huge_pages_from_name(hp, &unused)) {
 		api_reply_fault(req, "snapshot/load.huge_pages: \"%s\" is not one of Snapshot, "
 				"None, Transparent, 2M", hp);
 		return -1;

@@ -44,6 +44,17 @@ static const char *const huge_pages_names[] = {
 	[HUGE_PAGES_TRANSPARENT] = "Transparent",
 	[HUGE_PAGES_2M] = "2M",
 };
+int config_huge_pages_from_name(const char *name, enum huge_pages *hp)
+{
+	for (size_t i = 0; name && i < ARRAY_SIZE(huge_pages_names); i++) {
+		if (!strcmp(name, huge_pages_names[i])) {
+			*hp = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 static const char *const cache_names[] = {
 	[CACHE_UNSAFE] = "Unsafe",
 	[CACHE_WRITEBACK] = "Writeback",

@@ -553,16 +553,7 @@ static int restore_vm(struct vmm *v, struct vm_config *cfg, struct vm_restore *f
 /* huge_pages on load: "Snapshot" (or absent) keeps the snapshot's own. */
 static void override_huge_pages(const struct api_request *req, struct vm_config *cfg)
 {
-	static const char *const names[] = {
-		[HUGE_PAGES_NONE] = "None", [HUGE_PAGES_TRANSPARENT] = "Transparent",
-		[HUGE_PAGES_2M] = "2M",
-	};
-	const char *hp = body_str(req, "huge_pages");
-
-	for (unsigned int i = 0; hp && i < ARRAY_SIZE(names); i++) {
-		if (!strcmp(hp, names[i]))
-			cfg->machine.huge_pages = i;
-	}
+	config_huge_pages_from_name(body_str(req, "huge_pages"), &cfg->machine.huge_pages);
 }
 
 /*
