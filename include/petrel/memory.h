@@ -79,8 +79,9 @@ void guest_mem_destroy(struct guest_mem *mem);
 
 /*
  * Host pointer for [gpa, gpa+len) when it lies wholly in one RAM region, else
- * NULL. The range counts as dirty for the next Diff snapshot: whoever asks for
- * a pointer may write through it (virtqueue buffers, rings, loaders).
+ * NULL. With dirty tracking on, the range counts as dirty for the next Diff
+ * snapshot: whoever asks for a pointer may write through it (virtqueue
+ * buffers, rings, loaders).
  */
 void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 /* Copy into / out of guest RAM; -EFAULT when the range is not RAM. */
@@ -129,6 +130,12 @@ int guest_mem_create_from_file(struct guest_mem *mem, uint64_t mem_mib, int fd,
 int guest_mem_create_uffd(struct guest_mem *mem, uint64_t mem_mib, enum huge_pages hp,
 			  const char *sock_path, char *err, size_t errlen);
 
+/*
+ * Dirty page tracking (track_dirty_pages): from now on, the ranges
+ * guest_mem_ptr() hands out are marked too, for what KVM's log cannot see
+ * (petrel's own writes). Without it, nothing is marked.
+ */
+int guest_mem_track_dirty(struct guest_mem *mem);
 /* Words (uint64_t) in a dirty bitmap of mem: one bit per 4 KiB page of RAM. */
 size_t guest_mem_dirty_words(const struct guest_mem *mem);
 /*

@@ -4,8 +4,9 @@
  * KVM_MEM_LOG_DIRTY_PAGES); it never sees what petrel's own threads write
  * into guest RAM: virtio buffers and used rings, loaders. Every host pointer
  * into guest RAM comes from guest_mem_ptr(), so that range is marked in a
- * second bitmap here, whether the caller then writes or only reads: a page
- * too many in a Diff costs 4 KiB, a page too few is a corrupt restore.
+ * second bitmap here (only with track_dirty_pages: guest_mem_track_dirty()),
+ * whether the caller then writes or only reads: a page too many in a Diff
+ * costs 4 KiB, a page too few is a corrupt restore.
  * A pointer kept past a snapshot (a request still in flight) is not marked
  * again: requests complete before the VM is snapshotted.
  */
@@ -35,7 +36,7 @@ uint64_t mem_region_page(const struct guest_mem *mem, unsigned int i)
 	return page;
 }
 
-int mem_track_dirty(struct guest_mem *mem)
+int guest_mem_track_dirty(struct guest_mem *mem)
 {
 	mem->dirty = calloc(guest_mem_dirty_words(mem), sizeof(uint64_t));
 	if (!mem->dirty) {
@@ -76,6 +77,11 @@ int guest_mem_get_dirty(const struct guest_mem *mem, int vm_fd, uint64_t *dirty)
 	size_t words = guest_mem_dirty_words(mem);
 
 	memset(dirty, 0, words * sizeof(*dirty));
+	if (!mem->dirty) {
+		pr_err("dirty pages: guest memory is not tracked (track_dirty_pages was off "
+		       "when the VM was built)");
+		return -ENOENT;
+	}
 	for (unsigned int i = 0; i < mem->nr_regions; i++) {
 		/* Regions are whole MiBs, so each starts on a word of the bitmap. */
 		struct kvm_dirty_log log = {
@@ -94,8 +100,6 @@ int guest_mem_get_dirty(const struct guest_mem *mem, int vm_fd, uint64_t *dirty)
 			return ret;
 		}
 	}
-	if (!mem->dirty)
-		return 0;
 	for (size_t w = 0; w < words; w++)
 		dirty[w] |= __atomic_exchange_n(&mem->dirty[w], 0, __ATOMIC_ACQ_REL);
 	return 0;

@@ -123,7 +123,6 @@ int guest_mem_create(struct guest_mem *mem, uint64_t mem_mib, enum huge_pages hp
 	int ret = mem_layout(mem, mem_mib, hp);
 
 	ret = ret ?: mem_map_anon(mem);
-	ret = ret ?: mem_track_dirty(mem);
 	if (ret)
 		guest_mem_destroy(mem);
 	return ret;

@@ -10,7 +10,6 @@ int mem_layout(struct guest_mem *mem, uint64_t mem_mib, enum huge_pages hp);
 /* Map every region as anonymous memory; -errno, logged. */
 int mem_map_anon(struct guest_mem *mem);
 /* The empty bitmap guest_mem_ptr() marks; -ENOMEM. */
-int mem_track_dirty(struct guest_mem *mem);
 /* Index of the first 4 KiB page of region i in the memory file and dirty bitmaps. */
 uint64_t mem_region_page(const struct guest_mem *mem, unsigned int i);
 /* Mark [off, off+len) of region i dirty. */

@@ -76,10 +76,6 @@ int guest_mem_create_from_file(struct guest_mem *mem, uint64_t mem_mib, int fd,
 	}
 	ret = check_file(mem, fd, path, err, errlen);
 	ret = ret ?: map_file(mem, fd, path, err, errlen);
-	if (!ret && mem_track_dirty(mem)) {
-		snprintf(err, errlen, "%s: no memory for the dirty page bitmap", path);
-		ret = -ENOMEM;
-	}
 	/* Kept to tell, at the next Full snapshot, which pages are still only in the file. */
 	if (!ret) {
 		mem->memfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);

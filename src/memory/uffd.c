@@ -184,7 +184,6 @@ int guest_mem_create_uffd(struct guest_mem *mem, uint64_t mem_mib, enum huge_pag
 	int ret = mem_layout(mem, mem_mib, hp);
 
 	ret = ret ?: mem_map_anon(mem);
-	ret = ret ?: mem_track_dirty(mem);
 	if (ret) {
 		snprintf(err, errlen, "mem_backend Uffd: cannot set up %llu MiB of guest memory "
 			 "(see the log)", (unsigned long long)mem_mib);

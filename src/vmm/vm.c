@@ -115,6 +115,8 @@ static int map_memory(struct vm *vm, const struct vm_config *cfg, const struct v
 {
 	int ret = create_memory(vm, cfg, from);
 
+	if (!ret && cfg->machine.track_dirty_pages)
+		ret = guest_mem_track_dirty(&vm->mem);
 	if (ret)
 		return ret;
 	for (unsigned int i = 0; i < vm->mem.nr_regions; i++) {

@@ -296,6 +296,7 @@ START_TEST(dirty_pages_include_device_writes)
 	uint8_t *p;
 
 	ck_assert_int_eq(guest_mem_create(&mem, mib, HUGE_PAGES_NONE), 0);
+	ck_assert_int_eq(guest_mem_track_dirty(&mem), 0);
 	add_slots(vm, &mem, KVM_MEM_LOG_DIRTY_PAGES);
 	dirty = calloc(guest_mem_dirty_words(&mem), sizeof(*dirty));
 	ck_assert_uint_eq(guest_mem_dirty_words(&mem), MiB(mib) / PAGE / 64);
@@ -353,6 +354,7 @@ START_TEST(diff_rebased_onto_full)
 	int vm = kvm_vm();
 
 	ck_assert_int_eq(guest_mem_create(&mem, mib, HUGE_PAGES_NONE), 0);
+	ck_assert_int_eq(guest_mem_track_dirty(&mem), 0);
 	add_slots(vm, &mem, KVM_MEM_LOG_DIRTY_PAGES);
 	dirty = calloc(guest_mem_dirty_words(&mem), sizeof(*dirty));
 	put(&mem, 0, 1);
