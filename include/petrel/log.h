@@ -3,6 +3,7 @@
 #define PETREL_LOG_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <petrel/util.h>
 
 enum log_level {
@@ -42,6 +43,22 @@ void log_clear_last_error(void);
  * msg) written with a single write(), for handlers about to end petrel.
  */
 void log_signal_safe(const char *thread, const char *msg);
+
+/*
+ * The guest's console and the log on one file (a terminal, or "> f 2>&1"):
+ * a log line waits while a console line is half written and goes out at
+ * its end, so neither cuts the other. A guest that never ends its line
+ * holds the log LOG_HOLD_MS at most: whoever reads notify_fd (an eventfd
+ * written when a line starts waiting) calls log_release() that much later.
+ * log_console_set(-1, -1) ends it, the waiting lines written out.
+ */
+#define LOG_HOLD_MS	500
+void log_console_set(int console_fd, int notify_fd);
+/* Around every write to the console: no log line goes out in between. */
+void log_console_begin(void);
+void log_console_end(const void *buf, ssize_t written);
+/* The waiting lines now, after a newline if the console is mid-line. */
+void log_release(void);
 
 void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

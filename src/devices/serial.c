@@ -91,12 +91,21 @@ static void notify(struct serial *s)
 	}
 }
 
-/* The console's description is non-blocking (or a socket): a slow reader gives EAGAIN. */
+/*
+ * The console's description is non-blocking (or a socket): a slow reader
+ * gives EAGAIN. The log knows where each write leaves the console's line.
+ */
 static ssize_t out_write(const struct serial *s, const void *buf, size_t len)
 {
+	ssize_t n;
+
+	log_console_begin();
 	if (s->out_socket)
-		return send(s->out_fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-	return write(s->out_fd, buf, len);
+		n = send(s->out_fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	else
+		n = write(s->out_fd, buf, len);
+	log_console_end(buf, n);
+	return n;
 }
 
 /*

@@ -164,6 +164,8 @@ static const struct jail_rule vmm_rules[] = {
 	ALLOW_IF(poll, EQ(1, 1)),
 	/* Console output to a socket, never waiting (serial_flush_output). */
 	ALLOW_IF(sendto, EQ(3, MSG_DONTWAIT | MSG_NOSIGNAL)),
+	/* Log lines waiting for the console's newline: a relative timer (console.c). */
+	ALLOW_IF(timerfd_settime, EQ(1, 0)),
 	IOCTL(FIONREAD),
 	IOCTL(TUNSETOFFLOAD),		/* the guest's receive offloads, once it is up */
 	IOCTL(KVM_IOEVENTFD),		/* queue notifies unbound at teardown */

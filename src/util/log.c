@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +34,36 @@ static struct {
 	char id[65];
 } logger = { .level = LOG_INFO, .fd = STDERR_FILENO, .id = "anonymous-instance" };
 
+/*
+ * The log and the guest's console on one file (log_console_set): every
+ * console write and every log line goes through gate.lock, and a log line
+ * that comes while the console's line is half written waits in held.
+ */
+#define LOG_HOLD_BYTES	16384
+
+static struct {
+	pthread_mutex_t lock;
+	struct stat console;		/* the file the console writes to */
+	bool has_console;
+	atomic_bool on;			/* the log writes to that file too */
+	atomic_bool mid_line;		/* the console's last byte was not a newline */
+	int notify_fd;
+	size_t held_len;
+	char held[LOG_HOLD_BYTES];
+} gate = { .lock = PTHREAD_MUTEX_INITIALIZER, .notify_fd = -1 };
+
+/* A terminal is one whatever the path it was opened by; anything else by its inode. */
+static bool same_file(int fd, const struct stat *c)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || (st.st_mode & S_IFMT) != (c->st_mode & S_IFMT))
+		return false;
+	if (S_ISCHR(st.st_mode))
+		return st.st_rdev == c->st_rdev;
+	return st.st_dev == c->st_dev && st.st_ino == c->st_ino;
+}
+
 void log_set_id(const char *id)
 {
 	snprintf(logger.id, sizeof(logger.id), "%s", id);
@@ -48,6 +80,8 @@ void log_set_show(bool show_level, bool show_origin)
 	logger.show_origin = show_origin;
 }
 
+static void set_fd(int fd);
+
 int log_set_path(const char *path)
 {
 	char err[8];	/* callers say why with util_open_error() */
@@ -62,16 +96,13 @@ int log_set_path(const char *path)
 			    LOG_PATH_KINDS, err, sizeof(err));
 	if (fd < 0)
 		return fd;
-	log_close();
-	logger.fd = fd;
+	set_fd(fd);
 	return 0;
 }
 
 void log_close(void)
 {
-	if (logger.fd != STDERR_FILENO)
-		close(logger.fd);
-	logger.fd = STDERR_FILENO;
+	set_fd(STDERR_FILENO);
 }
 
 int log_level_parse(const char *name, enum log_level *level)
@@ -157,6 +188,88 @@ static void write_line(const char *buf, size_t len)
 		metrics_inc(M_LOGGER_MISSED_LOG_COUNT);
 }
 
+/* Under gate.lock: what waits goes out, on a line of its own. */
+static void release_locked(void)
+{
+	if (!gate.held_len)
+		return;
+	if (gate.mid_line)
+		write_line("\n", 1);
+	write_line(gate.held, gate.held_len);
+	gate.held_len = 0;
+	gate.mid_line = false;
+}
+
+static void set_fd(int fd)
+{
+	pthread_mutex_lock(&gate.lock);
+	release_locked();
+	if (logger.fd != STDERR_FILENO)
+		close(logger.fd);
+	logger.fd = fd;
+	atomic_store(&gate.on, gate.has_console && same_file(fd, &gate.console));
+	pthread_mutex_unlock(&gate.lock);
+}
+
+void log_console_set(int console_fd, int notify_fd)
+{
+	pthread_mutex_lock(&gate.lock);
+	release_locked();
+	gate.has_console = console_fd >= 0 && !fstat(console_fd, &gate.console);
+	gate.notify_fd = notify_fd;
+	atomic_store(&gate.mid_line, false);
+	atomic_store(&gate.on, gate.has_console && same_file(logger.fd, &gate.console));
+	pthread_mutex_unlock(&gate.lock);
+}
+
+void log_console_begin(void)
+{
+	pthread_mutex_lock(&gate.lock);
+}
+
+void log_console_end(const void *buf, ssize_t written)
+{
+	if (written > 0) {
+		atomic_store(&gate.mid_line, ((const char *)buf)[written - 1] != '\n');
+		if (!gate.mid_line)
+			release_locked();
+	}
+	pthread_mutex_unlock(&gate.lock);
+}
+
+void log_release(void)
+{
+	pthread_mutex_lock(&gate.lock);
+	release_locked();
+	pthread_mutex_unlock(&gate.lock);
+}
+
+/* A line waits for the console's newline; a full buffer or LOG_HOLD_MS lets it out. */
+static void emit(const char *buf, size_t len)
+{
+	uint64_t one = 1;
+
+	if (!atomic_load(&gate.on)) {
+		write_line(buf, len);
+		return;
+	}
+	pthread_mutex_lock(&gate.lock);
+	if (!gate.on || !gate.mid_line) {
+		write_line(buf, len);
+	} else if (gate.held_len + len > sizeof(gate.held)) {
+		release_locked();
+		write_line(buf, len);
+	} else {
+		memcpy(gate.held + gate.held_len, buf, len);
+		if (!gate.held_len && gate.notify_fd >= 0 &&
+		    write(gate.notify_fd, &one, sizeof(one)) < 0) {
+			/* Already signalled. */
+		}
+		gate.held_len += len;
+	}
+	pthread_mutex_unlock(&gate.lock);
+}
+
 void log_signal_safe(const char *thread, const char *msg)
 {
 	char buf[512];
@@ -164,6 +277,9 @@ void log_signal_safe(const char *thread, const char *msg)
 
 	if (logger.level == LOG_OFF)
 		return;
+	/* No waiting for the console here: a newline first, if its line is half out. */
+	if (atomic_load(&gate.on) && atomic_load(&gate.mid_line))
+		buf[n++] = '\n';
 	format_time(buf, sizeof(buf) - 1, &n);
 	util_append_str(buf, sizeof(buf) - 1, &n, " [");
 	util_append_str(buf, sizeof(buf) - 1, &n, logger.id);
@@ -218,5 +334,5 @@ void log_msg(enum log_level level, const char *file, int line, const char *fmt, 
 	}
 	n = MIN(n, cap);
 	buf[n++] = '\n';
-	write_line(buf, n);
+	emit(buf, n);
 }

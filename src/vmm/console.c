@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The serial console on the vmm thread: stdin fed to the UART, and the
- * guest's output the console had no room for written out when it has.
+ * The serial console on the vmm thread: stdin fed to the UART, the
+ * guest's output the console had no room for written out when it has, and
+ * log lines that wait for the console's line to end let out in time.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -10,7 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -133,12 +137,52 @@ static int own_description(int fd, int mode)
 	return fd;
 }
 
+static void on_log_held(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	struct itimerspec its = { .it_value.tv_nsec = LOG_HOLD_MS * 1000000L };
+	uint64_t v;
+
+	static_assert(LOG_HOLD_MS < 1000, "tv_nsec holds less than a second");
+	if (read(vm->log_efd, &v, sizeof(v)) < 0)
+		return;
+	timerfd_settime(vm->log_timer, 0, &its, NULL);
+}
+
+static void on_log_timer(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	uint64_t v;
+
+	if (read(vm->log_timer, &v, sizeof(v)) < 0)
+		return;
+	log_release();
+}
+
+/* A guest that never ends its line holds the log LOG_HOLD_MS at most (log.h). */
+static int watch_log(struct vm *vm)
+{
+	int ret;
+
+	vm->log_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	vm->log_timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (vm->log_efd < 0 || vm->log_timer < 0)
+		return -errno;
+	ret = event_loop_add(vm->loop, vm->log_efd, EPOLLIN, on_log_held, vm);
+	ret = ret ?: event_loop_add(vm->loop, vm->log_timer, EPOLLIN, on_log_timer, vm);
+	if (ret)
+		return ret;
+	log_console_set(vm->out_fd, vm->log_efd);
+	return 0;
+}
+
 int vm_console_attach(struct vm *vm)
 {
-	int in;
+	int in, ret;
 
-	if (vm->opts.console_in_fd < 0)
-		return 0;
+	ret = vm->out_fd >= 0 ? watch_log(vm) : 0;
+	if (ret || vm->opts.console_in_fd < 0)
+		return ret;
 	/* On the inherited fd: a terminal's mode is the terminal's, whatever the description. */
 	make_raw(vm);
 	in = own_description(vm->opts.console_in_fd, O_RDONLY);
@@ -156,6 +200,11 @@ int vm_console_attach(struct vm *vm)
 /* Under the vmm filter, whose TCSETS rule is for this. */
 void vm_console_detach(struct vm *vm)
 {
+	log_console_set(-1, -1);
+	if (vm->loop && vm->log_efd >= 0)
+		event_loop_del(vm->loop, vm->log_efd);
+	if (vm->loop && vm->log_timer >= 0)
+		event_loop_del(vm->loop, vm->log_timer);
 	util_tty_restore();
 }
 
@@ -186,6 +235,10 @@ void vm_console_close(struct vm *vm)
 		close(vm->out_fd);
 	if (vm->own_in_fd >= 0)
 		close(vm->own_in_fd);
+	if (vm->log_efd >= 0)
+		close(vm->log_efd);
+	if (vm->log_timer >= 0)
+		close(vm->log_timer);
 	vm->own_out_fd = false;
-	vm->out_fd = vm->own_in_fd = -1;
+	vm->out_fd = vm->own_in_fd = vm->log_efd = vm->log_timer = -1;
 }

@@ -191,6 +191,7 @@ static void warn_pvm(void)
 static void vm_init_fds(struct vm *vm)
 {
 	vm->kvm_fd = vm->vm_fd = vm->exit_efd = vm->serial_efd = vm->out_fd = vm->own_in_fd = -1;
+	vm->log_efd = vm->log_timer = -1;
 	vm->mem.memfd = -1;
 	for (size_t i = 0; i < ARRAY_SIZE(vm->irqfds); i++)
 		vm->irqfds[i] = -1;

@@ -47,6 +47,8 @@ struct vm {
 	int out_fd;			/* the console output's description (console.c) */
 	bool own_out_fd;		/* opened by petrel: closed with the VM */
 	int own_in_fd;			/* the input's own description, -1: none */
+	int log_efd;			/* a log line waits for the console (log.h) */
+	int log_timer;			/* ... and LOG_HOLD_MS later goes out anyway */
 	bool out_watched;		/* EPOLLOUT while output waits */
 	bool stdin_watched;
 	bool running;
