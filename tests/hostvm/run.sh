@@ -46,7 +46,7 @@ t_begin=$EPOCHREALTIME
 log() { echo "hostvm: $*" >&2; }
 die() { echo "hostvm: error: $*" >&2; exit 125; }
 
-timeout=600 memory=4096 smp=1 outdir='' out_size=1024 times=0 verbose=0 keep=0
+timeout=600 memory=4096 smp=1 outdir='' out_size=1024 times=0 verbose=0 keep=0 console=0
 retries=0 stall=90
 includes=() envs=()
 while [ $# -gt 0 ]; do
@@ -64,6 +64,7 @@ while [ $# -gt 0 ]; do
 	--times) times=1; shift ;;
 	--verbose) verbose=1; times=1; shift ;;
 	--keep) keep=1; shift ;;
+	--console) console=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	--) shift; break ;;
 	-*) usage >&2; die "unknown option '$1'" ;;
@@ -161,6 +162,7 @@ q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }   # single-quote for sh
 		esac
 	done < <(env -0)
 	for e in ${envs[@]+"${envs[@]}"}; do echo "export ${e%%=*}=$(q "${e#*=}")"; done
+	echo "export PETREL_HOSTVM_CONSOLE=$console"
 } > "$stage/.hostvm/env"
 {
 	printf 'set -- %s' "$(q "$inner_script")"
@@ -193,6 +195,8 @@ attempt() {
 	: > "$work/console.log"
 	: > "$work/status"
 	: > "$work/qemu.err"
+	# --console: QEMU's stdio serial reads this terminal (and sets it raw until it ends).
+	if [ "$console" = 1 ]; then exec {qin}<&0; else exec {qin}</dev/null; fi
 	qemu-system-x86_64 -M q35 -accel "tcg,thread=${PETREL_HOSTVM_TCG_THREAD:-multi}" \
 		-cpu max -smp "$smp" -m "$memory" \
 		-nodefaults -no-user-config -display none -no-reboot \
@@ -203,7 +207,7 @@ attempt() {
 		-device virtio-blk-pci,drive=usr,serial=hostvm-usr \
 		-drive "if=none,id=payload,file=$work/payload.ext4,format=raw,cache=unsafe" \
 		-device virtio-blk-pci,drive=payload,serial=hostvm-payload \
-		</dev/null 2>"$work/qemu.err" &
+		<&"$qin" 2>"$work/qemu.err" &
 	qpid=$!
 	tail_pid=
 	if [ "$verbose" = 1 ]; then
@@ -236,6 +240,7 @@ attempt() {
 		sleep 0.05
 	done
 	wait "$qpid" 2>/dev/null || true
+	exec {qin}<&-
 	qpid=
 	[ -z "$tail_pid" ] || wait "$tail_pid" 2>/dev/null || true
 	t_end=$EPOCHREALTIME
