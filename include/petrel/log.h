@@ -54,9 +54,13 @@ void log_signal_safe(const char *thread, const char *msg);
  */
 #define LOG_HOLD_MS	500
 void log_console_set(int console_fd, int notify_fd);
-/* Around every write to the console: no log line goes out in between. */
-void log_console_begin(void);
-void log_console_end(const void *buf, ssize_t written);
+/*
+ * Around every write to the console: no log line goes out in between.
+ * LOG_CONSOLE_BUSY: a log line is being written; do not write, take it as EAGAIN.
+ */
+enum log_console_gate { LOG_CONSOLE_FREE, LOG_CONSOLE_HELD, LOG_CONSOLE_BUSY };
+enum log_console_gate log_console_begin(void);
+void log_console_end(enum log_console_gate g, const void *buf, ssize_t written);
 /* The waiting lines now, after a newline if the console is mid-line. */
 void log_release(void);
 

@@ -97,14 +97,18 @@ static void notify(struct serial *s)
  */
 static ssize_t out_write(const struct serial *s, const void *buf, size_t len)
 {
+	enum log_console_gate g = log_console_begin();
 	ssize_t n;
 
-	log_console_begin();
+	if (g == LOG_CONSOLE_BUSY) {
+		errno = EAGAIN;
+		return -1;
+	}
 	if (s->out_socket)
 		n = send(s->out_fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	else
 		n = write(s->out_fd, buf, len);
-	log_console_end(buf, n);
+	log_console_end(g, buf, n);
 	return n;
 }
 

@@ -222,18 +222,32 @@ void log_console_set(int console_fd, int notify_fd)
 	pthread_mutex_unlock(&gate.lock);
 }
 
-void log_console_begin(void)
+/*
+ * A vCPU writing the console must never wait for the log: while a log line
+ * is being written to a terminal or pipe (whose reader may have stopped),
+ * the console's byte waits in its own buffer as it would on EAGAIN, and
+ * goes out on EPOLLOUT.
+ */
+enum log_console_gate log_console_begin(void)
 {
-	pthread_mutex_lock(&gate.lock);
+	if (!atomic_load(&gate.on))
+		return LOG_CONSOLE_FREE;
+	/* A regular file never stalls a writer, and has no EPOLLOUT to retry on. */
+	if (S_ISREG(gate.console.st_mode))
+		pthread_mutex_lock(&gate.lock);
+	else if (pthread_mutex_trylock(&gate.lock))
+		return LOG_CONSOLE_BUSY;
+	return LOG_CONSOLE_HELD;
 }
 
-void log_console_end(const void *buf, ssize_t written)
+void log_console_end(enum log_console_gate g, const void *buf, ssize_t written)
 {
-	if (written > 0) {
+	if (written > 0)
 		atomic_store(&gate.mid_line, ((const char *)buf)[written - 1] != '\n');
-		if (!gate.mid_line)
-			release_locked();
-	}
+	if (g != LOG_CONSOLE_HELD)
+		return;
+	if (written > 0 && !gate.mid_line)
+		release_locked();
 	pthread_mutex_unlock(&gate.lock);
 }
 
