@@ -397,7 +397,7 @@ static int machine_put(struct ctx *c, struct vm_config *cfg, json_t *obj)
 
 static const char *const drive_keys[] = {
 	"drive_id", "path_on_host", "is_root_device", "partuuid", "is_read_only",
-	"cache_type", "io_engine", "rate_limiter", NULL
+	"cache_type", "io_engine", "rate_limiter", "socket", NULL
 };
 
 static void drive_free(struct drive_config *d)
@@ -414,6 +414,7 @@ static int drive_parse(struct ctx *c, json_t *obj, struct drive_config *d)
 
 	memset(d, 0, sizeof(*d));
 	ret = check_object(c, obj, drive_keys) ?:
+	      reject(c, obj, "socket", "vhost-user block devices are not supported by petrel") ?:
 	      get_str(c, obj, "drive_id", F_REQUIRED, &d->drive_id) ?:
 	      check_id(c, "drive_id", d->drive_id) ?:
 	      get_str(c, obj, "path_on_host", F_REQUIRED | F_NONEMPTY, &d->path_on_host) ?:
