@@ -425,9 +425,9 @@ static const struct {
 	const char *resource;
 	const char *what;
 } unsupported[] = {
-	{ "cpu-config", "CPU templates (cpu-config)" },
-	{ "pmem", "virtio-pmem devices (pmem)" },
-	{ "hotplug", "memory hotplug (hotplug/memory)" },
+	{ "cpu-config", "CPU templates (cpu-config) are" },
+	{ "pmem", "virtio-pmem devices (pmem) are" },
+	{ "hotplug", "memory hotplug (hotplug/memory) is" },
 };
 
 /* "/drives/rootfs/" -> "drives", "rootfs", ""; a trailing '/' is ignored. */
@@ -544,7 +544,7 @@ int api_route(const struct http_request *http, const char *body, size_t len,
 	r = find_route(http->method, &s);
 	for (size_t i = 0; !r && i < ARRAY_SIZE(unsupported); i++) {
 		if (!strcmp(s.first, unsupported[i].resource)) {
-			api_reply_fault(req, "%s %s: %s are not supported by petrel.",
+			api_reply_fault(req, "%s %s: %s not supported by petrel.",
 					http->method_name, http->path, unsupported[i].what);
 			return 0;
 		}
