@@ -23,6 +23,8 @@ struct options {
 	const char *config_file;
 	const char *id;
 	const char *log_path;
+	const char *module;		/* --module: the log's module filter */
+	const char *metrics_path;
 	const char *api_sock;
 	const char *seccomp_filter;	/* NULL: the built-in filters */
 	const char *seccomp_selftest;
@@ -45,7 +47,7 @@ enum {
 	OPT_CONFIG_FILE = 256, OPT_NO_API, OPT_ID, OPT_BOOT_TIMER, OPT_LEVEL, OPT_LOG_PATH,
 	OPT_SHOW_LEVEL, OPT_SHOW_ORIGIN, OPT_VERSION, OPT_HELP, OPT_API_SOCK, OPT_MAX_PAYLOAD,
 	OPT_START_TIME, OPT_NO_SECCOMP, OPT_SECCOMP_FILTER, OPT_PRINT_SECCOMP,
-	OPT_SECCOMP_SELFTEST, OPT_SNAPSHOT_DIR, OPT_JAILED,
+	OPT_SECCOMP_SELFTEST, OPT_SNAPSHOT_DIR, OPT_JAILED, OPT_MODULE, OPT_METRICS_PATH,
 };
 
 static const struct option long_options[] = {
@@ -55,6 +57,8 @@ static const struct option long_options[] = {
 	{ "boot-timer", no_argument, NULL, OPT_BOOT_TIMER },
 	{ "level", required_argument, NULL, OPT_LEVEL },
 	{ "log-path", required_argument, NULL, OPT_LOG_PATH },
+	{ "module", required_argument, NULL, OPT_MODULE },
+	{ "metrics-path", required_argument, NULL, OPT_METRICS_PATH },
 	{ "show-level", no_argument, NULL, OPT_SHOW_LEVEL },
 	{ "show-log-origin", no_argument, NULL, OPT_SHOW_ORIGIN },
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
@@ -90,6 +94,9 @@ static void usage(FILE *out)
 		"  --boot-timer         log Guest-boot-time when the guest writes the boot timer\n"
 		"  --level LEVEL        Off, Error, Warning, Info, Debug or Trace (default Info)\n"
 		"  --log-path PATH      log to a file or FIFO instead of stderr\n"
+		"  --module MODULE      log only lines from source files beneath src/MODULE\n"
+		"                       (a prefix: virtio, virtio/blk, api/server)\n"
+		"  --metrics-path PATH  write the metrics lines to a file or FIFO\n"
 		"  --show-level         put the level in each log line\n"
 		"  --show-log-origin    put the source file and line in each log line\n"
 		"  --no-seccomp         run without the per-thread seccomp filters\n"
@@ -155,6 +162,15 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_ID: o->id = optarg; break;
 		case OPT_BOOT_TIMER: o->boot_timer = true; break;
 		case OPT_LOG_PATH: o->log_path = optarg; break;
+		case OPT_MODULE:
+			if (strlen(optarg) > LOG_MODULE_MAX) {
+				fprintf(stderr, "petrel: --module: at most %d bytes\n",
+					LOG_MODULE_MAX);
+				return -EINVAL;
+			}
+			o->module = optarg;
+			break;
+		case OPT_METRICS_PATH: o->metrics_path = optarg; break;
 		case OPT_SHOW_LEVEL: o->show_level = true; break;
 		case OPT_SHOW_ORIGIN: o->show_origin = true; break;
 		case OPT_API_SOCK: o->api_sock = optarg; break;
@@ -223,6 +239,7 @@ static int setup_logger(const struct options *o, const struct vm_config *cfg)
 	log_set_level(level);
 	log_set_show(o->show_level || (lc->present && lc->show_level),
 		     o->show_origin || (lc->present && lc->show_log_origin));
+	log_set_module(o->module ? o->module : lc->module);
 	if (path) {
 		ret = log_set_path(path);
 		if (ret) {
@@ -236,17 +253,28 @@ static int setup_logger(const struct options *o, const struct vm_config *cfg)
 	return 0;
 }
 
-/* The config file's "metrics" section; vm_destroy() writes the last line. */
-static int setup_metrics(const struct vm_config *cfg)
+/*
+ * The config file's "metrics" section, its path replaced by --metrics-path;
+ * vm_destroy() writes the last line.
+ */
+static int setup_metrics(const struct options *o, const struct vm_config *cfg)
 {
+	const struct metrics_config *m = &cfg->metrics;
+	const char *path = o->metrics_path ? o->metrics_path : m->metrics_path;
 	char err[512];
 	int ret;
 
-	if (!cfg->metrics.present)
+	if (!path)
 		return 0;
-	ret = metrics_set_path(cfg->metrics.metrics_path, err, sizeof(err));
-	if (ret)
+	ret = metrics_set_path(path, err, sizeof(err));
+	if (ret) {
 		fprintf(stderr, "petrel: %s\n", err);
+		return ret;
+	}
+	ret = metrics_set_fields(m->emit_id ? (o->id ? o->id : LOG_DEFAULT_ID) : NULL,
+				 m->properties);
+	if (ret)
+		fprintf(stderr, "petrel: metrics: %s\n", strerror(-ret));
 	return ret;
 }
 
@@ -259,7 +287,7 @@ static int load_config(const struct options *o, struct vm_config *cfg)
 		fprintf(stderr, "petrel: %s\n", err);
 		return -EINVAL;
 	}
-	return setup_logger(o, cfg) ?: setup_metrics(cfg);
+	return setup_logger(o, cfg) ?: setup_metrics(o, cfg);
 }
 
 /*

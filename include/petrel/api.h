@@ -10,7 +10,7 @@
 
 /*
  * The control API: Firecracker's REST paths over HTTP/1.1 on a Unix socket.
- * The petrel_api thread serves every client connection on its own epoll
+ * The fc_api thread serves every client connection on its own epoll
  * loop, parses and validates each request into a struct api_request and
  * queues it for the vmm thread, which applies one at a time in arrival order
  * and hands it back, answered, through a second queue.
@@ -19,7 +19,7 @@
 #define API_DEFAULT_SOCKET	"/run/petrel.socket"
 #define API_DEFAULT_MAX_PAYLOAD	51200
 /* GET /version's firecracker_version: the Firecracker API level petrel follows. */
-#define PETREL_FC_API_VERSION	"1.7.0"
+#define PETREL_FC_API_VERSION	"1.17.0-dev"
 
 /* ---- HTTP request heads (exposed for unit tests and fuzzing) ---- */
 
@@ -155,7 +155,7 @@ struct api_server;
  */
 int api_server_create(const char *path, size_t max_payload, struct api_server **out,
 		      char *err, size_t errlen);
-/* Start the petrel_api thread. */
+/* Start the fc_api thread. */
 int api_server_start(struct api_server *srv);
 /* The socket's path: the very string api_server_destroy() unlinks. */
 const char *api_server_path(const struct api_server *srv);

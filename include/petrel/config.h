@@ -45,11 +45,14 @@ struct logger_config {
 	enum log_level level;
 	bool show_level;
 	bool show_log_origin;
+	char *module;		/* NULL when absent */
 };
 
 struct metrics_config {
 	bool present;
 	char *metrics_path;
+	bool emit_id;		/* an "id" field (--id) on each line */
+	json_t *properties;	/* an object of strings, or NULL */
 };
 
 /*

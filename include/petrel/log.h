@@ -15,14 +15,33 @@ enum log_level {
 	LOG_TRACE,
 };
 
+/*
+ * Thread names as Firecracker's: tools find threads by them (Kata pins the
+ * vCPU threads it finds by "fc_vcpu N"). The vmm thread is the main thread:
+ * it keeps the process's name, and its log lines say "main".
+ */
+#define LOG_THREAD_API		"fc_api"
+#define LOG_THREAD_VCPU		"fc_vcpu %u"
+#define LOG_THREAD_MAIN		"main"
+/* The calling thread's name for log lines (16 bytes with the NUL). */
+void log_thread_name(char name[16]);
+
+#define LOG_DEFAULT_ID		"anonymous-instance"
+
 /* Line format: "<time> [<id>:<thread>:<LEVEL>] message" (level and origin optional). */
 void log_set_id(const char *id);
 void log_set_level(enum log_level level);
 void log_set_show(bool show_level, bool show_origin);
 /*
- * Log to a file, a FIFO or a terminal (opened non-blocking, appended); NULL
- * means stderr. -errno, unchanged, on failure (-ENXIO: a FIFO with no
- * reader); util_open_error(path, ret, LOG_PATH_KINDS, ...) says why. A line
+ * Only lines whose origin (the source file beneath src/, "virtio/blk.c")
+ * starts with module, as Firecracker's logger "module"; NULL or "": all.
+ */
+#define LOG_MODULE_MAX	127
+void log_set_module(const char *module);
+/*
+ * Log to a file, a FIFO or a terminal (opened read-write, non-blocking,
+ * appended, as Firecracker: a FIFO may have no reader yet); NULL means
+ * stderr. -errno, unchanged, on failure; util_open_error(path, ret, LOG_PATH_KINDS, ...) says why. A line
  * that cannot be written whole is lost and counted in logger.missed_log_count.
  */
 #define LOG_PATH_KINDS	(UTIL_FILE_REG | UTIL_FILE_FIFO | UTIL_FILE_CHR)

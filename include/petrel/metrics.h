@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 
 #define METRICS_FLUSH_INTERVAL_S	60
 
@@ -131,11 +132,18 @@ void metrics_source_remove(const void *base);
 
 /*
  * Write the metrics lines to path from now on (PUT /metrics, the config
- * file's "metrics.metrics_path"): a file (appended, created 0600) or a FIFO,
- * opened non-blocking. -errno, unchanged, on failure (-ENXIO: a FIFO nobody
- * reads); err then holds a message naming the path. Arms the flush timer.
+ * file's "metrics.metrics_path"): a file (appended, created 0600) or a FIFO
+ * (which may have no reader yet), opened read-write and non-blocking.
+ * -errno, unchanged, on failure; err then holds a message naming the path. Arms the flush timer.
  */
 int metrics_set_path(const char *path, char *err, size_t errlen);
+
+/*
+ * Fields at the top of every line from now on, as Firecracker's metrics
+ * "emit_id" and "properties": "id" when id is not NULL, and "properties"
+ * (an object of strings, copied) when not NULL. 0 or -ENOMEM.
+ */
+int metrics_set_fields(const char *id, const json_t *properties);
 
 /*
  * Write one line now: counters as deltas since the last line written whole,

@@ -43,7 +43,7 @@ struct vcpu *vcpu_create(const struct vcpu_env *env, unsigned int index);
 int vcpu_setup_boot_regs(struct vcpu *vcpu, const struct boot_info *info);
 /* GDT, IDT and identity page tables in low memory, shared by all vCPUs. */
 int vcpu_write_boot_tables(struct guest_mem *mem);
-/* Start the thread (named petrel_vcpuN); it runs until vcpu_stop(). */
+/* Start the thread (named "fc_vcpu N"); it runs until vcpu_stop(). */
 int vcpu_start(struct vcpu *vcpu);
 /* How long a thread has to park or end once asked: it is out of KVM_RUN within microseconds. */
 #define VCPU_PAUSE_TIMEOUT_MS	1000

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The queue between the petrel_api and vmm threads: parsed requests wait in
+ * The queue between the fc_api and vmm threads: parsed requests wait in
  * arrival order for the vmm thread, which applies them one at a time and
  * puts each back, answered, on a second list for the api thread. A mutex
  * guards both lists; neither thread ever waits for the other's work.

@@ -420,6 +420,16 @@ static const struct route routes[] = {
 	{ HTTP_PUT, "snapshot", "load", false, API_SNAPSHOT_LOAD, check_snapshot_load },
 };
 
+/* Firecracker's resources petrel does not have: refused by name, any method. */
+static const struct {
+	const char *resource;
+	const char *what;
+} unsupported[] = {
+	{ "cpu-config", "CPU templates (cpu-config) are" },
+	{ "pmem", "virtio-pmem devices (pmem) are" },
+	{ "hotplug", "memory hotplug (hotplug/memory) is" },
+};
+
 /* "/drives/rootfs/" -> "drives", "rootfs", ""; a trailing '/' is ignored. */
 struct segments {
 	char first[HTTP_PATH_MAX];
@@ -532,6 +542,13 @@ int api_route(const struct http_request *http, const char *body, size_t len,
 	req->op = API_NR_OPS;
 	split_path(http->path, &s);
 	r = find_route(http->method, &s);
+	for (size_t i = 0; !r && i < ARRAY_SIZE(unsupported); i++) {
+		if (!strcmp(s.first, unsupported[i].resource)) {
+			api_reply_fault(req, "%s %s: %s not supported by petrel.",
+					http->method_name, http->path, unsupported[i].what);
+			return 0;
+		}
+	}
 	if (!r) {
 		api_reply_fault(req, "Invalid request method and/or path: %s %s.",
 				http->method_name, http->path);

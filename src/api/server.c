@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The API server: the petrel_api thread serves every client connection on
+ * The API server: the fc_api thread serves every client connection on
  * its own epoll loop. Each connection has its input buffer, the request it
  * is reading, at most one request at the vmm thread and one response going
  * out, and a deadline: a request must arrive whole, and a response be taken,
@@ -842,7 +842,7 @@ static void *api_thread(void *arg)
 {
 	struct api_server *srv = arg;
 
-	pthread_setname_np(pthread_self(), "petrel_api");
+	pthread_setname_np(pthread_self(), LOG_THREAD_API);
 	jail_seccomp_enter(JAIL_API);
 	serve(srv);
 	shut_down(srv);

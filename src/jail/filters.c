@@ -103,7 +103,7 @@
 	SANITIZER_RULES
 
 /*
- * petrel_api: its epoll loop over the listening socket, every client and
+ * fc_api: its epoll loop over the listening socket, every client and
  * two eventfds (stop, answers from the vmm thread), all non-blocking.
  */
 static const struct jail_rule api_rules[] = {
@@ -190,7 +190,7 @@ static const struct jail_rule vmm_rules[] = {
 };
 
 /*
- * petrel_vcpuN: KVM_RUN and what its exits do: serial output, eventfd
+ * fc_vcpu N: KVM_RUN and what its exits do: serial output, eventfd
  * writes (queue kicks without an ioeventfd, interrupts, exit requests), a
  * register dump when the guest fails. A block reset never waits for I/O
  * here: the vmm thread finishes it.

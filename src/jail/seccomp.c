@@ -3,8 +3,8 @@
  * Seccomp at run time. Every thread kind's filter is compiled to BPF once,
  * at startup, with libseccomp; a thread then installs its own with two
  * syscalls and no allocation (jail_seccomp_enter). Where each goes in:
- *   api   the petrel_api thread, before its first accept;
- *   vcpu  each petrel_vcpuN thread, before its first KVM_RUN;
+ *   api   the fc_api thread, before its first accept;
+ *   vcpu  each "fc_vcpu N" thread, before its first KVM_RUN;
  *   vmm   the vmm (main) thread, once the VM is built and its vCPU threads
  *         started, before the event loop serves it (after its Landlock
  *         rules, src/jail/landlock.c). With the API that is
@@ -297,8 +297,7 @@ void jail_seccomp_enter(enum jail_thread t)
 
 	if (!sc.enabled || t >= JAIL_NR_THREADS)
 		return;
-	if (prctl(PR_GET_NAME, thread_name) < 0)
-		strcpy(thread_name, "?");
+	log_thread_name(thread_name);
 	thread_kind = jail_thread_name(t);
 	thread_tty_ok = sc.tty_ok[t];
 	/* The vmm thread's Landlock rules name its files: vmm.c passes them. */
@@ -354,7 +353,7 @@ static void *selftest_thread(void *arg)
 {
 	const struct selftest *st = arg;
 
-	pthread_setname_np(pthread_self(), st->kind == JAIL_API ? "petrel_api" : "petrel_vcpu0");
+	pthread_setname_np(pthread_self(), st->kind == JAIL_API ? LOG_THREAD_API : "fc_vcpu 0");
 	jail_seccomp_enter(st->kind);
 	forbidden_call(st->call, st->path);
 	return NULL;

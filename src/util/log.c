@@ -17,6 +17,22 @@
 #include <petrel/metrics.h>
 #include <petrel/util.h>
 
+static pthread_t main_thread;
+
+/* Before main(): the one thread then is the main one. */
+__attribute__((constructor)) static void note_main_thread(void)
+{
+	main_thread = pthread_self();
+}
+
+void log_thread_name(char name[16])
+{
+	if (pthread_equal(pthread_self(), main_thread))
+		strcpy(name, LOG_THREAD_MAIN);
+	else if (prctl(PR_GET_NAME, name) < 0)
+		strcpy(name, "?");
+}
+
 static const char *const level_names[] = {
 	[LOG_OFF] = "Off", [LOG_ERROR] = "Error", [LOG_WARN] = "Warning",
 	[LOG_INFO] = "Info", [LOG_DEBUG] = "Debug", [LOG_TRACE] = "Trace",
@@ -32,7 +48,8 @@ static struct {
 	bool show_origin;
 	int fd;
 	char id[65];
-} logger = { .level = LOG_INFO, .fd = STDERR_FILENO, .id = "anonymous-instance" };
+	char module[LOG_MODULE_MAX + 1];	/* "": every line */
+} logger = { .level = LOG_INFO, .fd = STDERR_FILENO, .id = LOG_DEFAULT_ID };
 
 /*
  * The log and the guest's console on one file (log_console_set): every
@@ -69,6 +86,21 @@ void log_set_id(const char *id)
 	snprintf(logger.id, sizeof(logger.id), "%s", id);
 }
 
+void log_set_module(const char *module)
+{
+	snprintf(logger.module, sizeof(logger.module), "%s", module ? module : "");
+}
+
+/* "virtio/blk.c" from ".../src/virtio/blk.c": where a line comes from. */
+static const char *origin(const char *file)
+{
+	const char *p, *o = file;
+
+	for (p = strstr(file, "/src/"); p; p = strstr(p + 1, "/src/"))
+		o = p + strlen("/src/");
+	return o;
+}
+
 void log_set_level(enum log_level level)
 {
 	logger.level = level;
@@ -91,8 +123,12 @@ int log_set_path(const char *path)
 		log_close();
 		return 0;
 	}
-	/* Non-blocking so a FIFO nobody reads never stalls a vCPU (nor its open, the vmm). */
-	fd = util_open_file(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_NOCTTY,
+	/*
+	 * Read-write and non-blocking, as Firecracker opens it: a FIFO needs no
+	 * reader yet (ours keeps it open; lines wait in it until one comes), and
+	 * a full one loses lines rather than stall a vCPU.
+	 */
+	fd = util_open_file(path, O_RDWR | O_APPEND | O_CREAT | O_NONBLOCK | O_NOCTTY,
 			    LOG_PATH_KINDS, err, sizeof(err));
 	if (fd < 0)
 		return fd;
@@ -331,14 +367,16 @@ void log_msg(enum log_level level, const char *file, int line, const char *fmt, 
 	}
 	if (level == LOG_OFF || level > logger.level)
 		return;
-	if (!thread[0] && prctl(PR_GET_NAME, thread) < 0)
-		strcpy(thread, "?");
+	if (logger.module[0] && strncmp(origin(file), logger.module, strlen(logger.module)))
+		return;
+	if (!thread[0])
+		log_thread_name(thread);
 	format_time(buf, cap, &n);
 	n += snprintf(buf + n, cap - n, " [%s:%s", logger.id, thread);
 	if (logger.show_level && n < cap)
 		n += snprintf(buf + n, cap - n, ":%s", level_tags[level]);
 	if (logger.show_origin && n < cap)
-		n += snprintf(buf + n, cap - n, ":%s:%d", strrchr(file, '/') ? strrchr(file, '/') + 1 : file, line);
+		n += snprintf(buf + n, cap - n, ":%s:%d", origin(file), line);
 	if (n < cap)
 		n += snprintf(buf + n, cap - n, "] ");
 	if (n < cap) {

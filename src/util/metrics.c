@@ -116,6 +116,8 @@ static struct {
 	int fd;
 	bool is_fifo;
 	int timer_fd;
+	json_t *fields;			/* "id", "properties": on every line */
+	char *fields_text;		/* the same, as text without the braces */
 } mt = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1, .timer_fd = -1 };
 
 void metrics_inc(enum metric m)
@@ -279,6 +281,9 @@ static char *build_line(uint64_t *snap, size_t *len)
 	char *line = NULL, *nl;
 	int ret = root ? 0 : -ENOMEM;
 
+	if (!ret && mt.fields && json_object_update(root, mt.fields))
+		ret = -ENOMEM;
+
 	for (unsigned int i = 0; i < M_NR_METRICS; i++)
 		snap[i] = metrics_get(i);
 	ret = ret ?: add_fixed(root, snap);
@@ -370,7 +375,7 @@ out:
 
 void metrics_flush_signal_safe(enum metric m)
 {
-	char buf[256];
+	char buf[1024];
 	size_t n = 0;
 	int fd = mt.fd;
 
@@ -378,6 +383,11 @@ void metrics_flush_signal_safe(enum metric m)
 		return;
 	util_append_str(buf, sizeof(buf) - 1, &n, "{\"utc_timestamp_ms\":");
 	util_append_u64(buf, sizeof(buf) - 1, &n, utc_ms(), 1);
+	/* The id and properties when they fit, with room left for the rest. */
+	if (mt.fields_text && strlen(mt.fields_text) < sizeof(buf) - 256) {
+		util_append_str(buf, sizeof(buf) - 1, &n, ",");
+		util_append_str(buf, sizeof(buf) - 1, &n, mt.fields_text);
+	}
 	util_append_str(buf, sizeof(buf) - 1, &n, ",\"");
 	util_append_str(buf, sizeof(buf) - 1, &n, defs[m].group);
 	util_append_str(buf, sizeof(buf) - 1, &n, "\":{\"");
@@ -489,8 +499,8 @@ static int arm_timer(void)
 int metrics_set_path(const char *path, char *err, size_t errlen)
 {
 	char why[512];
-	/* Non-blocking so a FIFO nobody drains never stalls the flushing thread. */
-	int fd = util_open_file(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_NOCTTY,
+	/* As the log: a FIFO needs no reader yet, and a full one never stalls a flush. */
+	int fd = util_open_file(path, O_RDWR | O_APPEND | O_CREAT | O_NONBLOCK | O_NOCTTY,
 				UTIL_FILE_REG | UTIL_FILE_FIFO | UTIL_FILE_CHR, why, sizeof(why));
 	struct stat st;
 	int ret;
@@ -509,6 +519,34 @@ int metrics_set_path(const char *path, char *err, size_t errlen)
 	if (ret)
 		pr_warn("metrics: cannot arm the flush timer: %s", strerror(-ret));
 	return 0;
+}
+
+int metrics_set_fields(const char *id, const json_t *properties)
+{
+	json_t *f = json_object();
+	char *text = NULL;
+
+	if (!f || (id && json_object_set_new(f, "id", json_string(id))) ||
+	    (properties && json_object_set_new(f, "properties", json_deep_copy(properties))))
+		goto err;
+	if (json_object_size(f)) {
+		text = json_dumps(f, JSON_COMPACT);
+		if (!text)
+			goto err;
+		/* Without the braces: it goes inside each line's object. */
+		memmove(text, text + 1, strlen(text) - 1);
+		text[strlen(text) - 2] = '\0';
+	}
+	pthread_mutex_lock(&mt.lock);
+	json_decref(mt.fields);
+	free(mt.fields_text);
+	mt.fields = f;
+	mt.fields_text = text;
+	pthread_mutex_unlock(&mt.lock);
+	return 0;
+err:
+	json_decref(f);
+	return -ENOMEM;
 }
 
 int metrics_timer_fd(void)
@@ -544,5 +582,9 @@ void metrics_close(void)
 		close(mt.timer_fd);
 	mt.fd = -1;
 	mt.timer_fd = -1;
+	json_decref(mt.fields);
+	free(mt.fields_text);
+	mt.fields = NULL;
+	mt.fields_text = NULL;
 	pthread_mutex_unlock(&mt.lock);
 }

@@ -224,7 +224,7 @@ static void *vcpu_thread(void *arg)
 	char name[16];
 	sigset_t set;
 
-	snprintf(name, sizeof(name), "petrel_vcpu%u", vcpu->index);
+	snprintf(name, sizeof(name), LOG_THREAD_VCPU, vcpu->index);
 	pthread_setname_np(pthread_self(), name);
 	sigemptyset(&set);
 	sigaddset(&set, vcpu_signal());

@@ -397,7 +397,7 @@ static int machine_put(struct ctx *c, struct vm_config *cfg, json_t *obj)
 
 static const char *const drive_keys[] = {
 	"drive_id", "path_on_host", "is_root_device", "partuuid", "is_read_only",
-	"cache_type", "io_engine", "rate_limiter", NULL
+	"cache_type", "io_engine", "rate_limiter", "socket", NULL
 };
 
 static void drive_free(struct drive_config *d)
@@ -414,6 +414,7 @@ static int drive_parse(struct ctx *c, json_t *obj, struct drive_config *d)
 
 	memset(d, 0, sizeof(*d));
 	ret = check_object(c, obj, drive_keys) ?:
+	      reject(c, obj, "socket", "vhost-user block devices are not supported by petrel") ?:
 	      get_str(c, obj, "drive_id", F_REQUIRED, &d->drive_id) ?:
 	      check_id(c, "drive_id", d->drive_id) ?:
 	      get_str(c, obj, "path_on_host", F_REQUIRED | F_NONEMPTY, &d->path_on_host) ?:
@@ -661,11 +662,23 @@ static int get_level(struct ctx *c, json_t *obj, enum log_level *level)
 		    s);
 }
 
+/* A prefix of the source path beneath src/ ("virtio", "api/server"); "" is every line. */
+static int get_module(struct ctx *c, json_t *obj, char **module)
+{
+	int ret = get_str(c, obj, "module", 0, module);
+
+	if (ret || !*module || strlen(*module) <= LOG_MODULE_MAX)
+		return ret;
+	free(*module);
+	*module = NULL;
+	return fail(c, "module", "expected at most %d bytes", LOG_MODULE_MAX);
+}
+
 /* Like Firecracker's logger update: fields not given keep their value. */
 static int logger_from_json(struct ctx *c, struct vm_config *cfg, json_t *obj)
 {
 	struct logger_config l = cfg->logger;
-	char *path = NULL;
+	char *path = NULL, *module = NULL;
 	int ret;
 
 	ret = check_object(c, obj, logger_keys) ?:
@@ -673,34 +686,74 @@ static int logger_from_json(struct ctx *c, struct vm_config *cfg, json_t *obj)
 	      get_level(c, obj, &l.level) ?:
 	      get_bool(c, obj, "show_level", 0, &l.show_level) ?:
 	      get_bool(c, obj, "show_log_origin", 0, &l.show_log_origin) ?:
-	      reject(c, obj, "module", "per-module log filters are not supported");
+	      get_module(c, obj, &module);
 	if (ret) {
 		free(path);
+		free(module);
 		return ret;
 	}
 	if (path) {
 		free(cfg->logger.log_path);
 		l.log_path = path;
 	}
+	if (module) {
+		free(cfg->logger.module);
+		l.module = module;
+	}
 	l.present = true;
 	cfg->logger = l;
 	return 0;
 }
 
+#define PROPERTIES_MAX	64
+
+/* "properties": an object of strings (Firecracker's map of string to string). */
+static int get_properties(struct ctx *c, json_t *obj, json_t **out)
+{
+	json_t *props = member(obj, "properties"), *v;
+	const char *key;
+
+	*out = NULL;
+	if (!props)
+		return 0;
+	if (!json_is_object(props))
+		return fail(c, "properties", "expected an object of strings, got %s",
+			    type_name(props));
+	if (json_object_size(props) > PROPERTIES_MAX)
+		return fail(c, "properties", "expected at most %d entries, got %zu",
+			    PROPERTIES_MAX, json_object_size(props));
+	json_object_foreach(props, key, v) {
+		if (!json_is_string(v))
+			return fail(c, "properties", "\"%s\": expected a string, got %s", key,
+				    type_name(v));
+	}
+	*out = json_deep_copy(props);
+	return *out ? 0 : oom(c);
+}
+
 static int metrics_from_json(struct ctx *c, struct vm_config *cfg, json_t *obj)
 {
-	static const char *const keys[] = { "metrics_path", NULL };
+	static const char *const keys[] = { "metrics_path", "emit_id", "properties", NULL };
+	bool emit_id = false;
+	json_t *props;
 	char *path;
 	int ret;
 
-	ret = check_object(c, obj, keys);
+	ret = check_object(c, obj, keys) ?:
+	      get_bool(c, obj, "emit_id", 0, &emit_id) ?:
+	      get_properties(c, obj, &props);
 	if (ret)
 		return ret;
 	ret = get_str(c, obj, "metrics_path", F_REQUIRED | F_NONEMPTY, &path);
-	if (ret)
+	if (ret) {
+		json_decref(props);
 		return ret;
+	}
 	free(cfg->metrics.metrics_path);
+	json_decref(cfg->metrics.properties);
 	cfg->metrics.metrics_path = path;
+	cfg->metrics.emit_id = emit_id;
+	cfg->metrics.properties = props;
 	cfg->metrics.present = true;
 	return 0;
 }
@@ -810,7 +863,9 @@ void config_free(struct vm_config *cfg)
 	free(cfg->boot.boot_args);
 	free(cfg->boot.initrd_path);
 	free(cfg->logger.log_path);
+	free(cfg->logger.module);
 	free(cfg->metrics.metrics_path);
+	json_decref(cfg->metrics.properties);
 	config_init(cfg);
 }
 
@@ -969,11 +1024,18 @@ static json_t *array_to_json(const struct vm_config *cfg, unsigned int n,
 
 static json_t *logger_to_json(const struct logger_config *l)
 {
-	return json_pack("{s:s*, s:s, s:b, s:b}",
+	return json_pack("{s:s*, s:s, s:b, s:b, s:s*}",
 			 "log_path", l->log_path,
 			 "level", log_level_name(l->level),
 			 "show_level", l->show_level,
-			 "show_log_origin", l->show_log_origin);
+			 "show_log_origin", l->show_log_origin,
+			 "module", l->module);
+}
+
+static json_t *metrics_to_json(const struct metrics_config *m)
+{
+	return json_pack("{s:s, s:b, s:O*}", "metrics_path", m->metrics_path,
+			 "emit_id", m->emit_id, "properties", m->properties);
 }
 
 /* Sections are added one by one: json_object_set_new() frees a value it drops. */
@@ -1002,8 +1064,7 @@ json_t *config_to_json(const struct vm_config *cfg)
 	    (cfg->entropy && json_object_set_new(root, "entropy", json_object())) ||
 	    (cfg->logger.present &&
 	     json_object_set_new(root, "logger", logger_to_json(&cfg->logger))) ||
-	    (mt->present && json_object_set_new(root, "metrics",
-						json_pack("{s:s}", "metrics_path", mt->metrics_path)))) {
+	    (mt->present && json_object_set_new(root, "metrics", metrics_to_json(mt)))) {
 		json_decref(root);
 		return NULL;
 	}

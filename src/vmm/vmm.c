@@ -173,9 +173,18 @@ static void get_machine(struct vmm *v, struct api_request *req)
 	api_reply_json(req, machine);
 }
 
+/* Firecracker's schema requires boot-source.kernel_image_path: "" until one is set. */
 static void get_vm_config(struct vmm *v, struct api_request *req)
 {
-	api_reply_json(req, config_to_json(&v->cfg));
+	json_t *all = config_to_json(&v->cfg);
+	json_t *boot = json_object_get(all, "boot-source");
+
+	if (boot && !json_object_get(boot, "kernel_image_path") &&
+	    json_object_set_new(boot, "kernel_image_path", json_string(""))) {
+		json_decref(all);
+		all = NULL;
+	}
+	api_reply_json(req, all);
 }
 
 static void get_metrics(struct vmm *v, struct api_request *req)
@@ -230,20 +239,28 @@ static void put_logger(struct vmm *v, struct api_request *req)
 	if (!ret) {
 		log_set_level(v->cfg.logger.level);
 		log_set_show(v->cfg.logger.show_level, v->cfg.logger.show_log_origin);
+		log_set_module(v->cfg.logger.module);
 	}
 	reply_parsed(req, ret);
 }
 
+/* The body was checked by the router: the path is opened, then the rest is applied. */
 static void put_metrics(struct vmm *v, struct api_request *req)
 {
 	const char *path = json_string_value(json_object_get(req->body, "metrics_path"));
+	const struct metrics_config *m = &v->cfg.metrics;
+	int ret;
 
 	if (metrics_set_path(path, req->fault, sizeof(req->fault))) {
 		req->status = 400;
 		return;
 	}
-	reply_parsed(req, config_metrics_from_json(&v->cfg, req->body, req->fault,
-						   sizeof(req->fault)));
+	ret = config_metrics_from_json(&v->cfg, req->body, req->fault, sizeof(req->fault));
+	if (!ret && metrics_set_fields(m->emit_id ? v->id : NULL, m->properties)) {
+		api_reply_fault(req, "metrics: out of memory");
+		return;
+	}
+	reply_parsed(req, ret);
 }
 
 static void instance_start(struct vmm *v, struct api_request *req)
@@ -763,7 +780,7 @@ struct vmm *vmm_create(const struct vm_options *opts, const char *id, struct api
 	v->api = api;
 	v->signal_fd = -1;
 	v->kvm.kvm_fd = v->kvm.vm_fd = -1;
-	snprintf(v->id, sizeof(v->id), "%s", id ? id : "anonymous-instance");
+	snprintf(v->id, sizeof(v->id), "%s", id ? id : LOG_DEFAULT_ID);
 	config_init(&v->cfg);
 	v->opts.loop = event_loop_create();
 	ret = v->opts.loop ? watch_all(v) : -ENOMEM;

@@ -60,7 +60,7 @@ expect_api 400 'Request payload with size 51201 is larger than the limit of 5120
 expect_api 200 '"state":"Not started"' GET /
 
 # Nothing above changed the configuration.
-expect_api 200 '"boot-source":{},"machine-config":{"vcpu_count":1,"mem_size_mib":128' GET /vm/config
+expect_api 200 '"boot-source":{"kernel_image_path":""},"machine-config":{"vcpu_count":1,"mem_size_mib":128' GET /vm/config
 
 # Wrong state before boot.
 expect_api 400 'not supported before starting the microVM' PATCH /vm '{"state": "Paused"}'

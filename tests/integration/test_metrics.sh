@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The config file's "metrics" section: petrel writes JSON lines to
 # metrics_path, at least one at exit, whose deltas add up to what the probe
-# did (vCPU exits, entropy bytes, one group per drive). A FIFO nobody reads
-# and a path in a missing folder are refused with the path named.
+# did (vCPU exits, entropy bytes, one group per drive). A FIFO with no
+# reader yet is taken, as Firecracker takes it; a path in a missing folder is
+# refused with the path named.
 . "$(dirname "$0")/lib.sh"
 need_kvm
 command -v jq >/dev/null || skip "jq is needed to read the metrics lines"
@@ -75,12 +76,11 @@ else
 	fail "a second run did not append to the metrics file"
 fi
 
-# A FIFO with no reader: refused before boot, naming the path.
+# A FIFO with no reader: taken, the VM runs (its lines go nowhere once petrel ends).
 mkfifo "$T/fifo"
 write_vm "$T/fifo.json" "$T/fifo"
 run_petrel fifo 30 --no-api --config-file "$T/fifo.json"
-expect_rc fifo 1 "FIFO without a reader is refused"
-expect_line fifo "metrics_path $T/fifo: .*no reader" "the error names the FIFO"
+expect_rc fifo 0 "a FIFO without a reader is taken"
 
 # A FIFO with a reader gets the lines (read-write: opening never waits for petrel).
 exec 3<>"$T/fifo"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The release build's seccomp filters on the paths users take: the console
 # on a terminal (put back as it was on poweroff, reset, SIGTERM and the
-# SIGSYS handler's exit); pipes and FIFOs whose reader leaves (console, log,
-# metrics: petrel serves on and ends with exit 0); bodies near the payload
+# SIGSYS handler's exit); pipes and FIFOs whose reader leaves (console; log
+# and metrics FIFOs, which petrel holds open itself, then fill: petrel serves
+# on and ends with exit 0); bodies near the payload
 # limit on every PUT/PATCH endpoint, before start and while running; a
 # refused request the instant the socket accepts, over fresh starts; and
 # SIGTERM, SIGINT and SIGHUP in every state, during a burst of requests too.
@@ -135,7 +136,19 @@ fi
 stop_petrel
 ended head "console into head -c 30 while the API serves, then SIGTERM"
 
-# The log into a FIFO whose reader leaves: lines lost and counted.
+# fill_fifo PATH: write to a FIFO until it is full (petrel holds a read end)
+fill_fifo() {
+	python3 -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_NONBLOCK)
+try:
+    while True:
+        os.write(fd, b"\n" * 4096)
+except BlockingIOError:
+    pass' "$1"
+}
+
+# The log into a FIFO whose reader leaves, then full: lines lost and counted.
 SOCK=$T/logfifo.sock
 mkfifo "$T/log.fifo"
 cat "$T/log.fifo" >"$T/logreader.out" &
@@ -150,6 +163,7 @@ exec 3>&-
 serving || true
 kill "$reader"
 wait "$reader" 2>/dev/null || true
+fill_fifo "$T/log.fifo"
 api PUT /nothing-here '{}'	# a refused request: a log line from the api thread
 boot logfifo
 expect_api 200 '"state":"Running"' GET /
@@ -160,9 +174,9 @@ else
 	fail "log FIFO: missed_log_count: $(grep missed_log <<<"$RESP")"
 fi
 stop_petrel
-ended logfifo "log FIFO whose reader left, then SIGTERM"
+ended logfifo "log FIFO whose reader left, filled, then SIGTERM"
 
-# The metrics into a FIFO whose reader leaves: FlushMetrics says so.
+# The metrics into a FIFO whose reader leaves, then full: FlushMetrics says so.
 mkfifo "$T/metrics.fifo"
 cat "$T/metrics.fifo" >"$T/mreader.out" &
 reader=$!
@@ -175,7 +189,8 @@ boot metrics
 expect_api 204 "" PUT /actions '{"action_type": "FlushMetrics"}'
 kill "$reader"
 wait "$reader" 2>/dev/null || true
-expect_api 400 "Broken pipe" PUT /actions '{"action_type": "FlushMetrics"}'
+fill_fifo "$T/metrics.fifo"
+expect_api 400 "Resource temporarily unavailable" PUT /actions '{"action_type": "FlushMetrics"}'
 expect_api 200 '"state":"Running"' GET /
 api GET /metrics
 if grep -Eq '^petrel_logger_missed_metrics_count [1-9]' <<<"$RESP"; then

@@ -199,7 +199,7 @@ fi
 vm_json nokvmrun "probe.action=poweroff" "\"metrics\": { \"metrics_path\": \"$T/nokvmrun.metrics\" }"
 run_petrel nokvmrun 20 --no-api --seccomp-filter "$T/user.json" --config-file "$T/nokvmrun.json"
 expect_rc nokvmrun 148 "a user vcpu filter without KVM_RUN kills at the first KVM_RUN"
-expect_line nokvmrun "petrel_vcpu[0-9]+\\] seccomp: the vcpu thread made a forbidden syscall 16 \\(ioctl\\)" \
+expect_line nokvmrun "fc_vcpu [0-9]+\\] seccomp: the vcpu thread made a forbidden syscall 16 \\(ioctl\\)" \
 	"the log names the vCPU thread and ioctl"
 if grep -Eq '"seccomp":{"num_faults":[1-9]' "$T/nokvmrun.metrics" 2>/dev/null; then
 	pass "metrics: seccomp.num_faults counted before exit"

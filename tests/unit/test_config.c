@@ -25,8 +25,9 @@
 	"  {\"iface_id\": \"eth1\", \"host_dev_name\": \"tap1\"}]," \
 	" \"entropy\": {}," \
 	" \"logger\": {\"log_path\": \"/l/fc.log\", \"level\": \"debug\", \"show_level\": true," \
-	"  \"show_log_origin\": true}," \
-	" \"metrics\": {\"metrics_path\": \"/l/metrics.fifo\"}," \
+	"  \"show_log_origin\": true, \"module\": \"virtio\"}," \
+	" \"metrics\": {\"metrics_path\": \"/l/metrics.fifo\", \"emit_id\": true," \
+	"  \"properties\": {\"bundle_id\": \"fn-abc\"}}," \
 	" \"vsock\": null}"
 
 #define MIN_CONFIG "{\"boot-source\": {\"kernel_image_path\": \"/k\"}"
@@ -118,6 +119,10 @@ START_TEST(test_full)
 	ck_assert_str_eq(cfg.logger.log_path, "/l/fc.log");
 	ck_assert(cfg.metrics.present);
 	ck_assert_str_eq(cfg.metrics.metrics_path, "/l/metrics.fifo");
+	ck_assert_str_eq(cfg.logger.module, "virtio");
+	ck_assert(cfg.metrics.emit_id);
+	ck_assert_str_eq(json_string_value(json_object_get(cfg.metrics.properties, "bundle_id")),
+			 "fn-abc");
 	ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), 0);
 	config_free(&cfg);
 	ck_assert_ptr_null(cfg.boot.kernel_image_path);
@@ -269,7 +274,13 @@ static const struct {
 	{ WITH("\"entropy\": []"), "entropy: expected an object" },
 	{ WITH("\"logger\": {\"level\": \"loud\"}"),
 	  "logger.level: expected one of Off, Error, Warning, Info, Debug, Trace, got \"loud\"" },
-	{ WITH("\"logger\": {\"module\": \"api_server\"}"), "logger.module: per-module" },
+	{ WITH("\"logger\": {\"module\": 3}"), "logger.module: expected a string, got an integer" },
+	{ WITH("\"metrics\": {\"metrics_path\": \"/m\", \"emit_id\": \"yes\"}"),
+	  "metrics.emit_id: expected a boolean, got a string" },
+	{ WITH("\"metrics\": {\"metrics_path\": \"/m\", \"properties\": []}"),
+	  "metrics.properties: expected an object of strings, got an array" },
+	{ WITH("\"metrics\": {\"metrics_path\": \"/m\", \"properties\": {\"a\": 1}}"),
+	  "metrics.properties: \"a\": expected a string, got an integer" },
 	{ WITH("\"logger\": {\"show_level\": \"yes\"}"), "logger.show_level: expected a boolean" },
 	{ WITH("\"metrics\": {}"), "metrics: missing required field \"metrics_path\"" },
 	{ WITH("\"metrics\": {\"metrics_path\": \"/m\", \"x\": 1}"), "metrics: unknown field \"x\"" },
