@@ -184,6 +184,8 @@ struct jailer_args {
 
 /* argv[0] is "jail"; errors name the flag. 1: --help was asked for. */
 int jailer_parse_args(int argc, char **argv, struct jailer_args *a, char *err, size_t errlen);
+/* The jailer's help: one line per flag jailer_parse_args() accepts. */
+void jailer_usage(FILE *out);
 /* Run the jailer; returns only on failure (an exit code). */
 int jailer_main(int argc, char **argv);
 
