@@ -403,11 +403,13 @@ static int snapshot_main(int argc, char **argv)
 /*
  * Before any thread starts, so that every thread has it: a closed pipe,
  * FIFO or socket is an EPIPE where the write is made (counted there), not
- * the end of petrel.
+ * the end of petrel; SIGBUS and SIGSEGV end it with Firecracker's codes.
  */
 static void prepare_process(void)
 {
 	signal(SIGPIPE, SIG_IGN);
+	if (jail_fatal_signals_install())
+		fprintf(stderr, "petrel: cannot handle SIGBUS and SIGSEGV: %s\n", strerror(errno));
 }
 
 int main(int argc, char **argv)
