@@ -750,7 +750,9 @@ timeline() {
 	echo "\`/boot-source\`, \`/metrics\`, then InstanceStart; the time from the socket to"
 	echo "InstanceStart is the client's). Each phase is the median over the runs of its"
 	echo "time since the phase before; the bar stacks them. \`boot_timer\` is the guest's"
-	echo "boot timer write, \`first_console_output\` its first byte to COM1."
+	echo "boot timer write, \`first_console_output\` its first byte to COM1. On a"
+	echo "PVM-based \`/dev/kvm\` the probe's own code runs partly emulated, which"
+	echo "inflates the guest's part (first KVM_RUN to the boot timer), not petrel's."
 	when
 	echo
 	n=$(wc -w < "$d/phases")
