@@ -10,6 +10,9 @@ for tool in cpack dpkg-deb man; do
 done
 build=$(dirname "$PETREL_BIN")
 [ -f "$build/CPackConfig.cmake" ] || skip "$build has no CPack configuration"
+# What users install is the static release build, not a sanitizer build.
+! grep -q '^PETREL_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" ||
+	skip "$build is a sanitizer build; the package is made from the release build"
 
 # --- the .deb ---
 if (cd "$build" && cpack -G DEB -B "$T/pkg" >"$T/cpack.log" 2>&1); then
