@@ -59,11 +59,11 @@ while i < len(lines):
     elif log.match(l) and "probe: " not in l:
         kinds.append("l")
     else:
-        # A console line cut by the hold's bound: log lines, then its rest.
+        # A console line cut by the hold's bound (anywhere, "probe: s" too): log lines, then its rest.
         j = i + 1
         while j < len(lines) and log.match(lines[j]):
             j += 1
-        if l.startswith("probe: spew ") and (j == len(lines) or whole_spew(l + lines[j])):
+        if l and "probe: spew ".startswith(l[:12]) and (j == len(lines) or whole_spew(l + lines[j])):
             cuts += 1
             kinds.append("x")
             kinds.extend("l" * (j - i - 1))
