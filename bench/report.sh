@@ -725,6 +725,83 @@ uffd() {
 	echo
 }
 
+# tl_segments MODE: per run, each phase's time since the phase before (µs),
+# a phase the mode lacks (file: no API socket) taking none; into $tmp/MODE.seg.N.
+tl_segments() {
+	local m=$1 p files=() i=0
+	for p in $(cat "$d/phases"); do
+		if [ -s "$d/$m.$p" ]; then files+=("$d/$m.$p"); else files+=(/dev/null); fi
+	done
+	paste "${files[@]}" | awk -F '\t' -v t="$tmp/$m.seg." '
+		NF { prev = 0
+		     for (i = 1; i <= '"${#files[@]}"'; i++) {
+			v = $i == "" ? prev : $i
+			print v - prev >> (t i); prev = v } }'
+}
+
+timeline() {
+	local m i p n label
+	results timeline "Boot timeline" || return 0
+	echo "## 11. Boot timeline"
+	echo
+	echo "\`bench/timeline.sh\`: where petrel's own boot time goes, from its boot"
+	echo "timeline (docs/api.md), over boots of the probe (1 vCPU, 128 MiB) on this host:"
+	echo "with \`--config-file\` (the VM builds at once), and through the API (curl sends"
+	echo "\`/boot-source\`, \`/metrics\`, then InstanceStart; the time from the socket to"
+	echo "InstanceStart is the client's). Each phase is the median over the runs of its"
+	echo "time since the phase before; the bar stacks them. \`boot_timer\` is the guest's"
+	echo "boot timer write, \`first_console_output\` its first byte to COM1. On a"
+	echo "PVM-based \`/dev/kvm\` the probe's own code runs partly emulated, which"
+	echo "inflates the guest's part (first KVM_RUN to the boot timer), not petrel's."
+	when
+	echo
+	n=$(wc -w < "$d/phases")
+	for m in file api; do tl_segments "$m"; done
+	echo "| phase | config file: since start, ms | its own, ms | API: since start, ms | its own, ms |"
+	echo "|---|---|---|---|---|"
+	i=0
+	for p in $(cat "$d/phases"); do
+		i=$((i + 1))
+		echo "| \`$p\` | $(cell "$( [ -s "$d/file.$p" ] && echo "file.$p")" 1000 2) | $(cell "$tmp/file.seg.$i" 1000 2) | $(cell "api.$p" 1000 2) | $(cell "$tmp/api.seg.$i" 1000 2) |"
+	done
+	echo
+	echo "(min / median / p90 each.) The QEMU column of the other sections has no"
+	echo "counterpart here: QEMU gives no such breakdown."
+	echo
+	{
+		printf 'mode'
+		for p in $(cat "$d/phases"); do printf ' %s' "$p"; done
+		echo
+		for m in file api; do
+			[ "$m" = file ] && label='"config file"' || label='"API (curl)"'
+			printf '%s' "$label"
+			for i in $(seq "$n"); do
+				printf ' %s' "$(fmt "$(median "$tmp/$m.seg.$i")" 1000 3)"
+			done
+			echo
+		done
+	} > "$tmp/timeline.dat"
+	sed -i 's/ –/ 0/g' "$tmp/timeline.dat"
+	cat > "$tmp/timeline.gp" <<GP
+set terminal pngcairo noenhanced size 720,420 font 'sans,10'
+set output '$charts/timeline.png'
+set title "Boot timeline: where petrel's boot goes (medians, ms since the phase before)"
+set style data histogram
+set style histogram rowstacked
+set style fill solid 0.85 border -1
+set boxwidth 0.5
+set yrange [0:*]
+set ylabel "ms since process start"
+set grid ytics
+set key outside right invert
+plot for [i=2:$((n + 1))] '$tmp/timeline.dat' using i:xtic(1) title columnheader(i)
+GP
+	gnuplot "$tmp/timeline.gp"
+	echo "![Boot timeline](benchmarks/timeline.png)"
+	commands
+	echo
+}
+
 # --- the page -------------------------------------------------------------------
 
 kvm_note() {
@@ -822,6 +899,7 @@ EOF
 	sandbox > "$tmp/sandbox"
 	snapshot > "$tmp/snapshot"
 	uffd > "$tmp/uffd"
+	timeline > "$tmp/timeline"
 	echo "## Summary: petrel / QEMU microvm (medians)"
 	echo
 	echo "| benchmark | measure | petrel | QEMU | petrel / QEMU |"
@@ -833,6 +911,9 @@ EOF
 	# a kept section 9, last on the page before, ends without a blank line
 	[ -z "$(tail -n 1 "$tmp/snapshot")" ] || echo
 	cat "$tmp/uffd"
+	# likewise a kept section 10
+	[ -z "$(tail -n 1 "$tmp/uffd")" ] || echo
+	cat "$tmp/timeline"
 } > "$tmp/page"
 sed -i -e :a -e '/^\n*$/{$d;N;ba' -e '}' "$tmp/page"	# no blank lines at the end
 cp "$tmp/page" "$page"

@@ -3,7 +3,7 @@
 # its charts (docs/benchmarks/*.png) written from their results.
 #   bench/run.sh [options]
 #     --only LIST     some of: boot,linux,api,memory,density,blk,net,devices,sandbox,
-#                     snapshot,uffd
+#                     snapshot,uffd,timeline
 #                     (default all; startup is the old name of api);
 #                     the others' results from an earlier run stay on the page
 #     --baseline COMMIT  with api: build petrel as it was at COMMIT (a git
@@ -27,7 +27,7 @@
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
-all=(boot linux api memory density blk net devices sandbox snapshot uffd)
+all=(boot linux api memory density blk net devices sandbox snapshot uffd timeline)
 only=$(IFS=,; echo "${all[*]}")
 runs=10 density=50,100,200 clones=100,500,1000 blk_mib=64 blk_ms=1000 net_frames=10000 requests=100000
 smoke=0 results="" page="" baseline=""
@@ -147,6 +147,7 @@ bench() {
 }
 
 run_boot() { "$here/boot.sh" "$1" "$runs"; }
+run_timeline() { "$here/timeline.sh" "$1" "$runs"; }
 run_api() {
 	if [ -n "$baseline_bin" ]; then
 		echo "commit $(git -C "$src" rev-parse --short "$baseline^{commit}")" > "$1/baseline"

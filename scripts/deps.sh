@@ -5,7 +5,8 @@ build_pkgs=(build-essential cmake pkg-config libjansson-dev libseccomp-dev libca
 	    liburing-dev liblzma-dev check file)
 guest_pkgs=(busybox-static cpio e2fsprogs kmod xz-utils)
 test_pkgs=(clang libclang-rt-14-dev qemu-system-x86 linux-source-6.1 bc bison flex libelf-dev
-	   libssl-dev lz4 zstd iproute2 procps acpica-tools curl python3 gnuplot-nox jq fio)
+	   libssl-dev lz4 zstd iproute2 procps acpica-tools curl python3 gnuplot-nox jq fio
+	   man-db groff-base)
 pkgs=("${build_pkgs[@]}" "${guest_pkgs[@]}")
 [ "${1:-}" = test ] && pkgs+=("${test_pkgs[@]}")
 missing=()

@@ -16,8 +16,11 @@
 #include <petrel/log.h>
 #include <petrel/memory.h>
 #include <petrel/metrics.h>
+#include <petrel/timeline.h>
 #include <petrel/util.h>
 #include <petrel/vmm.h>
+
+#include "git_commit.h"
 
 struct options {
 	const char *config_file;
@@ -43,71 +46,70 @@ struct options {
 	const char *snapshot_dirs[JAIL_FS_MAX_CREATE];
 };
 
-enum {
-	OPT_CONFIG_FILE = 256, OPT_NO_API, OPT_ID, OPT_BOOT_TIMER, OPT_LEVEL, OPT_LOG_PATH,
-	OPT_SHOW_LEVEL, OPT_SHOW_ORIGIN, OPT_VERSION, OPT_HELP, OPT_API_SOCK, OPT_MAX_PAYLOAD,
-	OPT_START_TIME, OPT_NO_SECCOMP, OPT_SECCOMP_FILTER, OPT_PRINT_SECCOMP,
-	OPT_SECCOMP_SELFTEST, OPT_SNAPSHOT_DIR, OPT_JAILED, OPT_MODULE, OPT_METRICS_PATH,
+/* One line here (and its case in parse_flag) adds a flag; --help lists it. */
+enum flag {
+	OPT_API_SOCK, OPT_CONFIG_FILE, OPT_NO_API, OPT_MAX_PAYLOAD, OPT_START_TIME, OPT_ID,
+	OPT_BOOT_TIMER, OPT_LEVEL, OPT_LOG_PATH, OPT_SHOW_LEVEL, OPT_SHOW_ORIGIN, OPT_NO_SECCOMP,
+	OPT_SECCOMP_FILTER, OPT_PRINT_SECCOMP, OPT_SECCOMP_SELFTEST, OPT_SNAPSHOT_DIR, OPT_JAILED,
+	OPT_MODULE, OPT_METRICS_PATH, OPT_VERSION, OPT_HELP, NR_FLAGS,
 };
 
-static const struct option long_options[] = {
-	{ "config-file", required_argument, NULL, OPT_CONFIG_FILE },
-	{ "no-api", no_argument, NULL, OPT_NO_API },
-	{ "id", required_argument, NULL, OPT_ID },
-	{ "boot-timer", no_argument, NULL, OPT_BOOT_TIMER },
-	{ "level", required_argument, NULL, OPT_LEVEL },
-	{ "log-path", required_argument, NULL, OPT_LOG_PATH },
-	{ "module", required_argument, NULL, OPT_MODULE },
-	{ "metrics-path", required_argument, NULL, OPT_METRICS_PATH },
-	{ "show-level", no_argument, NULL, OPT_SHOW_LEVEL },
-	{ "show-log-origin", no_argument, NULL, OPT_SHOW_ORIGIN },
-	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
-	{ "http-api-max-payload-size", required_argument, NULL, OPT_MAX_PAYLOAD },
-	{ "start-time-us", required_argument, NULL, OPT_START_TIME },
-	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
-	{ "seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER },
-	{ "print-seccomp", no_argument, NULL, OPT_PRINT_SECCOMP },
-	{ "seccomp-selftest", required_argument, NULL, OPT_SECCOMP_SELFTEST },
-	{ "snapshot-dir", required_argument, NULL, OPT_SNAPSHOT_DIR },
-	{ "jailed", no_argument, NULL, OPT_JAILED },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ NULL, 0, NULL, 0 },
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+static const struct util_flag flags[NR_FLAGS] = {
+	[OPT_API_SOCK] = { "api-sock", "PATH",
+		"serve the API on this Unix socket (default " API_DEFAULT_SOCKET ")" },
+	[OPT_CONFIG_FILE] = { "config-file", "FILE", "boot the VM FILE describes (JSON)" },
+	[OPT_NO_API] = { "no-api", NULL, "serve no API (needs --config-file)" },
+	[OPT_MAX_PAYLOAD] = { "http-api-max-payload-size", "BYTES",
+		"largest API request body (default " STR(API_DEFAULT_MAX_PAYLOAD) ")" },
+	[OPT_START_TIME] = { "start-time-us", "US",
+		"when the launcher started petrel (CLOCK_MONOTONIC)" },
+	[OPT_ID] = { "id", "ID", "VM id in log lines (default anonymous-instance)" },
+	[OPT_BOOT_TIMER] = { "boot-timer", NULL,
+		"log the boot time and phases when the guest writes the boot timer" },
+	[OPT_LEVEL] = { "level", "LEVEL",
+		"Off, Error, Warning, Info, Debug or Trace (default Info)" },
+	[OPT_LOG_PATH] = { "log-path", "PATH", "log to this file or FIFO, not stderr" },
+	[OPT_MODULE] = { "module", "MODULE",
+		"log only lines from source files beneath src/MODULE (virtio, virtio/blk)" },
+	[OPT_METRICS_PATH] = { "metrics-path", "PATH", "write the metrics lines to this file or FIFO" },
+	[OPT_SHOW_LEVEL] = { "show-level", NULL, "put the level in each log line" },
+	[OPT_SHOW_ORIGIN] = { "show-log-origin", NULL,
+		"put the source file and line in each log line" },
+	[OPT_NO_SECCOMP] = { "no-seccomp", NULL, "run without the seccomp filters" },
+	[OPT_SECCOMP_FILTER] = { "seccomp-filter", "FILE", "use the seccomp filters in FILE (JSON)" },
+	[OPT_PRINT_SECCOMP] = { "print-seccomp", NULL, "print the seccomp filters and exit" },
+	[OPT_SECCOMP_SELFTEST] = { "seccomp-selftest", "KIND[:CALL]",
+		"make a forbidden call on a filtered thread; must die with 148" },
+	[OPT_SNAPSHOT_DIR] = { "snapshot-dir", "DIR",
+		"snapshots may be created beneath DIR too (repeatable)" },
+	[OPT_JAILED] = { "jailed", NULL, "set by petrel jail: in its chroot" },
+	[OPT_VERSION] = { "version", NULL, "print the version and commit, and exit" },
+	[OPT_HELP] = { "help", NULL, "print this help and exit" },
 };
+
+/* getopt_long() answers '?' for an unknown flag: ours start above any character. */
+#define FLAG_BASE	256
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: petrel [--api-sock PATH] [--config-file FILE] [options]\n"
-		"       petrel --no-api --config-file FILE [options]\n"
-		"       petrel jail --id ID [jailer options] -- [petrel options]\n"
-		"\n"
-		"  --api-sock PATH      serve the control API on this Unix socket\n"
-		"                       (default " API_DEFAULT_SOCKET ")\n"
-		"  --config-file FILE   boot the VM described by FILE (Firecracker's shape)\n"
-		"  --no-api             do not serve the control API (needs --config-file)\n"
-		"  --http-api-max-payload-size BYTES\n"
-		"                       refuse API request bodies larger than this (default %d)\n"
-		"  --start-time-us US   when the launcher started petrel (CLOCK_MONOTONIC), for\n"
-		"                       the process_startup_time_us metric\n"
-		"  --id ID              VM identifier shown in log lines (default anonymous-instance)\n"
-		"  --boot-timer         log Guest-boot-time when the guest writes the boot timer\n"
-		"  --level LEVEL        Off, Error, Warning, Info, Debug or Trace (default Info)\n"
-		"  --log-path PATH      log to a file or FIFO instead of stderr\n"
-		"  --module MODULE      log only lines from source files beneath src/MODULE\n"
-		"                       (a prefix: virtio, virtio/blk, api/server)\n"
-		"  --metrics-path PATH  write the metrics lines to a file or FIFO\n"
-		"  --show-level         put the level in each log line\n"
-		"  --show-log-origin    put the source file and line in each log line\n"
-		"  --no-seccomp         run without the per-thread seccomp filters\n"
-		"  --seccomp-filter FILE  use the filters in FILE (JSON, see docs/api.md)\n"
-		"  --print-seccomp      print the seccomp filters per thread and exit\n"
-		"  --snapshot-dir DIR   let snapshots be created beneath DIR under the sandbox,\n"
-		"                       besides the API socket's directory (repeatable)\n"
-		"  --jailed             set by petrel jail: in its chroot, snapshots may also be\n"
-		"                       created beneath its root\n"
-		"  --version            print the version and exit\n"
-		"  --help               print this help and exit\n", API_DEFAULT_MAX_PAYLOAD);
+		"Usage: petrel [--api-sock PATH] [--config-file FILE] [flags]\n"
+		"       petrel --no-api --config-file FILE [flags]\n"
+		"       petrel jail --id ID --uid UID --gid GID [jail flags] -- [flags]\n"
+		"       petrel snapshot info STATE_FILE\n"
+		"       petrel snapshot rebase --base MEM_FILE --diff DIFF_MEM_FILE\n"
+		"       petrel --describe-snapshot STATE_FILE\n"
+		"\n");
+	util_flags_usage(out, flags, NR_FLAGS);
+	fprintf(out, "\nSee petrel(1); petrel jail --help for the jail's flags.\n");
+}
+
+static void version(void)
+{
+	printf("petrel v%s (%s)\n", PETREL_VERSION, PETREL_GIT_COMMIT);
 }
 
 static int parse_number(const char *opt, const char *arg, uint64_t min, uint64_t *out)
@@ -151,64 +153,67 @@ static int add_snapshot_dir(struct options *o, const char *dir)
 }
 
 /* 0: go on; >0: exit 0 now (help, version); <0: bad usage. */
-static int parse_args(int argc, char **argv, struct options *o)
+static int parse_flag(struct options *o, enum flag f, const char *arg)
 {
-	int c;
-
-	while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
-		switch (c) {
-		case OPT_CONFIG_FILE: o->config_file = optarg; break;
-		case OPT_NO_API: o->no_api = true; break;
-		case OPT_ID: o->id = optarg; break;
-		case OPT_BOOT_TIMER: o->boot_timer = true; break;
-		case OPT_LOG_PATH: o->log_path = optarg; break;
-		case OPT_MODULE:
-			if (strlen(optarg) > LOG_MODULE_MAX) {
-				fprintf(stderr, "petrel: --module: at most %d bytes\n",
-					LOG_MODULE_MAX);
-				return -EINVAL;
-			}
-			o->module = optarg;
-			break;
-		case OPT_METRICS_PATH: o->metrics_path = optarg; break;
-		case OPT_SHOW_LEVEL: o->show_level = true; break;
-		case OPT_SHOW_ORIGIN: o->show_origin = true; break;
-		case OPT_API_SOCK: o->api_sock = optarg; break;
-		case OPT_NO_SECCOMP: o->no_seccomp = true; break;
-		case OPT_SECCOMP_FILTER: o->seccomp_filter = optarg; break;
-		case OPT_PRINT_SECCOMP: o->print_seccomp = true; break;
-		case OPT_SECCOMP_SELFTEST: o->seccomp_selftest = optarg; break;
-		case OPT_JAILED: o->jailed = true; break;
-		case OPT_SNAPSHOT_DIR:
-			if (add_snapshot_dir(o, optarg))
-				return -EINVAL;
-			break;
-		case OPT_MAX_PAYLOAD:
-			if (parse_number("http-api-max-payload-size", optarg, 1, &o->max_payload))
-				return -EINVAL;
-			break;
-		case OPT_START_TIME:
-			if (parse_number("start-time-us", optarg, 0, &o->start_us))
-				return -EINVAL;
-			break;
-		case OPT_LEVEL:
-			if (log_level_parse(optarg, &o->level)) {
-				fprintf(stderr, "petrel: --level: unknown level '%s' (Off, Error, "
-					"Warning, Info, Debug, Trace)\n", optarg);
-				return -EINVAL;
-			}
-			o->level_set = true;
-			break;
-		case OPT_VERSION:
-			printf("petrel v%s\n", PETREL_VERSION);
-			return 1;
-		case OPT_HELP:
-			usage(stdout);
-			return 1;
-		default:
-			usage(stderr);
+	switch (f) {
+	case OPT_CONFIG_FILE: o->config_file = arg; break;
+	case OPT_NO_API: o->no_api = true; break;
+	case OPT_ID: o->id = arg; break;
+	case OPT_BOOT_TIMER: o->boot_timer = true; break;
+	case OPT_LOG_PATH: o->log_path = arg; break;
+	case OPT_MODULE:
+		if (strlen(arg) > LOG_MODULE_MAX) {
+			fprintf(stderr, "petrel: --module: at most %d bytes\n", LOG_MODULE_MAX);
 			return -EINVAL;
 		}
+		o->module = arg;
+		break;
+	case OPT_METRICS_PATH: o->metrics_path = arg; break;
+	case OPT_SHOW_LEVEL: o->show_level = true; break;
+	case OPT_SHOW_ORIGIN: o->show_origin = true; break;
+	case OPT_API_SOCK: o->api_sock = arg; break;
+	case OPT_NO_SECCOMP: o->no_seccomp = true; break;
+	case OPT_SECCOMP_FILTER: o->seccomp_filter = arg; break;
+	case OPT_PRINT_SECCOMP: o->print_seccomp = true; break;
+	case OPT_SECCOMP_SELFTEST: o->seccomp_selftest = arg; break;
+	case OPT_JAILED: o->jailed = true; break;
+	case OPT_SNAPSHOT_DIR:
+		return add_snapshot_dir(o, arg);
+	case OPT_MAX_PAYLOAD:
+		return parse_number("http-api-max-payload-size", arg, 1, &o->max_payload);
+	case OPT_START_TIME:
+		return parse_number("start-time-us", arg, 0, &o->start_us);
+	case OPT_LEVEL:
+		if (log_level_parse(arg, &o->level)) {
+			fprintf(stderr, "petrel: --level: unknown level '%s' (Off, Error, "
+				"Warning, Info, Debug, Trace)\n", arg);
+			return -EINVAL;
+		}
+		o->level_set = true;
+		break;
+	case OPT_VERSION:
+		version();
+		return 1;
+	case OPT_HELP:
+		usage(stdout);
+		return 1;
+	default:		/* getopt_long() said what */
+		fprintf(stderr, "Try 'petrel --help'.\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	struct option long_options[NR_FLAGS + 1];
+	int c, ret;
+
+	util_flags_options(flags, NR_FLAGS, FLAG_BASE, long_options);
+	while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+		ret = parse_flag(o, c - FLAG_BASE, optarg);
+		if (ret)
+			return ret;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "petrel: unexpected argument '%s'\n", argv[optind]);
@@ -348,6 +353,7 @@ static void record_startup(const struct options *o)
 	uint64_t us = util_now_us() - o->start_us;
 
 	metrics_set(M_API_PROCESS_STARTUP_TIME_US, us);
+	timeline_mark_at(BOOT_API_SOCKET_READY, o->start_us + us);
 	if (!getrusage(RUSAGE_SELF, &ru))
 		metrics_set(M_API_PROCESS_STARTUP_TIME_CPU_US,
 			    ru.ru_utime.tv_sec * 1000000ull + ru.ru_utime.tv_usec +
@@ -368,6 +374,7 @@ static int run(const struct options *o)
 	struct vm_config cfg;
 	int ret = 1;
 
+	timeline_mark_at(BOOT_PROCESS_START, o->start_us);
 	config_init(&cfg);
 	if (load_config(o, &cfg) || (!o->no_api && open_api(o, &api)) || setup_seccomp(o, api))
 		goto out;
@@ -421,11 +428,13 @@ static int snapshot_main(int argc, char **argv)
 /*
  * Before any thread starts, so that every thread has it: a closed pipe,
  * FIFO or socket is an EPIPE where the write is made (counted there), not
- * the end of petrel.
+ * the end of petrel; SIGBUS and SIGSEGV end it with Firecracker's codes.
  */
 static void prepare_process(void)
 {
 	signal(SIGPIPE, SIG_IGN);
+	if (jail_fatal_signals_install())
+		fprintf(stderr, "petrel: cannot handle SIGBUS and SIGSEGV: %s\n", strerror(errno));
 }
 
 int main(int argc, char **argv)

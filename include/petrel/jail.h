@@ -93,7 +93,17 @@ unsigned int jail_filter_nr_syscalls(const struct jail_filter *f);
 
 /* ---- seccomp at run time ---- */
 
-#define JAIL_EXIT_BAD_SYSCALL	148	/* Firecracker's exit code for a trapped syscall */
+/* Firecracker's exit codes where petrel has the same cause (docs/api.md#exit-codes). */
+#define JAIL_EXIT_BAD_SYSCALL	148	/* a syscall the thread's filter forbids */
+#define JAIL_EXIT_SIGBUS	149	/* e.g. a memory file cut short under the guest */
+#define JAIL_EXIT_SIGSEGV	150
+
+/*
+ * SIGBUS and SIGSEGV end petrel with the exit codes above, after a log line,
+ * the signal's counter and a last metrics line, and the terminal restored.
+ * Call once, before any thread starts.
+ */
+int jail_fatal_signals_install(void);
 
 /*
  * Compile every thread's filter (policy_file NULL: the built-in ones) and
@@ -184,6 +194,8 @@ struct jailer_args {
 
 /* argv[0] is "jail"; errors name the flag. 1: --help was asked for. */
 int jailer_parse_args(int argc, char **argv, struct jailer_args *a, char *err, size_t errlen);
+/* The jailer's help: one line per flag jailer_parse_args() accepts. */
+void jailer_usage(FILE *out);
 /* Run the jailer; returns only on failure (an exit code). */
 int jailer_main(int argc, char **argv);
 

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <assert.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -80,5 +81,20 @@ void util_tty_restore(void);
  */
 void util_append_str(char *buf, size_t len, size_t *pos, const char *s);
 void util_append_u64(char *buf, size_t len, size_t *pos, uint64_t v, unsigned int width);
+
+/*
+ * A command line's flags as one table: getopt_long()'s options and the help
+ * both come from it, so no flag is accepted without its line in --help.
+ */
+struct util_flag {
+	const char *name;		/* without the leading "--" */
+	const char *arg;		/* the value's name in the help; NULL: no value */
+	const char *help;		/* one line */
+};
+struct option;
+/* opts gets n + 1 entries, the last all zero; flag i is returned as base + i. */
+void util_flags_options(const struct util_flag *flags, size_t n, int base, struct option *opts);
+/* The help, one line per flag: "  --name ARG   what it does". */
+void util_flags_usage(FILE *out, const struct util_flag *flags, size_t n);
 
 #endif

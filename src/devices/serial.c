@@ -12,6 +12,7 @@
 #include <petrel/log.h>
 #include <petrel/snapshot.h>
 #include <petrel/metrics.h>
+#include <petrel/timeline.h>
 #include <petrel/util.h>
 
 #define RX_FIFO_SIZE 4096
@@ -147,6 +148,7 @@ static void transmit(struct serial *s, uint8_t byte)
 		if (s->rx_len < RX_FIFO_SIZE)
 			s->rx[(s->rx_head + s->rx_len++) % RX_FIFO_SIZE] = byte;
 	} else {
+		timeline_mark(BOOT_FIRST_CONSOLE_OUTPUT);
 		output(s, byte);
 	}
 	s->thr_pending = true;

@@ -546,25 +546,6 @@ static const struct {
 	{ step_processes }, { step_privileges }, { step_exec },
 };
 
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"Usage: petrel jail --id ID --uid UID --gid GID [options] -- [petrel options]\n"
-		"\n"
-		"  --id ID                  1..64 letters, digits or '-'\n"
-		"  --exec-file FILE         the binary to jail (default: this petrel)\n"
-		"  --uid UID, --gid GID     who it runs as (numbers)\n"
-		"  --chroot-base-dir DIR    default " JAILER_DEFAULT_BASE "; the jail is\n"
-		"                           DIR/<exec name>/ID/root\n"
-		"  --netns PATH             join this network namespace\n"
-		"  --cgroup-version 1|2     default 1\n"
-		"  --cgroup FILE=VALUE      write VALUE to the jail's cgroup FILE (repeatable)\n"
-		"  --parent-cgroup PATH     the cgroup is PATH/ID (default <exec name>/ID)\n"
-		"  --resource-limit fsize=N|no-file=N   (default no-file=2048)\n"
-		"  --daemonize              new session, stdio on /dev/null\n"
-		"  --new-pid-ns             run in a new pid namespace\n");
-}
-
 int jailer_main(int argc, char **argv)
 {
 	struct jailer_args a;
@@ -573,7 +554,7 @@ int jailer_main(int argc, char **argv)
 	int ret = jailer_parse_args(argc, argv, &a, err, sizeof(err));
 
 	if (ret > 0) {
-		usage(stdout);
+		jailer_usage(stdout);
 		return 0;
 	}
 	if (ret) {

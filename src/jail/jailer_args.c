@@ -12,28 +12,40 @@
 
 #define DEFAULT_NO_FILE	2048	/* Firecracker's jailer sets this too */
 
+/* One line here (and its case in parse_one) adds a flag; petrel jail --help lists it. */
 enum {
-	OPT_ID = 256, OPT_EXEC_FILE, OPT_UID, OPT_GID, OPT_CHROOT_BASE, OPT_NETNS,
+	OPT_ID, OPT_EXEC_FILE, OPT_UID, OPT_GID, OPT_CHROOT_BASE, OPT_NETNS,
 	OPT_CGROUP_VERSION, OPT_CGROUP, OPT_PARENT_CGROUP, OPT_RLIMIT, OPT_DAEMONIZE,
-	OPT_NEW_PID_NS, OPT_HELP,
+	OPT_NEW_PID_NS, OPT_HELP, NR_OPTS,
 };
 
-static const struct option options[] = {
-	{ "id", required_argument, NULL, OPT_ID },
-	{ "exec-file", required_argument, NULL, OPT_EXEC_FILE },
-	{ "uid", required_argument, NULL, OPT_UID },
-	{ "gid", required_argument, NULL, OPT_GID },
-	{ "chroot-base-dir", required_argument, NULL, OPT_CHROOT_BASE },
-	{ "netns", required_argument, NULL, OPT_NETNS },
-	{ "cgroup-version", required_argument, NULL, OPT_CGROUP_VERSION },
-	{ "cgroup", required_argument, NULL, OPT_CGROUP },
-	{ "parent-cgroup", required_argument, NULL, OPT_PARENT_CGROUP },
-	{ "resource-limit", required_argument, NULL, OPT_RLIMIT },
-	{ "daemonize", no_argument, NULL, OPT_DAEMONIZE },
-	{ "new-pid-ns", no_argument, NULL, OPT_NEW_PID_NS },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ NULL, 0, NULL, 0 },
+static const struct util_flag flags[NR_OPTS] = {
+	[OPT_ID] = { "id", "ID", "the jail's name: 1..64 letters, digits or '-' (required)" },
+	[OPT_EXEC_FILE] = { "exec-file", "FILE", "the binary to jail (default: this petrel)" },
+	[OPT_UID] = { "uid", "UID", "the user it runs as, a number (required)" },
+	[OPT_GID] = { "gid", "GID", "the group it runs as, a number (required)" },
+	[OPT_CHROOT_BASE] = { "chroot-base-dir", "DIR",
+		"the jail is DIR/<exec name>/ID/root (default " JAILER_DEFAULT_BASE ")" },
+	[OPT_NETNS] = { "netns", "PATH", "join this network namespace" },
+	[OPT_CGROUP_VERSION] = { "cgroup-version", "1|2", "the cgroup hierarchy (default 1)" },
+	[OPT_CGROUP] = { "cgroup", "FILE=VALUE", "write VALUE to the jail's cgroup FILE (repeatable)" },
+	[OPT_PARENT_CGROUP] = { "parent-cgroup", "PATH",
+		"the cgroup is PATH/ID (default <exec name>/ID)" },
+	[OPT_RLIMIT] = { "resource-limit", "fsize=N|no-file=N",
+		"a resource limit (repeatable; default no-file=2048)" },
+	[OPT_DAEMONIZE] = { "daemonize", NULL, "new session, stdio on /dev/null" },
+	[OPT_NEW_PID_NS] = { "new-pid-ns", NULL, "run in a new pid namespace" },
+	[OPT_HELP] = { "help", NULL, "print this help and exit" },
 };
+
+/* getopt_long() answers '?' for an unknown flag: ours start above any character. */
+#define FLAG_BASE	256
+
+void jailer_usage(FILE *out)
+{
+	fprintf(out, "Usage: petrel jail --id ID --uid UID --gid GID [flags] -- [petrel flags]\n\n");
+	util_flags_usage(out, flags, NR_OPTS);
+}
 
 struct perr {
 	char *buf;
@@ -194,14 +206,16 @@ static void set_defaults(struct jailer_args *a)
 
 int jailer_parse_args(int argc, char **argv, struct jailer_args *a, char *err, size_t errlen)
 {
+	struct option options[NR_OPTS + 1];
 	struct perr e = { err, errlen };
 	int c, ret;
 
 	set_defaults(a);
 	optind = 0;	/* glibc: start afresh, also when called again */
 	opterr = 0;
+	util_flags_options(flags, NR_OPTS, FLAG_BASE, options);
 	while ((c = getopt_long(argc, argv, "+", options, NULL)) != -1) {
-		ret = parse_one(&e, a, c, optarg);
+		ret = parse_one(&e, a, c - FLAG_BASE, optarg);
 		if (ret)
 			return ret;
 	}

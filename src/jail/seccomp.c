@@ -182,6 +182,37 @@ static int install_handler(void)
 	return sigaction(SIGSYS, &sa, NULL) ? -errno : 0;
 }
 
+/* ---- SIGBUS and SIGSEGV ---- */
+
+static void on_fatal(int sig, siginfo_t *si, void *uc)
+{
+	bool bus = sig == SIGBUS;
+	enum metric m = bus ? M_SIGNALS_SIGBUS : M_SIGNALS_SIGSEGV;
+	char msg[120];
+	size_t n = 0;
+
+	metrics_inc(m);
+	util_append_str(msg, sizeof(msg), &n, bus ? "SIGBUS" : "SIGSEGV");
+	util_append_str(msg, sizeof(msg), &n, " on the ");
+	util_append_str(msg, sizeof(msg), &n, thread_kind);
+	util_append_str(msg, sizeof(msg), &n, " thread; exiting");
+	log_signal_safe(thread_name, msg);
+	metrics_flush_signal_safe(m);
+	if (thread_tty_ok)
+		util_tty_restore();
+	_exit(bus ? JAIL_EXIT_SIGBUS : JAIL_EXIT_SIGSEGV);
+}
+
+int jail_fatal_signals_install(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_fatal, .sa_flags = SA_SIGINFO };
+
+	sigfillset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, NULL) || sigaction(SIGSEGV, &sa, NULL))
+		return -errno;
+	return 0;
+}
+
 /* ---- setup and entry ---- */
 
 static int compile_all(const struct jail_policy *p, char *err, size_t errlen)

@@ -18,6 +18,7 @@
 
 #include <petrel/log.h>
 #include <petrel/metrics.h>
+#include <petrel/timeline.h>
 #include <petrel/util.h>
 
 struct metric_def {
@@ -287,6 +288,7 @@ static char *build_line(uint64_t *snap, size_t *len)
 	for (unsigned int i = 0; i < M_NR_METRICS; i++)
 		snap[i] = metrics_get(i);
 	ret = ret ?: add_fixed(root, snap);
+	ret = ret ?: timeline_json(root);
 	for (struct source *s = mt.sources; s && !ret; s = s->next)
 		ret = add_source(root, s);
 	if (!ret)
@@ -470,6 +472,7 @@ char *metrics_prometheus(void)
 	if (!f)
 		return NULL;
 	prom_fixed(f);
+	timeline_prometheus(f);
 	pthread_mutex_lock(&mt.lock);
 	for (const struct source *s = mt.sources; s; s = s->next)
 		if (!kind_seen_before(s))

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
@@ -296,4 +297,25 @@ bool util_valid_id(const char *id)
 			return false;
 	}
 	return true;
+}
+
+void util_flags_options(const struct util_flag *flags, size_t n, int base, struct option *opts)
+{
+	for (size_t i = 0; i < n; i++)
+		opts[i] = (struct option){ flags[i].name,
+					   flags[i].arg ? required_argument : no_argument, NULL,
+					   base + (int)i };
+	opts[n] = (struct option){ 0 };
+}
+
+#define FLAG_COLUMN	38
+
+void util_flags_usage(FILE *out, const struct util_flag *flags, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int w = fprintf(out, "  --%s%s%s", flags[i].name, flags[i].arg ? " " : "",
+				flags[i].arg ? flags[i].arg : "");
+
+		fprintf(out, "%*s%s\n", w < FLAG_COLUMN ? FLAG_COLUMN - w : 1, "", flags[i].help);
+	}
 }

@@ -14,6 +14,7 @@
 #include <petrel/jail.h>
 #include <petrel/log.h>
 #include <petrel/metrics.h>
+#include <petrel/timeline.h>
 #include <petrel/util.h>
 
 #include "vcpu_priv.h"
@@ -230,6 +231,7 @@ static void *vcpu_thread(void *arg)
 	sigaddset(&set, vcpu_signal());
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	jail_seccomp_enter(JAIL_VCPU);
+	timeline_mark(BOOT_FIRST_KVM_RUN);
 	while (!vcpu->stop) {
 		if (atomic_load(&vcpu->pause)) {
 			complete_io(vcpu);

@@ -11,6 +11,7 @@
 
 #include <petrel/log.h>
 #include <petrel/metrics.h>
+#include <petrel/timeline.h>
 #include <petrel/util.h>
 
 #include "vm_priv.h"
@@ -231,9 +232,19 @@ static int restore(struct vm *vm, const struct vm_config *cfg, const struct vm_r
 	return ret;
 }
 
+/* A cold boot's phase, for the timeline; a restore's are not recorded. */
+static void reached(int ret, enum boot_phase p)
+{
+	if (!ret)
+		timeline_mark(p);
+}
+
 static int load(struct vm *vm, const struct vm_config *cfg)
 {
-	return vm_load_guest(vm, cfg) ?: create_vcpus(vm, cfg, true);
+	int ret = vm_load_guest(vm, cfg);
+
+	reached(ret, BOOT_KERNEL_LOADED);
+	return ret ?: create_vcpus(vm, cfg, true);
 }
 
 int vm_build_from(const struct vm_config *cfg, const struct vm_options *opts,
@@ -270,6 +281,7 @@ int vm_build_from(const struct vm_config *cfg, const struct vm_options *opts,
 	util_lap(laps, "kvm");
 	ret = ret ?: map_memory(vm, cfg, from);
 	util_lap(laps, "memory");
+	reached(ret, BOOT_MEMORY_MAPPED);
 	ret = ret ?: create_chips(vm);
 	util_lap(laps, "irqchip+pit");
 	/* A restore sets the snapshot's CPUID: it needs no list of what KVM supports. */
@@ -278,6 +290,7 @@ int vm_build_from(const struct vm_config *cfg, const struct vm_options *opts,
 	ret = ret ?: vm_setup_devices(vm);
 	ret = ret ?: vm_setup_virtio(vm, cfg);
 	util_lap(laps, "devices");
+	reached(ret, BOOT_DEVICES_ATTACHED);
 	if (!ret)
 		ret = from ? restore(vm, cfg, from) : load(vm, cfg);
 	if (ret)

@@ -23,6 +23,7 @@
 #include <petrel/log.h>
 #include <petrel/metrics.h>
 #include <petrel/snapshot.h>
+#include <petrel/timeline.h>
 #include <petrel/util.h>
 
 #include "vm_priv.h"
@@ -79,16 +80,16 @@ static void started(struct vmm *v, struct vm *vm, enum vmm_state state)
 
 static int start_vm(struct vmm *v)
 {
-	struct vm *vm;
+	struct vm *vm = NULL;
 	int ret;
 
 	log_clear_last_error();
+	timeline_mark(BOOT_INSTANCE_START);
 	ret = vm_build_from(&v->cfg, &v->opts, NULL, &v->kvm, &vm);
-	if (ret)
-		return ret;
-	ret = vm_start(vm);
+	ret = ret ?: vm_start(vm);
 	if (ret) {
 		vm_destroy(vm);
+		timeline_clear_from(BOOT_INSTANCE_START);
 		return ret;
 	}
 	pr_info("VM started");
@@ -825,9 +826,11 @@ void vmm_destroy(struct vmm *v)
 {
 	if (!v)
 		return;
-	if (v->vm)
+	if (v->vm) {
+		/* Where the guest never wrote the boot timer, or --boot-timer is off. */
+		timeline_log("at the VM's end");
 		vm_destroy(v->vm);
-	else
+	} else
 		metrics_flush();	/* vm_destroy writes the last line when there is a VM */
 	if (v->signal_fd >= 0)
 		close(v->signal_fd);

@@ -40,7 +40,7 @@ import re, sys
 data = open(sys.argv[1], "rb").read().decode("latin-1").replace("\r", "")
 requests = int(sys.argv[2])
 spew = re.compile(r"^probe: spew (\d{9}) (\d{9}) [a-zA-Z0-9]{67}$")
-log = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z \[anonymous-instance:[^]\s]+\] [^\x00-\x08]*$")
+log = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z \[anonymous-instance:[^]]+\] [^\x00-\x08]*$")
 probe = re.compile(r"^probe: (hello cpus=\d+|vmgenid [0-9a-f]{32}|action=spew)$")
 def whole_spew(l):
     m = spew.match(l)
@@ -59,11 +59,11 @@ while i < len(lines):
     elif log.match(l) and "probe: " not in l:
         kinds.append("l")
     else:
-        # A console line cut by the hold's bound: log lines, then its rest.
+        # A console line cut by the hold's bound (anywhere, "probe: s" too): log lines, then its rest.
         j = i + 1
         while j < len(lines) and log.match(lines[j]):
             j += 1
-        if l.startswith("probe: spew ") and (j == len(lines) or whole_spew(l + lines[j])):
+        if l and "probe: spew ".startswith(l[:12]) and (j == len(lines) or whole_spew(l + lines[j])):
             cuts += 1
             kinds.append("x")
             kinds.extend("l" * (j - i - 1))

@@ -330,6 +330,34 @@ static int jparse(const char *first, ...)
 
 #define BASIC "--id", "vm-1", "--uid", "123", "--gid", "456"
 
+/* Each flag petrel jail --help lists is one the parser knows, and --help is one. */
+START_TEST(test_jailer_help_lists_accepted_flags)
+{
+	char *text = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	unsigned int listed = 0;
+
+	ck_assert_ptr_nonnull(f);
+	jailer_usage(f);
+	fclose(f);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char flag[64];
+
+		if (sscanf(line, "  %63[-a-z]", flag) != 1 || strncmp(flag, "--", 2))
+			continue;
+		listed++;
+		jparse(BASIC, flag, "1", NULL);
+		ck_assert_msg(!strstr(err, "unknown option"), "%s: %s", flag, err);
+	}
+	ck_assert_uint_ge(listed, 13);
+	ck_assert_int_eq(jparse(BASIC, "--help", NULL), 1);
+	ck_assert_int_eq(jparse(BASIC, "--no-such-flag", NULL), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "unknown option"));
+	free(text);
+}
+END_TEST
+
 START_TEST(test_jailer_defaults)
 {
 	ck_assert_msg(!jparse(BASIC, NULL), "%s", err);
@@ -455,6 +483,7 @@ static Suite *jail_suite(void)
 
 	tc = tcase_create("jailer");
 	tcase_add_test(tc, test_jailer_defaults);
+	tcase_add_test(tc, test_jailer_help_lists_accepted_flags);
 	tcase_add_test(tc, test_jailer_all);
 	tcase_add_loop_test(tc, test_jailer_bad, 0, ARRAY_SIZE(jbad));
 	tcase_add_test(tc, test_jailer_required);

@@ -3,6 +3,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,52 @@ START_TEST(nonblock_only_for_the_open)
 }
 END_TEST
 
+static const struct util_flag flags[] = {
+	{ "api-sock", "PATH", "serve the API here" },
+	{ "no-api", NULL, "serve no API" },
+	{ "a-rather-long-flag-name-here", "VALUE", "still one line" },
+};
+
+START_TEST(flags_to_getopt)
+{
+	struct option opts[ARRAY_SIZE(flags) + 1];
+	char *argv[] = { "petrel", "--no-api", "--api-sock", "/s", "--a-rather-long-flag-name-here=v",
+			 NULL };
+	int c, seen = 0;
+
+	memset(opts, 0xff, sizeof(opts));
+	util_flags_options(flags, ARRAY_SIZE(flags), 300, opts);
+	ck_assert_int_eq(opts[0].has_arg, required_argument);
+	ck_assert_int_eq(opts[1].has_arg, no_argument);
+	ck_assert_ptr_null(opts[3].name);
+	optind = 0;
+	while ((c = getopt_long(5, argv, "", opts, NULL)) != -1) {
+		ck_assert_int_eq(c, 300 + (seen == 0 ? 1 : seen == 1 ? 0 : 2));
+		if (c == 300)
+			ck_assert_str_eq(optarg, "/s");
+		seen++;
+	}
+	ck_assert_int_eq(seen, 3);
+}
+END_TEST
+
+START_TEST(flags_usage_one_line_each)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	ck_assert_ptr_nonnull(f);
+	util_flags_usage(f, flags, ARRAY_SIZE(flags));
+	fclose(f);
+	ck_assert_str_eq(text,
+		"  --api-sock PATH                     serve the API here\n"
+		"  --no-api                            serve no API\n"
+		"  --a-rather-long-flag-name-here VALUE still one line\n");
+	free(text);
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
 	Suite *s = suite_create("util");
@@ -147,6 +194,8 @@ static Suite *util_suite(void)
 	tcase_add_test(tc, fifo_read_to_its_end);
 	tcase_add_test(tc, fifo_too_large);
 	tcase_add_test(tc, nonblock_only_for_the_open);
+	tcase_add_test(tc, flags_to_getopt);
+	tcase_add_test(tc, flags_usage_one_line_each);
 	suite_add_tcase(s, tc);
 	return s;
 }
