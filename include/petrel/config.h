@@ -123,6 +123,8 @@ int config_metrics_from_json(struct vm_config *cfg, json_t *obj, char *err, size
 int config_balloon_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
 int config_balloon_patch(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
 int config_balloon_stats_patch(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
+/* GET /balloon: the section as PUT takes it. */
+json_t *config_balloon_to_json(const struct balloon_config *b);
 
 /* The whole configuration in the --config-file shape (caller json_decref()s). */
 json_t *config_to_json(const struct vm_config *cfg);

@@ -232,5 +232,8 @@ void virtio_balloon_hint_start(struct virtio_dev *dev, bool ack_on_stop);
 void virtio_balloon_hint_stop(struct virtio_dev *dev);
 void virtio_balloon_hint_status(struct virtio_dev *dev, struct virtio_balloon_hint *out);
 const struct virtio_balloon_metrics *virtio_balloon_metrics(const struct virtio_dev *dev);
+/* The "balloon" metrics group, its counters read from the device's dev->metrics. */
+struct metrics_schema;
+const struct metrics_schema *virtio_balloon_metrics_schema(void);
 
 #endif

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <petrel/log.h>
+#include <petrel/metrics.h>
 #include <petrel/snapshot.h>
 #include <petrel/util.h>
 #include <petrel/virtio.h>
@@ -48,6 +49,7 @@ struct balloon {
 	int role[VIRTIO_MAX_QUEUES];	/* queue index -> Q_*, by what the driver took */
 	int timer_fd;
 	bool timer_watched;
+	bool started;			/* start() done since the driver's DRIVER_OK */
 	bool stats_held;		/* the driver's stats buffer, kept until the next poll */
 	uint16_t stats_head;
 	struct virtio_balloon_stats stats;
@@ -402,6 +404,35 @@ static void serve_report(struct balloon *b)
 
 /* ---- the queues ---- */
 
+/*
+ * What activate cannot do on the vCPU thread that runs it (the sandbox
+ * keeps that thread to KVM_RUN and eventfds): done at the first kick, which
+ * activate makes for every ready queue, on the vmm thread. -errno.
+ */
+static int start(struct balloon *b)
+{
+	struct virtio_dev *dev = &b->dev;
+	int ret;
+
+	if (!b->inflated) {
+		b->nr_pages = dev->mem->ram_size / PAGE;
+		/* Untouched until used: calloc's large blocks are fresh mappings. */
+		b->inflated = calloc(b->nr_pages / 64 + 1, sizeof(uint64_t));
+		if (!b->inflated)
+			return -ENOMEM;
+	}
+	if (dev->loop && !b->timer_watched) {
+		ret = event_loop_add(dev->loop, b->timer_fd, EPOLLIN, on_timer, b);
+		if (ret)
+			return ret;
+		b->timer_watched = true;
+	}
+	ret = arm_timer(b);
+	if (!ret)
+		b->started = true;
+	return ret;
+}
+
 /* Serve one chain of queue q; false when the device failed. */
 static bool serve(struct balloon *b, unsigned int q, bool *done_hinting)
 {
@@ -435,9 +466,14 @@ static void balloon_queue_notify(struct virtio_dev *dev, unsigned int q)
 	struct virtq *vq = &dev->queues[q];
 	unsigned int served = 0;
 	bool done_hinting = false;
+	int ret;
 
 	if (b->role[q] < 0)
 		return;
+	if (!b->started && (ret = start(b))) {
+		virtio_dev_fail(dev, "cannot start: %s", strerror(-ret));
+		return;
+	}
 	while (dev_pop(dev, q, &b->elem) > 0 && serve(b, q, &done_hinting)) {
 		/* Out of budget: let the vmm loop serve other fds, then come back. */
 		if (++served == vq->size) {
@@ -472,28 +508,14 @@ static void assign_roles(struct balloon *b)
 static int balloon_activate(struct virtio_dev *dev)
 {
 	struct balloon *b = to_balloon(dev);
-	int ret;
 
 	assign_roles(b);
-	if (!b->inflated) {
-		b->nr_pages = dev->mem->ram_size / PAGE;
-		/* Untouched until used: calloc's large blocks are fresh mappings. */
-		b->inflated = calloc(b->nr_pages / 64 + 1, sizeof(uint64_t));
-		if (!b->inflated)
-			return -ENOMEM;
-	}
-	if (dev->loop && b->timer_fd >= 0 && !b->timer_watched) {
-		ret = event_loop_add(dev->loop, b->timer_fd, EPOLLIN, on_timer, b);
-		if (ret)
-			return ret;
-		b->timer_watched = true;
-	}
-	ret = arm_timer(b);
-	if (!ret && b->announce_config) {
+	b->started = false;
+	if (b->announce_config) {
 		b->announce_config = false;
 		virtio_dev_config_changed(dev);
 	}
-	return ret;
+	return 0;
 }
 
 /* The driver starts over: the balloon is empty again, as its pages are the driver's. */
@@ -507,8 +529,7 @@ static void balloon_reset(struct virtio_dev *dev)
 	if (b->inflated)
 		memset(b->inflated, 0, (b->nr_pages / 64 + 1) * sizeof(uint64_t));
 	b->nr_inflated = 0;
-	if (b->timer_fd >= 0)
-		timerfd_settime(b->timer_fd, 0, &(struct itimerspec){ 0 }, NULL);
+	/* The timer runs on, finding no buffer to return, until the next start re-arms it. */
 }
 
 static void balloon_destroy(struct virtio_dev *dev)
@@ -741,4 +762,22 @@ void virtio_balloon_hint_status(struct virtio_dev *dev, struct virtio_balloon_hi
 const struct virtio_balloon_metrics *virtio_balloon_metrics(const struct virtio_dev *dev)
 {
 	return &((const struct balloon *)dev)->m;
+}
+
+/* Offsets from dev.metrics, the base every virtio device's counters are reported from. */
+#define BALLOON_FIELD(f) { #f, offsetof(struct balloon, m.f) - offsetof(struct balloon, dev.metrics) }
+#define DEV_FIELD(f) { #f, offsetof(struct virtio_dev_metrics, f) }
+static const struct metrics_field balloon_fields[] = {
+	BALLOON_FIELD(inflates), BALLOON_FIELD(deflates), BALLOON_FIELD(pages_given_back),
+	BALLOON_FIELD(pages_hinted), BALLOON_FIELD(pages_reported), BALLOON_FIELD(bad_pfns),
+	BALLOON_FIELD(hints_ignored), BALLOON_FIELD(stats_updates),
+	BALLOON_FIELD(give_back_errors), DEV_FIELD(queue_errors), DEV_FIELD(register_errors),
+	DEV_FIELD(interrupts),
+};
+static const struct metrics_schema balloon_schema = {
+	"balloon", NULL, balloon_fields, ARRAY_SIZE(balloon_fields) };
+
+const struct metrics_schema *virtio_balloon_metrics_schema(void)
+{
+	return &balloon_schema;
 }

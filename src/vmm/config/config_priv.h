@@ -34,6 +34,5 @@ int config_get_uint(struct ctx *c, json_t *obj, const char *name, unsigned int m
 /* balloon.c: the "balloon" section and its checks against the machine. */
 int config_balloon_section(struct ctx *c, struct vm_config *cfg, json_t *obj);
 int config_balloon_check(struct ctx *c, const struct vm_config *cfg);
-json_t *config_balloon_to_json(const struct balloon_config *b);
 
 #endif
