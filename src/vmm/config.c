@@ -63,6 +63,9 @@ static int fail(struct ctx *c, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static int vfail(struct ctx *c, const char *field, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static int vfail(struct ctx *c, const char *field, const char *fmt, va_list ap)
 {
 	int n = 0;
 
