@@ -55,6 +55,16 @@ struct metrics_config {
 	json_t *properties;	/* an object of strings, or NULL */
 };
 
+/* The virtio-balloon (section "balloon", PUT /balloon); its own file: src/vmm/config/balloon.c. */
+struct balloon_config {
+	bool present;
+	unsigned int amount_mib;		/* the target, in MiB */
+	bool deflate_on_oom;
+	unsigned int stats_polling_interval_s;	/* 0: no statistics queue */
+	bool free_page_hinting;
+	bool free_page_reporting;
+};
+
 /*
  * The one configuration model: --config-file and the API's PUT/PATCH
  * handlers both fill it; the builder turns it into a running VM.
@@ -79,6 +89,7 @@ struct vm_config {
 	bool entropy;
 	struct logger_config logger;
 	struct metrics_config metrics;
+	struct balloon_config balloon;
 };
 
 void config_init(struct vm_config *cfg);
@@ -107,6 +118,16 @@ int config_entropy_from_json(struct vm_config *cfg, json_t *obj, char *err, size
 int config_drive_patch_check(json_t *obj, const char **path_on_host, char *err, size_t errlen);
 int config_logger_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
 int config_metrics_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
+/*
+ * Balloon: PUT /balloon (the whole section), PATCH /balloon ({"amount_mib"}),
+ * PATCH /balloon/statistics ({"stats_polling_interval_s"}): a PATCH needs the
+ * balloon configured. Fields are named in err; cfg is unchanged on failure.
+ */
+int config_balloon_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
+int config_balloon_patch(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
+int config_balloon_stats_patch(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
+/* GET /balloon: the section as PUT takes it. */
+json_t *config_balloon_to_json(const struct balloon_config *b);
 
 /* The whole configuration in the --config-file shape (caller json_decref()s). */
 json_t *config_to_json(const struct vm_config *cfg);

@@ -13,7 +13,7 @@
 #include <petrel/memory.h>
 #include <petrel/vmm.h>
 
-#define VIRTIO_MAX_QUEUES	4
+#define VIRTIO_MAX_QUEUES	5	/* the balloon's, with every feature */
 #define VIRTQ_MAX_SIZE		256	/* QueueNumMax offered to drivers */
 #define VIRTQ_MAX_SEGS		(2 * VIRTQ_MAX_SIZE)	/* chain + one indirect table */
 
@@ -188,5 +188,52 @@ struct virtio_dev *virtio_rng_create(void);
  */
 int virtio_blk_update_path(struct virtio_dev *dev, const char *path, char *err, size_t errlen);
 void virtio_dev_destroy(struct virtio_dev *dev);
+
+/* ---- virtio-balloon ---- */
+
+/* Statistics tags (virtio 1.2 5.5.6.3, and Linux 6.12's: OOM kills to direct reclaim). */
+#define VIRTIO_BALLOON_NR_STATS	16
+
+struct virtio_balloon_stats {
+	uint32_t target_pages;		/* num_pages, what the host asks */
+	uint32_t actual_pages;		/* actual, what the driver says it holds */
+	uint32_t present;		/* bit per tag the driver has reported */
+	uint64_t val[VIRTIO_BALLOON_NR_STATS];
+};
+
+/* Free page hinting: the last command each side gave (Firecracker's hinting status). */
+struct virtio_balloon_hint {
+	uint32_t host_cmd;
+	uint32_t guest_cmd;
+	bool has_guest_cmd;
+	uint32_t last_cmd;		/* the last run started */
+};
+
+struct virtio_balloon_metrics {
+	uint64_t inflates;		/* inflate chains served */
+	uint64_t deflates;
+	uint64_t pages_given_back;	/* 4 KiB pages returned to the host, for any reason */
+	uint64_t pages_hinted;		/* ... of them free page hints */
+	uint64_t pages_reported;	/* ... of them free page reports */
+	uint64_t bad_pfns;		/* outside RAM, twice, past the target, or not inflated */
+	uint64_t hints_ignored;		/* ranges outside the run the host asked for */
+	uint64_t stats_updates;
+	uint64_t give_back_errors;
+};
+
+struct virtio_dev *virtio_balloon_create(const struct balloon_config *cfg);
+/* On the vmm thread: a new target; the driver is told through a config change. */
+void virtio_balloon_set_target(struct virtio_dev *dev, unsigned int mib);
+/* A new polling interval (both non-zero: the caller checks); -errno from the timer. */
+int virtio_balloon_set_stats_interval(struct virtio_dev *dev, unsigned int secs);
+void virtio_balloon_get_stats(struct virtio_dev *dev, struct virtio_balloon_stats *out);
+/* Start a hinting run (acknowledged when the guest stops, if ack_on_stop); stop it. */
+void virtio_balloon_hint_start(struct virtio_dev *dev, bool ack_on_stop);
+void virtio_balloon_hint_stop(struct virtio_dev *dev);
+void virtio_balloon_hint_status(struct virtio_dev *dev, struct virtio_balloon_hint *out);
+const struct virtio_balloon_metrics *virtio_balloon_metrics(const struct virtio_dev *dev);
+/* The "balloon" metrics group, its counters read from the device's dev->metrics. */
+struct metrics_schema;
+const struct metrics_schema *virtio_balloon_metrics_schema(void);
 
 #endif

@@ -52,6 +52,14 @@ static const char *const op_names[API_NR_OPS] = {
 	[API_RESUME] = "PATCH /vm Resumed",
 	[API_SNAPSHOT_CREATE] = "PUT /snapshot/create",
 	[API_SNAPSHOT_LOAD] = "PUT /snapshot/load",
+	[API_PUT_BALLOON] = "PUT /balloon",
+	[API_PATCH_BALLOON] = "PATCH /balloon",
+	[API_GET_BALLOON] = "GET /balloon",
+	[API_GET_BALLOON_STATS] = "GET /balloon/statistics",
+	[API_PATCH_BALLOON_STATS] = "PATCH /balloon/statistics",
+	[API_BALLOON_HINT_START] = "PATCH /balloon/hinting/start",
+	[API_BALLOON_HINT_STATUS] = "GET /balloon/hinting/status",
+	[API_BALLOON_HINT_STOP] = "PATCH /balloon/hinting/stop",
 };
 
 const char *api_op_name(enum api_op op)
@@ -195,6 +203,38 @@ static int check_logger(struct api_request *req, json_t *body)
 static int check_metrics(struct api_request *req, json_t *body)
 {
 	return check_section(req, body, config_metrics_from_json);
+}
+
+/*
+ * The balloon's bodies, on a scratch config with a balloon and all the
+ * memory there may be: the target against the real machine is the vmm's check.
+ */
+static int check_balloon(struct api_request *req, json_t *body, section_fn parse)
+{
+	struct vm_config scratch;
+	int ret;
+
+	config_init(&scratch);
+	scratch.balloon.present = true;
+	scratch.machine.mem_size_mib = UINT32_MAX;
+	ret = parse(&scratch, body, req->fault, sizeof(req->fault));
+	config_free(&scratch);
+	return ret;
+}
+
+static int check_balloon_put(struct api_request *req, json_t *body)
+{
+	return check_balloon(req, body, config_balloon_from_json);
+}
+
+static int check_balloon_patch(struct api_request *req, json_t *body)
+{
+	return check_balloon(req, body, config_balloon_patch);
+}
+
+static int check_balloon_stats(struct api_request *req, json_t *body)
+{
+	return check_balloon(req, body, config_balloon_stats_patch);
 }
 
 static void join_names(const char *const *names, size_t n, char *buf, size_t size)
@@ -397,6 +437,21 @@ static int check_snapshot_load(struct api_request *req, json_t *body)
 	return check_overrides(req, json_object_get(body, "network_overrides"));
 }
 
+/* PATCH /balloon/hinting/start: {"acknowledge_on_stop"} or no body; stop: {} or none. */
+static int check_hint_start(struct api_request *req, json_t *body)
+{
+	static const char *const known[] = { "acknowledge_on_stop" };
+	static const json_type types[] = { JSON_TRUE };
+
+	return check_fields(req, body, "balloon/hinting/start", known, types,
+			    ARRAY_SIZE(known));
+}
+
+static int check_hint_stop(struct api_request *req, json_t *body)
+{
+	return check_fields(req, body, "balloon/hinting/stop", NULL, NULL, 0);
+}
+
 /* ---- routing ---- */
 
 static const struct route routes[] = {
@@ -418,6 +473,17 @@ static const struct route routes[] = {
 	{ HTTP_PATCH, "vm", NULL, false, API_PAUSE, check_vm_state },
 	{ HTTP_PUT, "snapshot", "create", false, API_SNAPSHOT_CREATE, check_snapshot_create },
 	{ HTTP_PUT, "snapshot", "load", false, API_SNAPSHOT_LOAD, check_snapshot_load },
+	{ HTTP_PUT, "balloon", NULL, false, API_PUT_BALLOON, check_balloon_put },
+	{ HTTP_PATCH, "balloon", NULL, false, API_PATCH_BALLOON, check_balloon_patch },
+	{ HTTP_GET, "balloon", NULL, false, API_GET_BALLOON, NULL },
+	{ HTTP_GET, "balloon", "statistics", false, API_GET_BALLOON_STATS, NULL },
+	{ HTTP_PATCH, "balloon", "statistics", false, API_PATCH_BALLOON_STATS,
+	  check_balloon_stats },
+	{ HTTP_PATCH, "balloon", "hinting/start", false, API_BALLOON_HINT_START,
+	  check_hint_start },
+	{ HTTP_GET, "balloon", "hinting/status", false, API_BALLOON_HINT_STATUS, NULL },
+	{ HTTP_PATCH, "balloon", "hinting/stop", false, API_BALLOON_HINT_STOP,
+	  check_hint_stop },
 };
 
 /* Firecracker's resources petrel does not have: refused by name, any method. */
@@ -434,6 +500,7 @@ static const struct {
 struct segments {
 	char first[HTTP_PATH_MAX];
 	char second[HTTP_PATH_MAX];
+	char rest[HTTP_PATH_MAX];	/* all after the first: "hinting/start" */
 	bool more;			/* a third segment */
 };
 
@@ -444,6 +511,10 @@ static void split_path(const char *path, struct segments *s)
 
 	snprintf(s->first, sizeof(s->first), "%.*s", (int)n, p);
 	p += n + (p[n] == '/');
+	snprintf(s->rest, sizeof(s->rest), "%s", p);
+	n = strlen(s->rest);
+	while (n && s->rest[n - 1] == '/')
+		s->rest[--n] = '\0';
 	n = strcspn(p, "/");
 	snprintf(s->second, sizeof(s->second), "%.*s", (int)n, p);
 	p += n + (p[n] == '/');
@@ -455,7 +526,15 @@ static const struct route *find_route(enum http_method method, const struct segm
 	for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
 		const struct route *r = &routes[i];
 
-		if (r->method != method || strcmp(r->resource, s->first) || s->more)
+		if (r->method != method || strcmp(r->resource, s->first))
+			continue;
+		/* A route of three segments names the last two at once. */
+		if (r->sub && strchr(r->sub, '/')) {
+			if (!strcmp(r->sub, s->rest))
+				return r;
+			continue;
+		}
+		if (s->more)
 			continue;
 		if (r->id || (!r->sub && !*s->second) || (r->sub && !strcmp(r->sub, s->second)))
 			return r;
@@ -480,6 +559,12 @@ static int check_path_id(struct api_request *req, const char *id)
 	return 0;
 }
 
+/* Bodies a request may go without: the check runs on one if it is sent. */
+static bool body_optional(enum api_op op)
+{
+	return op == API_BALLOON_HINT_START || op == API_BALLOON_HINT_STOP;
+}
+
 /* Firecracker's checks on the body's presence, before its contents. */
 static int body_presence(const struct http_request *http, size_t len, const struct route *r,
 			 struct api_request *req)
@@ -488,7 +573,7 @@ static int body_presence(const struct http_request *http, size_t len, const stru
 		api_reply_fault(req, "%s request cannot have a body.", http->method_name);
 		return -1;
 	}
-	if (r->check && !len) {
+	if (r->check && !len && !body_optional(r->op)) {
 		api_reply_fault(req, "Empty %s request.", http->method_name);
 		return -1;
 	}
@@ -521,7 +606,7 @@ static int check_request(const struct http_request *http, const char *body, size
 		return -1;
 	if (r->id && check_path_id(req, s->second))
 		return -1;
-	if (!r->check)
+	if (!r->check || !len)
 		return 0;
 	if (parse_body(body, len, req))
 		return -1;

@@ -442,6 +442,10 @@ static const struct op_metrics op_metrics[API_NR_OPS] = {
 	[API_FLUSH_METRICS] = { M_PUT_ACTIONS_COUNT, M_PUT_ACTIONS_FAILS },
 	[API_PAUSE] = { M_PATCH_VM_COUNT, M_PATCH_VM_FAILS },
 	[API_RESUME] = { M_PATCH_VM_COUNT, M_PATCH_VM_FAILS },
+	[API_SNAPSHOT_CREATE] = { M_PUT_SNAPSHOT_COUNT, M_PUT_SNAPSHOT_FAILS },
+	[API_SNAPSHOT_LOAD] = { M_PUT_SNAPSHOT_COUNT, M_PUT_SNAPSHOT_FAILS },
+	/* Not in the table: index 0, a gauge, would be counted up. */
+	[API_PUT_BALLOON ... API_BALLOON_HINT_STOP] = { -1, -1 },
 };
 
 static void count_request(const struct api_request *req)

@@ -187,6 +187,15 @@ static const struct jail_rule vmm_rules[] = {
 	ALLOW(mincore),			/* which pages the guest touched */
 	ALLOW(sysinfo),			/* ... which residency tells only without swap */
 	ALLOW(fsync),
+	/*
+	 * The balloon gives pages back with MADV_DONTNEED (the allocator's
+	 * rule), or, over a memory file's private mapping, maps fresh anonymous
+	 * memory in their place: read-write, never executable, only at a fixed
+	 * address; and it re-arms its statistics timer.
+	 */
+	ALLOW_IF(mmap, EQ(2, PROT_READ | PROT_WRITE),
+		 EQ(3, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE)),
+	ALLOW(timerfd_settime),
 };
 
 /*

@@ -165,6 +165,8 @@ static int add_metrics(struct virtio_dev *dev)
 		return metrics_source_add(&blk_schema, dev->id, &dev->metrics);
 	case VIRTIO_ID_NET:
 		return metrics_source_add(&net_schema, dev->id, &dev->metrics);
+	case VIRTIO_ID_BALLOON:
+		return metrics_source_add(virtio_balloon_metrics_schema(), NULL, &dev->metrics);
 	default:
 		return metrics_source_add(&rng_schema, NULL, &dev->metrics);
 	}
@@ -209,7 +211,8 @@ static int add_virtio(struct vm *vm, struct virtio_dev *dev)
 /* In config order: drives (the root drive, drives[0], becomes vda), network interfaces, entropy. */
 int vm_setup_virtio(struct vm *vm, const struct vm_config *cfg)
 {
-	unsigned int i, n = cfg->nr_drives + cfg->nr_nets + (cfg->entropy ? 1 : 0);
+	unsigned int i, n = cfg->nr_drives + cfg->nr_nets + (cfg->entropy ? 1 : 0) +
+			    (cfg->balloon.present ? 1 : 0);
 	int ret = 0;
 
 	if (n > VM_MAX_VIRTIO) {
@@ -223,6 +226,8 @@ int vm_setup_virtio(struct vm *vm, const struct vm_config *cfg)
 		ret = add_virtio(vm, virtio_net_create(&cfg->nets[i]));
 	if (!ret && cfg->entropy)
 		ret = add_virtio(vm, virtio_rng_create());
+	if (!ret && cfg->balloon.present)
+		ret = add_virtio(vm, virtio_balloon_create(&cfg->balloon));
 	return ret;
 }
 

@@ -17,6 +17,8 @@
 #include <petrel/config.h>
 #include <petrel/util.h>
 
+#include "config/config_priv.h"
+
 #define CONFIG_FILE_MAX		MiB(1)
 #define MEM_MAX_MIB		(1024u * 1024)	/* 1 TiB */
 #define STRING_MAX		4096		/* paths, boot_args, ids */
@@ -29,15 +31,6 @@
 /* Field flags for the getters. */
 #define F_REQUIRED		1u
 #define F_NONEMPTY		2u
-
-/* Where a parser stands in the document, for the error message. */
-struct ctx {
-	char *err;
-	size_t errlen;
-	const char *where;	/* "machine-config", "drives[1]"; "" at the top */
-};
-
-typedef int (*parse_fn)(struct ctx *c, struct vm_config *cfg, json_t *obj);
 
 static const char *const huge_pages_names[] = {
 	[HUGE_PAGES_NONE] = "None",
@@ -69,10 +62,11 @@ static const char *const engine_names[] = {
 static int fail(struct ctx *c, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Write "<where>.<field>: <message>" and return -EINVAL. */
-static int fail(struct ctx *c, const char *field, const char *fmt, ...)
+static int vfail(struct ctx *c, const char *field, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static int vfail(struct ctx *c, const char *field, const char *fmt, va_list ap)
 {
-	va_list ap;
 	int n = 0;
 
 	if (!c->errlen)
@@ -83,11 +77,19 @@ static int fail(struct ctx *c, const char *field, const char *fmt, ...)
 		n = snprintf(c->err, c->errlen, "%s: ", field ? field : c->where);
 	else
 		c->err[0] = '\0';
-	if (n >= 0 && (size_t)n < c->errlen) {
-		va_start(ap, fmt);
+	if (n >= 0 && (size_t)n < c->errlen)
 		vsnprintf(c->err + n, c->errlen - n, fmt, ap);
-		va_end(ap);
-	}
+	return -EINVAL;
+}
+
+/* Write "<where>.<field>: <message>" and return -EINVAL. */
+static int fail(struct ctx *c, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(c, field, fmt, ap);
+	va_end(ap);
 	return -EINVAL;
 }
 
@@ -801,7 +803,7 @@ static const struct {
 	{ "logger", logger_from_json },
 	{ "metrics", metrics_from_json },
 	{ "vsock", NULL },
-	{ "balloon", NULL },
+	{ "balloon", config_balloon_section },
 	{ "mmds-config", NULL },
 	{ "cpu-config", NULL },
 };
@@ -1064,7 +1066,9 @@ json_t *config_to_json(const struct vm_config *cfg)
 	    (cfg->entropy && json_object_set_new(root, "entropy", json_object())) ||
 	    (cfg->logger.present &&
 	     json_object_set_new(root, "logger", logger_to_json(&cfg->logger))) ||
-	    (mt->present && json_object_set_new(root, "metrics", metrics_to_json(mt)))) {
+	    (mt->present && json_object_set_new(root, "metrics", metrics_to_json(mt))) ||
+	    (cfg->balloon.present &&
+	     json_object_set_new(root, "balloon", config_balloon_to_json(&cfg->balloon)))) {
 		json_decref(root);
 		return NULL;
 	}
@@ -1088,5 +1092,40 @@ int config_validate(const struct vm_config *cfg, char *err, size_t errlen)
 	c.where = "drives";
 	if (roots > 1)
 		return fail(&c, NULL, "%u drives have is_root_device set, at most one may", roots);
-	return 0;
+	c.where = "balloon";
+	return config_balloon_check(&c, cfg);
+}
+
+/* ---- for the section parsers under config/ ---- */
+
+int config_fail(struct ctx *c, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(c, field, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+int config_check_object(struct ctx *c, json_t *obj, const char *const *known)
+{
+	return check_object(c, obj, known);
+}
+
+int config_require(struct ctx *c, json_t *obj, const char *name)
+{
+	return require(c, obj, name);
+}
+
+int config_get_bool(struct ctx *c, json_t *obj, const char *name, unsigned int flags,
+		    bool *out)
+{
+	return get_bool(c, obj, name, flags, out);
+}
+
+int config_get_uint(struct ctx *c, json_t *obj, const char *name, unsigned int min,
+		    unsigned int max, unsigned int *out)
+{
+	return get_uint(c, obj, name, min, max, out);
 }

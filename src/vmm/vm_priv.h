@@ -98,6 +98,9 @@ int vm_start(struct vm *vm);
 int vm_setup_devices(struct vm *vm);
 int vm_setup_virtio(struct vm *vm, const struct vm_config *cfg);
 int vm_load_guest(struct vm *vm, const struct vm_config *cfg);
+/* balloon.c: the balloon's API requests (the device is there once vm is). */
+struct api_request;
+void vm_balloon_request(struct vm_config *cfg, struct vm *vm, struct api_request *req);
 /* console.c */
 /* Before the filters: non-blocking descriptions of the console's own (output here, input at attach). */
 void vm_console_open_output(struct vm *vm);

@@ -359,6 +359,13 @@ static void patch_drive(struct vmm *v, struct api_request *req)
 	api_reply_ok(req);
 }
 
+/* A balloon configured counts as a VM section set, as the others. */
+static void balloon_request(struct vmm *v, struct api_request *req)
+{
+	vm_balloon_request(&v->cfg, v->vm, req);
+	v->configured |= req->op == API_PUT_BALLOON && req->status == 204;
+}
+
 /* ---- snapshots ---- */
 
 static const char *body_str(const struct api_request *req, const char *field)
@@ -693,6 +700,14 @@ static const struct {
 	[API_RESUME] = { set_paused, POST },
 	[API_SNAPSHOT_CREATE] = { snapshot_create, POST },
 	[API_SNAPSHOT_LOAD] = { snapshot_load, PRE },
+	[API_PUT_BALLOON] = { balloon_request, PRE },
+	[API_PATCH_BALLOON] = { balloon_request, ANY },
+	[API_GET_BALLOON] = { balloon_request, ANY },
+	[API_GET_BALLOON_STATS] = { balloon_request, POST },
+	[API_PATCH_BALLOON_STATS] = { balloon_request, ANY },
+	[API_BALLOON_HINT_START] = { balloon_request, POST },
+	[API_BALLOON_HINT_STATUS] = { balloon_request, POST },
+	[API_BALLOON_HINT_STOP] = { balloon_request, POST },
 };
 
 static void apply(struct vmm *v, struct api_request *req)

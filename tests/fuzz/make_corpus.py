@@ -319,6 +319,45 @@ def virtio_net():
           loop + plain + rx() + op(KICK, 0, 0, 0) + loop + reap)
 
 
+def virtio_balloon():
+    """First byte: features offered (1 deflate_on_oom, 2 stats, 4 hinting, 8 reporting)."""
+    READ, WRITE, STORE, BRING_UP, CHAIN, KICK, LOOP, API, SAVE, RAW = range(10)
+    STATS, HINT, REPORT = 1 << 1, 1 << 3, 1 << 5
+    loop = op(LOOP, 0, 0, 0)
+    buf = 0x1000                          # chains at off * 16: 64 KiB, clear of the rings
+
+    def pfns(first, n):
+        return b"".join(op(STORE, (i * 4) % 64, buf * 16 // 64 + (i * 4) // 64, first + i)
+                        for i in range(n))
+
+    def chain(q, length, writable=0, nseg=1):
+        return op(CHAIN, q | (nseg - 1) << 3, buf, length | writable << 16)
+
+    config = b"".join(op(READ, 0, 0x100 + 4 * i, 0) for i in range(4))
+    write("fuzz_virtio_balloon", "identify", bytes([15]) + b"".join(
+        op(READ, 0, o, 0) for o in (0, 4, 8, 0x10)) + config)
+    up = op(BRING_UP, 4, 0, 0)
+    write("fuzz_virtio_balloon", "inflate-deflate", bytes([1]) + op(API, 0, 0, 1) + up +
+          pfns(100, 16) + chain(0, 64) + op(KICK, 0, 0, 0) + loop + chain(1, 64) +
+          op(KICK, 1, 0, 0) + loop + op(WRITE, 0, 0x104, 16))
+    write("fuzz_virtio_balloon", "hostile-pfns", bytes([0]) + up +
+          pfns(0xfffffff0, 8) + pfns(100, 4) + pfns(100, 4) + chain(0, 64, nseg=2) +
+          chain(0, 0x4000) + op(KICK, 0, 0, 0) + loop + chain(1, 0x100, 1) +
+          op(KICK, 1, 0, 0) + loop)
+    write("fuzz_virtio_balloon", "stats", bytes([2]) + op(BRING_UP, 4, 0, STATS) +
+          op(STORE, 0, buf * 16 // 64, 5) + op(STORE, 4, buf * 16 // 64, 0x1000) +
+          chain(2, 20) + op(KICK, 2, 0, 0) + loop + op(API, 1, 0, 2) + op(API, 5, 0, 0) +
+          chain(2, 10) + op(KICK, 2, 0, 0) + loop + op(SAVE, 0, 0, 0) + loop)
+    write("fuzz_virtio_balloon", "hinting", bytes([4]) + op(BRING_UP, 4, 0, HINT) +
+          op(API, 2, 0, 1) + op(STORE, 0, buf * 16 // 64, 2) + chain(2, 4) +
+          op(CHAIN, 2 | 1 << 3, buf + 0x100, 0x2000 | 3 << 16) + op(KICK, 2, 0, 0) + loop +
+          op(STORE, 0, buf * 16 // 64, 0) + chain(2, 4) + op(KICK, 2, 0, 0) + loop +
+          op(API, 4, 0, 0) + op(API, 3, 0, 0) + op(SAVE, 0, 0, 0))
+    write("fuzz_virtio_balloon", "reporting", bytes([8]) + op(BRING_UP, 4, 0, REPORT) +
+          op(CHAIN, 2 | 3 << 3, buf + 0x100, 0x1000 | 0xf << 16) + op(KICK, 2, 0, 0) + loop +
+          op(SAVE, 0, 0, 0) + op(RAW, 0, 0, 40) + bytes(40))
+
+
 # ---- legacy devices on port I/O ----
 
 def pio(kind, port_index, size_log2, val):
@@ -400,6 +439,7 @@ def main():
     virtio_mmio()
     virtq()
     virtio_net()
+    virtio_balloon()
     serial()
     i8042()
     acpi_pm()

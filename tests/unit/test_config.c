@@ -192,7 +192,25 @@ static const struct {
 	{ "{\"boot-source\": null}", "missing required field \"boot-source\"" },
 	{ WITH("\"vsockx\": {}"), "unknown field \"vsockx\"" },
 	{ WITH("\"vsock\": {}"), "vsock: not supported" },
-	{ WITH("\"balloon\": {\"amount_mib\": 1}"), "balloon: not supported" },
+	{ WITH("\"balloon\": {\"amount_mib\": 1}"),
+	  "balloon: missing required field \"deflate_on_oom\"" },
+	{ WITH("\"balloon\": {\"deflate_on_oom\": true}"),
+	  "balloon: missing required field \"amount_mib\"" },
+	{ WITH("\"balloon\": {\"amount_mib\": -1, \"deflate_on_oom\": true}"),
+	  "balloon.amount_mib: expected an integer" },
+	{ WITH("\"balloon\": {\"amount_mib\": 200, \"deflate_on_oom\": true}"),
+	  "balloon.amount_mib: 200 MiB is more than the guest's memory (machine-config.mem_size_mib 128)" },
+	{ WITH("\"balloon\": {\"amount_mib\": 1, \"deflate_on_oom\": 1}"),
+	  "balloon.deflate_on_oom: expected a boolean" },
+	{ WITH("\"balloon\": {\"amount_mib\": 1, \"deflate_on_oom\": true, "
+	       "\"stats_polling_interval_s\": 65536}"),
+	  "balloon.stats_polling_interval_s: expected an integer 0..65535" },
+	{ WITH("\"balloon\": {\"amount_mib\": 1, \"deflate_on_oom\": true, "
+	       "\"free_page_hinting\": \"yes\"}"), "balloon.free_page_hinting: expected a boolean" },
+	{ WITH("\"balloon\": {\"amount_mib\": 1, \"deflate_on_oom\": true, "
+	       "\"free_page_reporting\": 0}"), "balloon.free_page_reporting: expected a boolean" },
+	{ WITH("\"balloon\": {\"amount_mib\": 1, \"deflate_on_oom\": true, \"x\": 1}"),
+	  "balloon: unknown field \"x\"" },
 	{ WITH("\"mmds-config\": {}"), "mmds-config: not supported" },
 	{ WITH("\"cpu-config\": \"/t.json\""), "cpu-config: not supported" },
 	{ "{\"boot-source\": {}}", "boot-source: missing required field \"kernel_image_path\"" },
@@ -620,6 +638,56 @@ START_TEST(test_sections_put)
 }
 END_TEST
 
+START_TEST(test_balloon)
+{
+	struct vm_config cfg;
+	json_t *j;
+
+	config_init(&cfg);
+	ck_assert_int_eq(put(config_balloon_patch, &cfg, "{\"amount_mib\": 1}"), -EINVAL);
+	ck_assert_msg(strstr(err, "balloon: no balloon device is configured"), "%s", err);
+	ck_assert_int_eq(put(config_balloon_from_json, &cfg,
+			     "{\"amount_mib\": 64, \"deflate_on_oom\": true, "
+			     "\"stats_polling_interval_s\": 1, \"free_page_reporting\": true}"), 0);
+	ck_assert(cfg.balloon.present && cfg.balloon.deflate_on_oom);
+	ck_assert_uint_eq(cfg.balloon.amount_mib, 64);
+	ck_assert(cfg.balloon.free_page_reporting && !cfg.balloon.free_page_hinting);
+
+	/* A target the guest's memory cannot hold, or a field PATCH does not take: nothing changes. */
+	ck_assert_int_eq(put(config_balloon_patch, &cfg, "{\"amount_mib\": 129}"), -EINVAL);
+	ck_assert_msg(strstr(err, "balloon.amount_mib: 129 MiB is more than"), "%s", err);
+	ck_assert_int_eq(put(config_balloon_patch, &cfg,
+			     "{\"amount_mib\": 1, \"deflate_on_oom\": false}"), -EINVAL);
+	ck_assert_msg(strstr(err, "balloon: unknown field \"deflate_on_oom\""), "%s", err);
+	ck_assert_int_eq(put(config_balloon_patch, &cfg, "{}"), -EINVAL);
+	ck_assert_msg(strstr(err, "balloon: missing required field \"amount_mib\""), "%s", err);
+	ck_assert_uint_eq(cfg.balloon.amount_mib, 64);
+	ck_assert_int_eq(put(config_balloon_patch, &cfg, "{\"amount_mib\": 128}"), 0);
+	ck_assert_uint_eq(cfg.balloon.amount_mib, 128);
+
+	ck_assert_int_eq(put(config_balloon_stats_patch, &cfg,
+			     "{\"stats_polling_interval_s\": \"2\"}"), -EINVAL);
+	ck_assert_msg(strstr(err, "balloon/statistics.stats_polling_interval_s"), "%s", err);
+	ck_assert_int_eq(put(config_balloon_stats_patch, &cfg,
+			     "{\"stats_polling_interval_s\": 0}"), 0);
+	ck_assert_uint_eq(cfg.balloon.stats_polling_interval_s, 0);
+
+	/* Shrinking the machine under the balloon is caught before the start. */
+	cfg.machine.mem_size_mib = 64;
+	cfg.boot.kernel_image_path = strdup("/k");
+	ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "balloon.amount_mib"), "%s", err);
+
+	j = config_to_json(&cfg);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "balloon"),
+							    "amount_mib")), 128);
+	ck_assert(json_is_true(json_object_get(json_object_get(j, "balloon"),
+					       "free_page_reporting")));
+	json_decref(j);
+	config_free(&cfg);
+}
+END_TEST
+
 START_TEST(test_validate)
 {
 	struct vm_config cfg;
@@ -670,6 +738,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_net_put);
 	tcase_add_test(tc, test_sections_put);
 	tcase_add_test(tc, test_validate);
+	tcase_add_test(tc, test_balloon);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -13,6 +13,7 @@ void count_action(void);
 void cad_action(void);
 void spew_action(void);
 void vmgenid_wait_action(void);
+void balloon_action(void);
 /* "probe: vmgenid <32 hex>" when the DSDT has a VMGenID device. */
 void vmgenid_report(void);
 

@@ -128,6 +128,7 @@ static const struct action actions[] = {
 	{ "cad",		cad_action },
 	{ "spew",		spew_action },
 	{ "vmgenid-wait",	vmgenid_wait_action },
+	{ "balloon",		balloon_action },
 };
 
 static void boot_timer(bool mmio)
