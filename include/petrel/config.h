@@ -48,6 +48,18 @@ struct logger_config {
 	char *module;		/* NULL when absent */
 };
 
+enum mmds_version { MMDS_V1, MMDS_V2 };
+
+/* mmds-config: which interfaces reach the metadata service, at what address. */
+struct mmds_config {
+	bool present;
+	enum mmds_version version;
+	uint32_t ipv4;			/* host byte order; default 169.254.169.254 */
+	bool imds_compat;		/* always answer in IMDS text */
+	char *ifaces[CONFIG_MAX_NETS];
+	unsigned int nr_ifaces;
+};
+
 struct metrics_config {
 	bool present;
 	char *metrics_path;
@@ -79,6 +91,7 @@ struct vm_config {
 	bool entropy;
 	struct logger_config logger;
 	struct metrics_config metrics;
+	struct mmds_config mmds;
 };
 
 void config_init(struct vm_config *cfg);
@@ -107,6 +120,11 @@ int config_entropy_from_json(struct vm_config *cfg, json_t *obj, char *err, size
 int config_drive_patch_check(json_t *obj, const char **path_on_host, char *err, size_t errlen);
 int config_logger_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
 int config_metrics_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
+/* mmds-config (src/vmm/config/mmds.c); its interfaces are checked by config_validate. */
+int config_mmds_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
+int config_mmds_check_ifaces(const struct vm_config *cfg, char *err, size_t errlen);
+json_t *config_mmds_to_json(const struct mmds_config *m);
+void config_mmds_free(struct mmds_config *m);
 
 /* The whole configuration in the --config-file shape (caller json_decref()s). */
 json_t *config_to_json(const struct vm_config *cfg);
