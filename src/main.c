@@ -16,6 +16,7 @@
 #include <petrel/log.h>
 #include <petrel/memory.h>
 #include <petrel/metrics.h>
+#include <petrel/mmds.h>
 #include <petrel/util.h>
 #include <petrel/vmm.h>
 
@@ -31,6 +32,8 @@ struct options {
 	bool no_seccomp;
 	bool print_seccomp;
 	uint64_t max_payload;
+	const char *metadata;		/* --metadata FILE */
+	uint64_t mmds_size_limit;	/* 0: max_payload */
 	uint64_t start_us;		/* when the process started (CLOCK_MONOTONIC) */
 	bool no_api;
 	bool boot_timer;
@@ -48,6 +51,7 @@ enum {
 	OPT_SHOW_LEVEL, OPT_SHOW_ORIGIN, OPT_VERSION, OPT_HELP, OPT_API_SOCK, OPT_MAX_PAYLOAD,
 	OPT_START_TIME, OPT_NO_SECCOMP, OPT_SECCOMP_FILTER, OPT_PRINT_SECCOMP,
 	OPT_SECCOMP_SELFTEST, OPT_SNAPSHOT_DIR, OPT_JAILED, OPT_MODULE, OPT_METRICS_PATH,
+	OPT_METADATA, OPT_MMDS_SIZE_LIMIT,
 };
 
 static const struct option long_options[] = {
@@ -70,6 +74,8 @@ static const struct option long_options[] = {
 	{ "seccomp-selftest", required_argument, NULL, OPT_SECCOMP_SELFTEST },
 	{ "snapshot-dir", required_argument, NULL, OPT_SNAPSHOT_DIR },
 	{ "jailed", no_argument, NULL, OPT_JAILED },
+	{ "metadata", required_argument, NULL, OPT_METADATA },
+	{ "mmds-size-limit", required_argument, NULL, OPT_MMDS_SIZE_LIMIT },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -106,6 +112,8 @@ static void usage(FILE *out)
 		"                       besides the API socket's directory (repeatable)\n"
 		"  --jailed             set by petrel jail: in its chroot, snapshots may also be\n"
 		"                       created beneath its root\n"
+		"  --metadata FILE      start with FILE's JSON object in the MMDS data store\n"
+		"  --mmds-size-limit BYTES  the MMDS data store's limit (default: the API's)\n"
 		"  --version            print the version and exit\n"
 		"  --help               print this help and exit\n", API_DEFAULT_MAX_PAYLOAD);
 }
@@ -179,6 +187,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_PRINT_SECCOMP: o->print_seccomp = true; break;
 		case OPT_SECCOMP_SELFTEST: o->seccomp_selftest = optarg; break;
 		case OPT_JAILED: o->jailed = true; break;
+		case OPT_METADATA: o->metadata = optarg; break;
+		case OPT_MMDS_SIZE_LIMIT:
+			if (parse_number("mmds-size-limit", optarg, 1, &o->mmds_size_limit))
+				return -EINVAL;
+			break;
 		case OPT_SNAPSHOT_DIR:
 			if (add_snapshot_dir(o, optarg))
 				return -EINVAL;
@@ -356,6 +369,23 @@ static void record_startup(const struct options *o)
 		(unsigned long long)us);
 }
 
+/* The metadata store, filled from --metadata FILE if given. */
+static int open_mmds(const struct options *o, struct mmds **out)
+{
+	char err[1024];
+
+	*out = mmds_create(o->mmds_size_limit ?: o->max_payload);
+	if (!*out) {
+		fprintf(stderr, "petrel: MMDS: %s\n", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	if (o->metadata && mmds_load_file(*out, o->metadata, err, sizeof(err))) {
+		fprintf(stderr, "petrel: --metadata: %s\n", err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* With the API and a config file, the VM boots from the file and the API stays up. */
 static int run(const struct options *o)
 {
@@ -369,7 +399,8 @@ static int run(const struct options *o)
 	int ret = 1;
 
 	config_init(&cfg);
-	if (load_config(o, &cfg) || (!o->no_api && open_api(o, &api)) || setup_seccomp(o, api))
+	if (load_config(o, &cfg) || open_mmds(o, &vo.mmds) || (!o->no_api && open_api(o, &api)) ||
+	    setup_seccomp(o, api))
 		goto out;
 	vmm = vmm_create(&vo, o->id, api);
 	if (!vmm || (api && api_server_start(api)))
@@ -382,6 +413,7 @@ static int run(const struct options *o)
 out:
 	api_server_destroy(api);
 	vmm_destroy(vmm);
+	mmds_destroy(vo.mmds);
 	config_free(&cfg);
 	metrics_close();
 	log_close();

@@ -52,6 +52,10 @@ static const char *const op_names[API_NR_OPS] = {
 	[API_RESUME] = "PATCH /vm Resumed",
 	[API_SNAPSHOT_CREATE] = "PUT /snapshot/create",
 	[API_SNAPSHOT_LOAD] = "PUT /snapshot/load",
+	[API_PUT_MMDS] = "PUT /mmds",
+	[API_PATCH_MMDS] = "PATCH /mmds",
+	[API_GET_MMDS] = "GET /mmds",
+	[API_PUT_MMDS_CONFIG] = "PUT /mmds/config",
 };
 
 const char *api_op_name(enum api_op op)
@@ -397,6 +401,21 @@ static int check_snapshot_load(struct api_request *req, json_t *body)
 	return check_overrides(req, json_object_get(body, "network_overrides"));
 }
 
+/* ---- the metadata service ---- */
+
+static int check_mmds(struct api_request *req, json_t *body)
+{
+	if (json_is_object(body))
+		return 0;
+	api_reply_fault(req, "mmds: expected a JSON object as the data store");
+	return -1;
+}
+
+static int check_mmds_config(struct api_request *req, json_t *body)
+{
+	return check_section(req, body, config_mmds_from_json);
+}
+
 /* ---- routing ---- */
 
 static const struct route routes[] = {
@@ -418,6 +437,10 @@ static const struct route routes[] = {
 	{ HTTP_PATCH, "vm", NULL, false, API_PAUSE, check_vm_state },
 	{ HTTP_PUT, "snapshot", "create", false, API_SNAPSHOT_CREATE, check_snapshot_create },
 	{ HTTP_PUT, "snapshot", "load", false, API_SNAPSHOT_LOAD, check_snapshot_load },
+	{ HTTP_PUT, "mmds", NULL, false, API_PUT_MMDS, check_mmds },
+	{ HTTP_PATCH, "mmds", NULL, false, API_PATCH_MMDS, check_mmds },
+	{ HTTP_GET, "mmds", NULL, false, API_GET_MMDS, NULL },
+	{ HTTP_PUT, "mmds", "config", false, API_PUT_MMDS_CONFIG, check_mmds_config },
 };
 
 /* Firecracker's resources petrel does not have: refused by name, any method. */
