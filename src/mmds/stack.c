@@ -36,7 +36,7 @@
 #define VNET_HDR	sizeof(struct virtio_net_hdr_v1)
 #define CONNS_MAX	16
 #define CTRL_MAX	16		/* ARP answers and resets waiting for the guest */
-#define CTRL_FRAME	64
+#define CTRL_FRAME	80		/* a reset with its headers: 66 bytes */
 #define OUR_MSS		1460
 #define DEFAULT_MSS	536
 #define RCV_WINDOW	MMDS_REQUEST_MAX
@@ -93,8 +93,16 @@ struct mmds_net {
 	uint8_t ctrl[CTRL_MAX][CTRL_FRAME];
 	size_t ctrl_len[CTRL_MAX];
 	struct conn conns[CONNS_MAX];
-	uint8_t frame[TX_COPY_MAX];
+	/*
+	 * A frame from the guest, and one being made for it, each 2 bytes into
+	 * its buffer: after the 12-byte virtio header and the 14-byte Ethernet
+	 * header, the IPv4 header is 4-byte aligned.
+	 */
+	uint8_t in[TX_COPY_MAX + 2] __attribute__((aligned(8)));
+	uint8_t out[VNET_HDR + CTRL_FRAME + OUR_MSS + 2] __attribute__((aligned(8)));
 };
+
+#define ALIGN_OFF	2
 
 /* Sequence numbers wrap: a before b. */
 static bool seq_lt(uint32_t a, uint32_t b)
@@ -185,9 +193,10 @@ struct seg {
 
 enum { F_FIN = 1, F_SYN = 2, F_RST = 4, F_PSH = 8, F_ACK = 16 };
 
-/* A whole frame, virtio header first: its length (buf holds at least CTRL_FRAME + OUR_MSS). */
-static size_t build_segment(struct mmds_net *e, const struct seg *s, uint8_t *buf)
+/* A whole frame, virtio header first, into buf (room for CTRL_FRAME + OUR_MSS): its length. */
+static size_t build_segment(struct mmds_net *e, const struct seg *s, uint8_t *dst)
 {
+	uint8_t *buf = e->out + ALIGN_OFF;
 	struct ethhdr *eth = (struct ethhdr *)(buf + VNET_HDR);
 	struct iphdr *ip = (struct iphdr *)(eth + 1);
 	struct tcphdr *tcp = (struct tcphdr *)(ip + 1);
@@ -224,6 +233,7 @@ static size_t build_segment(struct mmds_net *e, const struct seg *s, uint8_t *bu
 	if (s->len)
 		memcpy((uint8_t *)tcp + thlen, s->data, s->len);
 	tcp->check = htobe16(tcp_csum(ip->saddr, ip->daddr, tcp, thlen + s->len));
+	memcpy(dst, buf, VNET_HDR + ETH_HLEN + sizeof(*ip) + thlen + s->len);
 	return VNET_HDR + ETH_HLEN + sizeof(*ip) + thlen + s->len;
 }
 
@@ -299,8 +309,12 @@ static void conn_open(struct mmds_net *e, const struct ethhdr *eth, uint32_t ip,
 	struct conn *c = conn_slot(e);
 	uint32_t iss;
 
+#ifdef PETREL_FUZZ_BUILD
+	iss = 0;	/* so that a fuzzer's segments can acknowledge it */
+#else
 	if (getrandom(&iss, sizeof(iss), GRND_NONBLOCK) != sizeof(iss))
 		iss = (uint32_t)util_now_us() * 2654435761u;
+#endif
 	memset(c, 0, offsetof(struct conn, req));
 	c->used = true;
 	memcpy(c->mac, eth->h_source, ETH_ALEN);
@@ -414,11 +428,13 @@ static void tcp_input(struct mmds_net *e, const struct ethhdr *eth, uint32_t src
 static bool arp_input(struct mmds_net *e, const struct ethhdr *eth, const uint8_t *p, size_t len)
 {
 	const struct arp_ipv4 *a = (const void *)p;
+	uint32_t tpa;
 
 	if (len < sizeof(*a) || be16toh(a->h.ar_hrd) != ARPHRD_ETHER ||
 	    be16toh(a->h.ar_pro) != ETH_P_IP || a->h.ar_hln != ETH_ALEN || a->h.ar_pln != 4)
 		return false;
-	if (be32toh(*(const uint32_t *)a->tpa) != e->m->ipv4)
+	memcpy(&tpa, a->tpa, 4);
+	if (be32toh(tpa) != e->m->ipv4)
 		return false;
 	if (be16toh(a->h.ar_op) == ARPOP_REQUEST)
 		arp_reply(e, eth, a);
@@ -479,10 +495,12 @@ static void timer_arm(struct mmds_net *e, bool on)
 
 bool mmds_net_tx(struct mmds_net *e, const struct iovec *iov, unsigned int niov)
 {
-	const struct virtio_net_hdr_v1 *vh = (const void *)e->frame;
-	const struct ethhdr *eth = (const void *)(e->frame + VNET_HDR);
+	uint8_t *frame = e->in + ALIGN_OFF;
+	const struct virtio_net_hdr_v1 *vh = (const void *)frame;
+	const struct ethhdr *eth;
 	size_t total = 0, len;
 	uint8_t peek[VNET_HDR + ETH_HLEN + sizeof(struct arp_ipv4)];
+	uint32_t dst;
 	bool ours;
 
 	for (unsigned int i = 0; i < niov; i++)
@@ -492,19 +510,19 @@ bool mmds_net_tx(struct mmds_net *e, const struct iovec *iov, unsigned int niov)
 	if (len < VNET_HDR + ETH_HLEN + sizeof(struct iphdr))
 		return false;
 	eth = (const void *)(peek + VNET_HDR);
-	if (eth->h_proto == htobe16(ETH_P_ARP))
-		ours = len == sizeof(peek) &&
-		       be32toh(*(const uint32_t *)(peek + VNET_HDR + ETH_HLEN + 24)) == e->m->ipv4;
+	if (eth->h_proto == htobe16(ETH_P_ARP) && len == sizeof(peek))
+		memcpy(&dst, peek + VNET_HDR + ETH_HLEN + offsetof(struct arp_ipv4, tpa), 4);
 	else if (eth->h_proto == htobe16(ETH_P_IP))
-		ours = be32toh(((const struct iphdr *)(eth + 1))->daddr) == e->m->ipv4;
+		memcpy(&dst, peek + VNET_HDR + ETH_HLEN + offsetof(struct iphdr, daddr), 4);
 	else
 		return false;
+	ours = be32toh(dst) == e->m->ipv4;
 	if (!ours)
 		return false;
-	if (total > sizeof(e->frame))
+	if (total > TX_COPY_MAX)
 		return true;	/* larger than any request to the MMDS: dropped */
-	len = gather(iov, niov, e->frame, sizeof(e->frame));
-	eth = (const void *)(e->frame + VNET_HDR);
+	len = gather(iov, niov, frame, TX_COPY_MAX);
+	eth = (const void *)(frame + VNET_HDR);
 	if (eth->h_proto == htobe16(ETH_P_ARP))
 		arp_input(e, eth, (const uint8_t *)(eth + 1), len - VNET_HDR - ETH_HLEN);
 	else
