@@ -27,7 +27,7 @@
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
-all=(boot linux api memory density blk net devices sandbox snapshot uffd timeline)
+all=(boot linux api memory density blk net devices sandbox snapshot uffd timeline mmds)
 only=$(IFS=,; echo "${all[*]}")
 runs=10 density=50,100,200 clones=100,500,1000 blk_mib=64 blk_ms=1000 net_frames=10000 requests=100000
 smoke=0 results="" page="" baseline=""
@@ -175,6 +175,7 @@ run_devices() {
 		> "$1/tables.md"
 }
 run_sandbox() { "$here/sandbox.sh" "$runs" > "$1/tables.md"; }
+run_mmds() { "$here/mmds.sh" "$1" "$runs" $((smoke ? 200 : 2000)) > /dev/null; }
 # Uffd restore of the micro kernel, in the test host VM like linux.
 run_uffd() { "$here/uffd-linux.sh" "$1" "$runs"; }
 run_linux() {

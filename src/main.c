@@ -17,6 +17,7 @@
 #include <petrel/memory.h>
 #include <petrel/metrics.h>
 #include <petrel/timeline.h>
+#include <petrel/mmds.h>
 #include <petrel/util.h>
 #include <petrel/vmm.h>
 
@@ -34,6 +35,8 @@ struct options {
 	bool no_seccomp;
 	bool print_seccomp;
 	uint64_t max_payload;
+	const char *metadata;		/* --metadata FILE */
+	uint64_t mmds_size_limit;	/* 0: max_payload */
 	uint64_t start_us;		/* when the process started (CLOCK_MONOTONIC) */
 	bool no_api;
 	bool boot_timer;
@@ -51,7 +54,8 @@ enum flag {
 	OPT_API_SOCK, OPT_CONFIG_FILE, OPT_NO_API, OPT_MAX_PAYLOAD, OPT_START_TIME, OPT_ID,
 	OPT_BOOT_TIMER, OPT_LEVEL, OPT_LOG_PATH, OPT_SHOW_LEVEL, OPT_SHOW_ORIGIN, OPT_NO_SECCOMP,
 	OPT_SECCOMP_FILTER, OPT_PRINT_SECCOMP, OPT_SECCOMP_SELFTEST, OPT_SNAPSHOT_DIR, OPT_JAILED,
-	OPT_MODULE, OPT_METRICS_PATH, OPT_VERSION, OPT_HELP, NR_FLAGS,
+	OPT_MODULE, OPT_METRICS_PATH, OPT_METADATA, OPT_MMDS_SIZE_LIMIT, OPT_VERSION, OPT_HELP,
+	NR_FLAGS,
 };
 
 #define STR_(x) #x
@@ -86,6 +90,9 @@ static const struct util_flag flags[NR_FLAGS] = {
 	[OPT_SNAPSHOT_DIR] = { "snapshot-dir", "DIR",
 		"snapshots may be created beneath DIR too (repeatable)" },
 	[OPT_JAILED] = { "jailed", NULL, "set by petrel jail: in its chroot" },
+	[OPT_METADATA] = { "metadata", "FILE", "start with FILE's JSON object in the MMDS data store" },
+	[OPT_MMDS_SIZE_LIMIT] = { "mmds-size-limit", "BYTES",
+		"the MMDS data store's limit (default: the API's payload limit)" },
 	[OPT_VERSION] = { "version", NULL, "print the version and commit, and exit" },
 	[OPT_HELP] = { "help", NULL, "print this help and exit" },
 };
@@ -177,6 +184,9 @@ static int parse_flag(struct options *o, enum flag f, const char *arg)
 	case OPT_PRINT_SECCOMP: o->print_seccomp = true; break;
 	case OPT_SECCOMP_SELFTEST: o->seccomp_selftest = arg; break;
 	case OPT_JAILED: o->jailed = true; break;
+	case OPT_METADATA: o->metadata = arg; break;
+	case OPT_MMDS_SIZE_LIMIT:
+		return parse_number("mmds-size-limit", arg, 1, &o->mmds_size_limit);
 	case OPT_SNAPSHOT_DIR:
 		return add_snapshot_dir(o, arg);
 	case OPT_MAX_PAYLOAD:
@@ -362,6 +372,23 @@ static void record_startup(const struct options *o)
 		(unsigned long long)us);
 }
 
+/* The metadata store, filled from --metadata FILE if given. */
+static int open_mmds(const struct options *o, struct mmds **out)
+{
+	char err[1024];
+
+	*out = mmds_create(o->mmds_size_limit ?: o->max_payload);
+	if (!*out) {
+		fprintf(stderr, "petrel: MMDS: %s\n", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	if (o->metadata && mmds_load_file(*out, o->metadata, err, sizeof(err))) {
+		fprintf(stderr, "petrel: --metadata: %s\n", err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* With the API and a config file, the VM boots from the file and the API stays up. */
 static int run(const struct options *o)
 {
@@ -376,7 +403,8 @@ static int run(const struct options *o)
 
 	timeline_mark_at(BOOT_PROCESS_START, o->start_us);
 	config_init(&cfg);
-	if (load_config(o, &cfg) || (!o->no_api && open_api(o, &api)) || setup_seccomp(o, api))
+	if (load_config(o, &cfg) || open_mmds(o, &vo.mmds) || (!o->no_api && open_api(o, &api)) ||
+	    setup_seccomp(o, api))
 		goto out;
 	vmm = vmm_create(&vo, o->id, api);
 	if (!vmm || (api && api_server_start(api)))
@@ -389,6 +417,7 @@ static int run(const struct options *o)
 out:
 	api_server_destroy(api);
 	vmm_destroy(vmm);
+	mmds_destroy(vo.mmds);
 	config_free(&cfg);
 	metrics_close();
 	log_close();

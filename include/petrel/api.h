@@ -88,6 +88,10 @@ enum api_op {
 	API_BALLOON_HINT_START,
 	API_BALLOON_HINT_STATUS,
 	API_BALLOON_HINT_STOP,
+	API_PUT_MMDS,
+	API_PATCH_MMDS,
+	API_GET_MMDS,
+	API_PUT_MMDS_CONFIG,
 	API_NR_OPS,
 };
 
@@ -100,7 +104,7 @@ struct api_request {
 	json_t *body;			/* the validated body; NULL when it has none */
 	const char *path_on_host;	/* PATCH /drives: the new file (in body), or NULL */
 
-	int status;			/* 200, 204 or 400 */
+	int status;			/* 200, 204, 400 or 413 */
 	char *reply;			/* 200: the body, malloc'd */
 	bool reply_text;		/* the reply is text/plain, not JSON */
 	char fault[API_FAULT_MAX];	/* 400: the fault_message */

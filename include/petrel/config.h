@@ -48,6 +48,18 @@ struct logger_config {
 	char *module;		/* NULL when absent */
 };
 
+enum mmds_version { MMDS_V1, MMDS_V2 };
+
+/* mmds-config: which interfaces reach the metadata service, at what address. */
+struct mmds_config {
+	bool present;
+	enum mmds_version version;
+	uint32_t ipv4;			/* host byte order; default 169.254.169.254 */
+	bool imds_compat;		/* always answer in IMDS text */
+	char *ifaces[CONFIG_MAX_NETS];
+	unsigned int nr_ifaces;
+};
+
 struct metrics_config {
 	bool present;
 	char *metrics_path;
@@ -90,6 +102,7 @@ struct vm_config {
 	struct logger_config logger;
 	struct metrics_config metrics;
 	struct balloon_config balloon;
+	struct mmds_config mmds;
 };
 
 void config_init(struct vm_config *cfg);
@@ -128,6 +141,11 @@ int config_balloon_patch(struct vm_config *cfg, json_t *obj, char *err, size_t e
 int config_balloon_stats_patch(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
 /* GET /balloon: the section as PUT takes it. */
 json_t *config_balloon_to_json(const struct balloon_config *b);
+/* mmds-config (src/vmm/config/mmds.c); its interfaces are checked by config_validate. */
+int config_mmds_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
+int config_mmds_check_ifaces(const struct vm_config *cfg, char *err, size_t errlen);
+json_t *config_mmds_to_json(const struct mmds_config *m);
+void config_mmds_free(struct mmds_config *m);
 
 /* The whole configuration in the --config-file shape (caller json_decref()s). */
 json_t *config_to_json(const struct vm_config *cfg);

@@ -174,6 +174,9 @@ extern const struct bus_ops virtio_mmio_bus_ops;
 /* Devices. Each logs why it failed (naming the file or device) and returns NULL. */
 struct virtio_dev *virtio_blk_create(const struct drive_config *cfg);
 struct virtio_dev *virtio_net_create(const struct net_config *cfg);
+/* Answer the metadata service's address on this interface (after it is attached). */
+struct mmds;
+int virtio_net_attach_mmds(struct virtio_dev *dev, struct mmds *m);
 /*
  * For unit tests and fuzzing: serve fd (owned from now on), a datagram socket
  * standing in for the tap, one frame with its virtio header a message; the

@@ -27,6 +27,7 @@ struct vm_options {
 	const char *const *snapshot_dirs;
 	unsigned int nr_snapshot_dirs;
 	bool jailed;
+	struct mmds *mmds;	/* the metadata store, NULL: none (unit tests) */
 };
 
 struct vm;

@@ -295,6 +295,7 @@ const char *http_reason(int status)
 	case 204: return "No Content";
 	case 400: return "Bad Request";
 	case 411: return "Length Required";
+	case 413: return "Payload Too Large";
 	case 500: return "Internal Server Error";
 	case 501: return "Not Implemented";
 	case 503: return "Service Unavailable";

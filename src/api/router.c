@@ -60,6 +60,10 @@ static const char *const op_names[API_NR_OPS] = {
 	[API_BALLOON_HINT_START] = "PATCH /balloon/hinting/start",
 	[API_BALLOON_HINT_STATUS] = "GET /balloon/hinting/status",
 	[API_BALLOON_HINT_STOP] = "PATCH /balloon/hinting/stop",
+	[API_PUT_MMDS] = "PUT /mmds",
+	[API_PATCH_MMDS] = "PATCH /mmds",
+	[API_GET_MMDS] = "GET /mmds",
+	[API_PUT_MMDS_CONFIG] = "PUT /mmds/config",
 };
 
 const char *api_op_name(enum api_op op)
@@ -452,6 +456,21 @@ static int check_hint_stop(struct api_request *req, json_t *body)
 	return check_fields(req, body, "balloon/hinting/stop", NULL, NULL, 0);
 }
 
+/* ---- the metadata service ---- */
+
+static int check_mmds(struct api_request *req, json_t *body)
+{
+	if (json_is_object(body))
+		return 0;
+	api_reply_fault(req, "mmds: expected a JSON object as the data store");
+	return -1;
+}
+
+static int check_mmds_config(struct api_request *req, json_t *body)
+{
+	return check_section(req, body, config_mmds_from_json);
+}
+
 /* ---- routing ---- */
 
 static const struct route routes[] = {
@@ -484,6 +503,10 @@ static const struct route routes[] = {
 	{ HTTP_GET, "balloon", "hinting/status", false, API_BALLOON_HINT_STATUS, NULL },
 	{ HTTP_PATCH, "balloon", "hinting/stop", false, API_BALLOON_HINT_STOP,
 	  check_hint_stop },
+	{ HTTP_PUT, "mmds", NULL, false, API_PUT_MMDS, check_mmds },
+	{ HTTP_PATCH, "mmds", NULL, false, API_PATCH_MMDS, check_mmds },
+	{ HTTP_GET, "mmds", NULL, false, API_GET_MMDS, NULL },
+	{ HTTP_PUT, "mmds", "config", false, API_PUT_MMDS_CONFIG, check_mmds_config },
 };
 
 /* Firecracker's resources petrel does not have: refused by name, any method. */

@@ -139,7 +139,8 @@ static const struct jail_rule vmm_rules[] = {
 	ALLOW(io_uring_enter),		/* block, Async engine */
 	/* PATCH /drives on an Async drive: the ring's file, its one registration left. */
 	ALLOW_IF(io_uring_register, EQ(1, IORING_REGISTER_FILES_UPDATE)),
-	ALLOW(getrandom),		/* entropy */
+	ALLOW(getrandom),		/* entropy, MMDS tokens */
+	ALLOW(timerfd_settime),		/* the MMDS's resend timer, on and off */
 	ALLOW(close),
 	/*
 	 * PATCH /drives: open an existing image read-only or read-write, maybe

@@ -21,6 +21,7 @@
 #include <linux/virtio_net.h>
 
 #include <petrel/log.h>
+#include <petrel/mmds.h>
 #include <petrel/util.h>
 #include <petrel/virtio.h>
 
@@ -48,6 +49,7 @@ struct net {
 	bool rx_stalled;		/* the guest had no room: wait for its rx kick */
 	bool tx_blocked;		/* the tap said EAGAIN: wait for EPOLLOUT */
 	uint32_t watch;			/* events the loop watches on the tap, 0: none */
+	struct mmds_net *mmds;		/* the metadata service on this link, or NULL */
 	struct virtq_elem elem;
 	size_t rx_len;			/* a frame read from the tap, not yet delivered */
 	uint8_t rx_buf[RX_FRAME_MAX];
@@ -158,6 +160,22 @@ static bool push(struct net *n, unsigned int q, const struct used *u, unsigned i
 	return !ret;
 }
 
+static ssize_t tap_write(struct net *n)
+{
+	ssize_t w;
+
+	do
+		w = writev(n->tap, n->elem.iov, n->elem.nr_out);
+	while (w < 0 && errno == EINTR);
+	return w;
+}
+
+/* The metadata service takes what is addressed to it, before the tap. */
+static bool to_mmds(struct net *n)
+{
+	return n->mmds && mmds_net_tx(n->mmds, n->elem.iov, n->elem.nr_out);
+}
+
 /* Send what the guest queued, a queue's worth per call; true when chains were returned. */
 static bool process_tx(struct net *n)
 {
@@ -172,9 +190,7 @@ static bool process_tx(struct net *n)
 					"has device-writable buffers" : "shorter than its header");
 			break;
 		}
-		do
-			w = writev(n->tap, n->elem.iov, n->elem.nr_out);
-		while (w < 0 && errno == EINTR);
+		w = to_mmds(n) ? (ssize_t)n->elem.out_len : tap_write(n);
 		if (w < 0 && errno == EAGAIN) {
 			dev_unpop(&n->dev, TXQ, 1);	/* kept; EPOLLOUT brings us back */
 			n->tx_blocked = true;
@@ -307,6 +323,14 @@ static int read_frame(struct net *n)
 	return 1;
 }
 
+/* The metadata service's frames go first: 1 when one waits in rx_buf. */
+static int from_mmds(struct net *n)
+{
+	if (n->mmds)
+		n->rx_len = mmds_net_rx(n->mmds, n->rx_buf, sizeof(n->rx_buf));
+	return n->rx_len ? 1 : 0;
+}
+
 /* Move frames from the tap to the guest until either side runs dry. */
 static bool process_rx(struct net *n)
 {
@@ -315,7 +339,7 @@ static bool process_rx(struct net *n)
 
 	for (unsigned int i = 0; i < RX_BURST && !n->dev.broken; i++) {
 		if (!n->rx_len) {
-			ret = read_frame(n);
+			ret = from_mmds(n) ?: read_frame(n);
 			if (ret < 0)
 				n->rx_stalled = true;	/* retry on the next rx kick, no spinning */
 			if (ret <= 0)
@@ -426,6 +450,9 @@ static void net_queue_notify(struct virtio_dev *dev, unsigned int q)
 	} else if (q == TXQ && !n->tx_blocked && process_tx(n)) {
 		virtio_dev_notify(dev, &dev->queues[TXQ]);
 	}
+	/* The metadata service's answers to what was just sent. */
+	if (q == TXQ && n->mmds && !n->rx_stalled && process_rx(n))
+		virtio_dev_notify(dev, &dev->queues[RXQ]);
 	update_watch(n);
 }
 
@@ -444,6 +471,7 @@ static void net_destroy(struct virtio_dev *dev)
 
 	net_reset(dev);
 	update_watch(n);
+	mmds_net_destroy(n->mmds);
 	close(n->tap);
 	free(n);
 }
@@ -489,4 +517,24 @@ struct virtio_dev *virtio_net_create(const struct net_config *cfg)
 struct virtio_dev *virtio_net_create_on_fd(const struct net_config *cfg, int fd)
 {
 	return create(cfg, fd, false);
+}
+
+/* On the vmm thread: the metadata service has frames outside a transmit (a resend). */
+static void mmds_kick(void *opaque)
+{
+	struct net *n = opaque;
+
+	pthread_mutex_lock(&n->dev.lock);
+	if (serving(n) && !n->rx_stalled && process_rx(n))
+		virtio_dev_notify(&n->dev, &n->dev.queues[RXQ]);
+	update_watch(n);
+	pthread_mutex_unlock(&n->dev.lock);
+}
+
+int virtio_net_attach_mmds(struct virtio_dev *dev, struct mmds *m)
+{
+	struct net *n = to_net(dev);
+
+	n->mmds = mmds_net_create(m, dev->loop, mmds_kick, n);
+	return n->mmds ? 0 : -ENOMEM;
 }

@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <petrel/mmds.h>
 #include <petrel/log.h>
 #include <petrel/metrics.h>
 #include <petrel/util.h>
@@ -208,6 +209,20 @@ static int add_virtio(struct vm *vm, struct virtio_dev *dev)
 	return acpi_add_device(&vm->acpi, &adev);
 }
 
+/* The interfaces mmds-config names answer the metadata service's address. */
+static int attach_mmds(struct vm *vm, const struct vm_config *cfg, unsigned int net)
+{
+	const struct mmds_config *m = &cfg->mmds;
+
+	if (!m->present || !vm->opts.mmds)
+		return 0;
+	for (unsigned int i = 0; i < m->nr_ifaces; i++) {
+		if (!strcmp(m->ifaces[i], cfg->nets[net].iface_id))
+			return virtio_net_attach_mmds(vm->virtio[vm->nr_virtio - 1], vm->opts.mmds);
+	}
+	return 0;
+}
+
 /* In config order: drives (the root drive, drives[0], becomes vda), network interfaces, entropy. */
 int vm_setup_virtio(struct vm *vm, const struct vm_config *cfg)
 {
@@ -222,8 +237,10 @@ int vm_setup_virtio(struct vm *vm, const struct vm_config *cfg)
 	}
 	for (i = 0; !ret && i < cfg->nr_drives; i++)
 		ret = add_virtio(vm, virtio_blk_create(&cfg->drives[i]));
+	if (cfg->mmds.present && vm->opts.mmds)
+		mmds_configure(vm->opts.mmds, &cfg->mmds);
 	for (i = 0; !ret && i < cfg->nr_nets; i++)
-		ret = add_virtio(vm, virtio_net_create(&cfg->nets[i]));
+		ret = add_virtio(vm, virtio_net_create(&cfg->nets[i])) ?: attach_mmds(vm, cfg, i);
 	if (!ret && cfg->entropy)
 		ret = add_virtio(vm, virtio_rng_create());
 	if (!ret && cfg->balloon.present)

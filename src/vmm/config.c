@@ -791,6 +791,11 @@ static int nets_from_json(struct ctx *c, struct vm_config *cfg, json_t *arr)
 	return array_from_json(c, cfg, arr, net_add);
 }
 
+static int mmds_from_json(struct ctx *c, struct vm_config *cfg, json_t *obj)
+{
+	return config_mmds_from_json(cfg, obj, c->err, c->errlen);
+}
+
 static const struct {
 	const char *name;
 	parse_fn parse;		/* NULL: a Firecracker section petrel lacks */
@@ -804,7 +809,7 @@ static const struct {
 	{ "metrics", metrics_from_json },
 	{ "vsock", NULL },
 	{ "balloon", config_balloon_section },
-	{ "mmds-config", NULL },
+	{ "mmds-config", mmds_from_json },
 	{ "cpu-config", NULL },
 };
 
@@ -868,6 +873,7 @@ void config_free(struct vm_config *cfg)
 	free(cfg->logger.module);
 	free(cfg->metrics.metrics_path);
 	json_decref(cfg->metrics.properties);
+	config_mmds_free(&cfg->mmds);
 	config_init(cfg);
 }
 
@@ -1068,7 +1074,9 @@ json_t *config_to_json(const struct vm_config *cfg)
 	     json_object_set_new(root, "logger", logger_to_json(&cfg->logger))) ||
 	    (mt->present && json_object_set_new(root, "metrics", metrics_to_json(mt))) ||
 	    (cfg->balloon.present &&
-	     json_object_set_new(root, "balloon", config_balloon_to_json(&cfg->balloon)))) {
+	     json_object_set_new(root, "balloon", config_balloon_to_json(&cfg->balloon))) ||
+	    (cfg->mmds.present &&
+	     json_object_set_new(root, "mmds-config", config_mmds_to_json(&cfg->mmds)))) {
 		json_decref(root);
 		return NULL;
 	}
@@ -1093,7 +1101,10 @@ int config_validate(const struct vm_config *cfg, char *err, size_t errlen)
 	if (roots > 1)
 		return fail(&c, NULL, "%u drives have is_root_device set, at most one may", roots);
 	c.where = "balloon";
-	return config_balloon_check(&c, cfg);
+	ret = config_balloon_check(&c, cfg);
+	if (ret)
+		return ret;
+	return config_mmds_check_ifaces(cfg, err, errlen);
 }
 
 /* ---- for the section parsers under config/ ---- */

@@ -22,6 +22,7 @@
 #include <petrel/jail.h>
 #include <petrel/log.h>
 #include <petrel/metrics.h>
+#include <petrel/mmds.h>
 #include <petrel/snapshot.h>
 #include <petrel/timeline.h>
 #include <petrel/util.h>
@@ -215,6 +216,56 @@ static void put_drive(struct vmm *v, struct api_request *req)
 static void put_net(struct vmm *v, struct api_request *req)
 {
 	reply_configured(v, req, config_net_from_json(&v->cfg, req->body, req->fault, sizeof(req->fault)));
+}
+
+/* ---- the metadata service: the store any time, its config before boot ---- */
+
+static void mmds_store(struct vmm *v, struct api_request *req)
+{
+	struct mmds *m = v->opts.mmds;
+	int ret;
+
+	if (!m) {
+		api_reply_fault(req, "mmds: no metadata service in this petrel");
+		return;
+	}
+	ret = req->op == API_PUT_MMDS ? mmds_put(m, req->body) : mmds_patch(m, req->body);
+	if (ret == -E2BIG) {
+		api_reply_fault(req, "mmds: the data store would be larger than its limit of %zu "
+				"bytes (--mmds-size-limit)", mmds_size_limit(m));
+		req->status = 413;
+	} else if (ret) {
+		api_reply_fault(req, "mmds: %s", ret == -EINVAL ? "expected a JSON object" :
+				strerror(-ret));
+	} else {
+		api_reply_ok(req);
+	}
+}
+
+static void get_mmds(struct vmm *v, struct api_request *req)
+{
+	if (!v->opts.mmds)
+		api_reply_fault(req, "mmds: no metadata service in this petrel");
+	else
+		api_reply_json(req, json_incref(mmds_data(v->opts.mmds)));
+}
+
+/* The interfaces named must be configured already; nothing changes on a fault. */
+static void put_mmds_config(struct vmm *v, struct api_request *req)
+{
+	struct mmds_config old = v->cfg.mmds;
+	int ret;
+
+	memset(&v->cfg.mmds, 0, sizeof(v->cfg.mmds));
+	ret = config_mmds_from_json(&v->cfg, req->body, req->fault, sizeof(req->fault)) ?:
+	      config_mmds_check_ifaces(&v->cfg, req->fault, sizeof(req->fault));
+	if (ret) {
+		config_mmds_free(&v->cfg.mmds);
+		v->cfg.mmds = old;
+	} else {
+		config_mmds_free(&old);
+	}
+	reply_configured(v, req, ret);
 }
 
 static void put_entropy(struct vmm *v, struct api_request *req)
@@ -708,6 +759,10 @@ static const struct {
 	[API_BALLOON_HINT_START] = { balloon_request, POST },
 	[API_BALLOON_HINT_STATUS] = { balloon_request, POST },
 	[API_BALLOON_HINT_STOP] = { balloon_request, POST },
+	[API_PUT_MMDS] = { mmds_store, ANY },
+	[API_PATCH_MMDS] = { mmds_store, ANY },
+	[API_GET_MMDS] = { get_mmds, ANY },
+	[API_PUT_MMDS_CONFIG] = { put_mmds_config, PRE },
 };
 
 static void apply(struct vmm *v, struct api_request *req)

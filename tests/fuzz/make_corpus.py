@@ -429,7 +429,72 @@ def acpi_pm():
           pio(OUT, ctl, 1, 0x0134) + pio(IN, 3, 0, 0))
 
 
+# ---- the metadata service: guest requests, and frames at its address ----
+
+MMDS_HEADS = {
+    "get-listing": "GET /latest/meta-data/ HTTP/1.1\r\nHost: 169.254.169.254\r\n\r\n",
+    "get-json": "GET /latest/meta-data/ami-id HTTP/1.1\r\nAccept: application/json\r\n\r\n",
+    "put-token": "PUT /latest/api/token HTTP/1.1\r\nX-metadata-token-ttl-seconds: 60\r\n\r\n",
+    "get-token": "GET /latest HTTP/1.1\r\nX-metadata-token: " + "ab" * 32 + "\r\n\r\n",
+    "pointer": "GET /latest/meta-data/a~0b~1c/x/1 HTTP/1.0\r\nConnection: close\r\n\r\n",
+    "body": "PUT /latest/api/token HTTP/1.1\r\nContent-Length: 3\r\n"
+            "X-aws-ec2-metadata-token-ttl-seconds: 1\r\n\r\nabc",
+}
+
+
+def mmds_http():
+    for name, head in MMDS_HEADS.items():
+        write("fuzz_mmds_http", name, head)
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+GUEST_MAC = bytes([6, 0, 0, 0, 0, 2])
+MMDS_MAC = bytes([6, 1, 0x23, 0x45, 0x67, 1])
+GUEST_IP = bytes([169, 254, 1, 2])
+MMDS_IP = bytes([169, 254, 169, 254])
+
+
+def vnet(frame):
+    """A frame as the endpoint gets it: the virtio-net header, then its u16 length first."""
+    f = bytes(12) + frame
+    return struct.pack("<H", len(f)) + f
+
+
+def arp_request():
+    arp = struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + GUEST_MAC + GUEST_IP + bytes(6) + MMDS_IP
+    return vnet(b"\xff" * 6 + GUEST_MAC + b"\x08\x06" + arp)
+
+
+def tcp(seq, ack, flags, payload=b""):
+    t = struct.pack("!HHIIBBHHH", 40000, 80, seq, ack, 5 << 4, flags, 65535, 0, 0) + payload
+    pseudo = GUEST_IP + MMDS_IP + struct.pack("!BBH", 0, 6, len(t))
+    t = t[:16] + struct.pack("!H", csum(pseudo + t)) + t[18:]
+    ip = struct.pack("!BBHHHBBH", 0x45, 0, 20 + len(t), 1, 0x4000, 64, 6, 0) + GUEST_IP + MMDS_IP
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    return vnet(MMDS_MAC + GUEST_MAC + b"\x08\x00" + ip + t)
+
+
+def mmds_frames():
+    get = MMDS_HEADS["get-listing"].encode()
+    write("fuzz_mmds_frames", "arp", arp_request())
+    # Fuzz builds start the server's sequence numbers at 0: its SYN-ACK is acknowledged by 1.
+    write("fuzz_mmds_frames", "syn-get-fin", arp_request() + tcp(100, 0, 2) +
+          tcp(101, 1, 0x18, get) + tcp(101 + len(get), 1, 0x11))
+    write("fuzz_mmds_frames", "no-connection", tcp(5, 5, 0x18, get) + tcp(9, 0, 4))
+    write("fuzz_mmds_frames", "syn-flood", b"".join(tcp(i, 0, 2)[:-2] + b"\0\0" for i in range(20)))
+
+
 def main():
+    mmds_http()
+    mmds_frames()
     http()
     api_json()
     config()

@@ -8,6 +8,7 @@
 void blk_action(void);
 void rng_action(void);
 void net_action(void);
+void mmds_action(void);
 void hostile_action(void);
 void count_action(void);
 void cad_action(void);

@@ -123,6 +123,7 @@ static const struct action actions[] = {
 	{ "blk",		blk_action },
 	{ "rng",		rng_action },
 	{ "net",		net_action },
+	{ "mmds",		mmds_action },
 	{ "hostile",		hostile_action },
 	{ "count",		count_action },
 	{ "cad",		cad_action },

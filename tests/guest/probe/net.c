@@ -17,12 +17,11 @@
 #include "cmdline.h"
 #include "lib.h"
 #include "mem.h"
+#include "netdev.h"
 #include "serial.h"
 #include "time.h"
 #include "virtq.h"
 
-#define NET_BUF		2048
-#define NET_HDR		sizeof(struct virtio_net_hdr_v1)
 #define RX_QUEUE	0
 #define TX_QUEUE	1
 #define QUEUE_SIZE	256
@@ -39,16 +38,6 @@ static_assert(NET_HDR == 12, "virtio_net_hdr_v1");
 struct unaligned32 {
 	uint32_t v;
 } __packed;
-
-struct net {
-	struct virtio_dev *dev;
-	struct virtq rx, tx;
-	uint8_t mac[ETH_ALEN];
-	uint8_t *rx_bufs;
-	uint8_t *tx_bufs;
-	uint16_t *tx_free;		/* a stack of free tx buffer indices */
-	unsigned int nr_tx_free;
-};
 
 struct counts {
 	uint64_t frames;
@@ -69,7 +58,7 @@ static uint32_t sum32(const uint8_t *p, size_t len)
 	return sum + tail;
 }
 
-static void post_rx(struct net *n, uint8_t *buf)
+void post_rx(struct net *n, uint8_t *buf)
 {
 	struct vbuf b = { mem_addr(buf), NET_BUF, true };
 
@@ -92,7 +81,7 @@ static void read_mac(struct net *n)
 		      from_device ? "" : " (own)");
 }
 
-static int net_open(struct net *n)
+int net_open(struct net *n)
 {
 	unsigned int i;
 
