@@ -11,6 +11,7 @@
  * and signal handlers may all count), flushing takes a lock.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
@@ -137,6 +138,8 @@ void metrics_source_remove(const void *base);
  * -errno, unchanged, on failure; err then holds a message naming the path. Arms the flush timer.
  */
 int metrics_set_path(const char *path, char *err, size_t errlen);
+/* Set once (--metrics-path, the config file or PUT /metrics): never again. */
+bool metrics_has_path(void);
 
 /*
  * Fields at the top of every line from now on, as Firecracker's metrics

@@ -524,6 +524,16 @@ int metrics_set_path(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+bool metrics_has_path(void)
+{
+	bool has;
+
+	pthread_mutex_lock(&mt.lock);
+	has = mt.fd >= 0;
+	pthread_mutex_unlock(&mt.lock);
+	return has;
+}
+
 int metrics_set_fields(const char *id, const json_t *properties)
 {
 	json_t *f = json_object();

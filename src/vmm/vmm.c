@@ -303,6 +303,11 @@ static void put_metrics(struct vmm *v, struct api_request *req)
 	const struct metrics_config *m = &v->cfg.metrics;
 	int ret;
 
+	if (metrics_has_path()) {
+		/* Firecracker's answer: lines already went to the first path. */
+		api_reply_fault(req, "Reinitialization of metrics not allowed.");
+		return;
+	}
 	if (metrics_set_path(path, req->fault, sizeof(req->fault))) {
 		req->status = 400;
 		return;

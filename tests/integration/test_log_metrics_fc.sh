@@ -83,6 +83,10 @@ expect_api 400 "metrics.emit_id: expected a boolean" PUT /metrics \
 	"{\"metrics_path\": \"$T/metrics.fifo\", \"emit_id\": 1}"
 expect_api 400 'metrics.properties: \"k\": expected a string' PUT /metrics \
 	"{\"metrics_path\": \"$T/metrics.fifo\", \"properties\": {\"k\": []}}"
+# Set once, as Firecracker: a second path is refused and the first one kept.
+expect_api 400 "Reinitialization of metrics not allowed." PUT /metrics \
+	"{\"metrics_path\": \"$T/second.metrics\"}"
+[ ! -e "$T/second.metrics" ] || fail "a second PUT /metrics created its file"
 expect_api 400 "logger.module: expected a string" PUT /logger '{"module": false}'
 expect_api 400 "logger.module: expected at most 127 bytes" PUT /logger \
 	"{\"module\": \"$(printf 'm%.0s' $(seq 200))\"}"
