@@ -257,6 +257,14 @@ def walk_boot(binary, kernel, tmp):
         cfg = expect(p, "GET", "/vm/config", None, 200, VM_CONFIG)
         if cfg and cfg["boot-source"].get("kernel_image_path") != "":
             fail("GET /vm/config before PUT /boot-source: kernel_image_path is not \"\"")
+        # Firecracker's VmmConfig: a section not set is null, an empty list [].
+        for key in ("balloon", "cpu-config", "logger", "metrics", "mmds-config", "vsock",
+                    "entropy", "memory-hotplug"):
+            if cfg and (key not in cfg or cfg[key] is not None):
+                fail(f"GET /vm/config before any PUT: {key} is not null")
+        for key in ("drives", "network-interfaces", "pmem"):
+            if cfg and cfg.get(key) != []:
+                fail(f"GET /vm/config before any PUT: {key} is not []")
         expect(p, "PUT", "/logger", {"level": "warning"}, 204)
         expect(p, "PUT", "/logger", {"level": "Info", "log_path": tmp + "/fc.log",
                                      "show_level": True, "show_log_origin": True,

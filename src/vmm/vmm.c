@@ -175,14 +175,40 @@ static void get_machine(struct vmm *v, struct api_request *req)
 	api_reply_json(req, machine);
 }
 
-/* Firecracker's schema requires boot-source.kernel_image_path: "" until one is set. */
+/*
+ * Firecracker's shape: boot-source.kernel_image_path is "" until one is set,
+ * a section not configured is null and an empty list is [].
+ */
+static int vm_config_fill(json_t *all)
+{
+	static const char *const optional[] = {
+		"balloon", "cpu-config", "logger", "machine-config", "metrics", "mmds-config",
+		"vsock", "entropy", "memory-hotplug",
+	};
+	static const char *const lists[] = { "drives", "network-interfaces", "pmem" };
+	json_t *boot = json_object_get(all, "boot-source");
+	int ret = 0;
+
+	if (!boot) {
+		boot = json_object();
+		ret |= json_object_set_new(all, "boot-source", boot);
+	}
+	if (!json_object_get(boot, "kernel_image_path"))
+		ret |= json_object_set_new(boot, "kernel_image_path", json_string(""));
+	for (size_t i = 0; i < ARRAY_SIZE(optional); i++)
+		if (!json_object_get(all, optional[i]))
+			ret |= json_object_set_new(all, optional[i], json_null());
+	for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
+		if (!json_object_get(all, lists[i]))
+			ret |= json_object_set_new(all, lists[i], json_array());
+	return ret;
+}
+
 static void get_vm_config(struct vmm *v, struct api_request *req)
 {
 	json_t *all = config_to_json(&v->cfg);
-	json_t *boot = json_object_get(all, "boot-source");
 
-	if (boot && !json_object_get(boot, "kernel_image_path") &&
-	    json_object_set_new(boot, "kernel_image_path", json_string(""))) {
+	if (all && vm_config_fill(all)) {
 		json_decref(all);
 		all = NULL;
 	}
