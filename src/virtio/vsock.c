@@ -685,12 +685,14 @@ static void process_rx(struct vsock *v)
 			ret = send_stray(v);
 		} else {
 			c = rx_pop(v);
-			ret = c->state == C_DEAD ? (dev_unpop(&v->dev, RXQ, 1), 0) :
-			      serve_conn(v, c);
 			if (c->state == C_DEAD) {
+				/* Killed while queued: conn_kill left its freeing to us. */
+				dev_unpop(&v->dev, RXQ, 1);
 				c->dead_next = v->dead;
 				v->dead = c;
+				ret = 0;
 			} else {
+				ret = serve_conn(v, c);
 				rx_want(v, c);
 			}
 		}
