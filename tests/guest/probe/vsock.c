@@ -569,7 +569,7 @@ void vsock_connect_action(void)
 	uint32_t port = (uint32_t)cmdline_num("probe.port=", 1234);
 	uint64_t total = cmdline_num("probe.vsock_bytes=", 65536);
 	unsigned int n = (unsigned int)MIN(cmdline_num("probe.vsock_conns=", 1), VS_MAX_CONNS);
-	uint64_t deadline = time_deadline(cmdline_num("probe.vsock_timeout_ms=", 60000));
+	uint64_t deadline;
 	const char *mode;
 	size_t mode_len;
 	bool echo = !(cmdline_value("probe.vsock_mode=", &mode, &mode_len) &&
@@ -580,6 +580,7 @@ void vsock_connect_action(void)
 	if (vs_open())
 		return;
 	data_bufs();
+	deadline = time_deadline(cmdline_num("probe.vsock_timeout_ms=", 60000));
 	start = rdtsc();
 	for (i = 0; i < n; i++)
 		open_conn(FIRST_PORT + i, port);
