@@ -236,7 +236,7 @@ int vm_setup_virtio(struct vm *vm, const struct vm_config *cfg)
 	int ret = 0;
 
 	if (n > VM_MAX_VIRTIO) {
-		pr_err("drives, network-interfaces, entropy, vsock: %u virtio devices, at most %d fit",
+		pr_err("drives, network-interfaces, entropy: %u virtio devices, at most %d fit",
 		       n, VM_MAX_VIRTIO);
 		return -ENOSPC;
 	}
