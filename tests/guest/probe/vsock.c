@@ -86,6 +86,7 @@ struct vs {
 	bool sink;
 	uint64_t bytes;
 	uint32_t stray_rsts;		/* RSTs for no connection (hostile mode) */
+	bool tx_unkicked;		/* chains added since the last kick */
 };
 
 static struct vs vs;
@@ -201,11 +202,21 @@ static void tx_reclaim(void)
 		virtq_kick(&vs.rx);
 }
 
+/* One kick for all the chains added since the last: each kick is a VM exit. */
+static void tx_kick(void)
+{
+	if (vs.tx_unkicked)
+		virtq_kick(&vs.tx);
+	vs.tx_unkicked = false;
+}
+
 /* Wait (bounded) for a free transmit descriptor. */
 static bool tx_room(void)
 {
 	uint64_t deadline = time_deadline(VIRTIO_TIMEOUT_MS);
 
+	if (!vs.tx.nr_free)
+		tx_kick();
 	while (!vs.tx.nr_free) {
 		tx_reclaim();
 		if (!vs.tx.nr_free && time_passed(deadline)) {
@@ -223,7 +234,7 @@ static void tx_send(void *buf, uint32_t len)
 	if (!tx_room())
 		return;
 	virtq_add(&vs.tx, &b, 1, buf);
-	virtq_kick(&vs.tx);
+	vs.tx_unkicked = true;
 }
 
 /* A control packet (no payload) from a header of its own. */
@@ -426,6 +437,7 @@ static void poll_once(void)
 	}
 	if (reposted)
 		virtq_kick(&vs.rx);
+	tx_kick();
 }
 
 /* ---- bring-up ---- */
@@ -538,6 +550,7 @@ static bool step(struct conn *c, uint64_t total, bool echo)
 		return false;
 	while (c->sent < total && send_chunk(c, total - c->sent, false))
 		;
+	tx_kick();
 	if (!c->shut && c->sent == total && (!echo || c->got >= total)) {
 		conn_ctl(c, VIRTIO_VSOCK_OP_SHUTDOWN,
 			 VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND);
@@ -643,6 +656,7 @@ void vsock_hostile_action(void)
 	}
 	while (!c->reset && c->sent < limit) {
 		send_chunk(c, limit - c->sent, true);
+		tx_kick();
 		poll_once();
 	}
 	settle_ms(300);
