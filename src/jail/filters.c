@@ -202,7 +202,8 @@ static const struct jail_rule vmm_rules[] = {
 	 * "<uds_path>_<port>" made with non-blocking Unix stream sockets (the
 	 * filter cannot read connect's address, the socket rule bounds it),
 	 * host bytes read straight into the guest's buffers, a guest's
-	 * SHUTDOWN passed on as the host's end of writing.
+	 * SHUTDOWN passed on as the host's end of writing; the guest's bytes
+	 * sent to the host never wait nor raise SIGPIPE.
 	 */
 	ALLOW_IF(accept4, EQ(3, SOCK_CLOEXEC | SOCK_NONBLOCK)),
 	ALLOW_IF(socket, EQ(0, AF_UNIX), EQ(1, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC),
@@ -210,6 +211,7 @@ static const struct jail_rule vmm_rules[] = {
 	ALLOW(connect),
 	ALLOW(readv),
 	ALLOW_IF(shutdown, EQ(1, SHUT_WR)),
+	ALLOW_IF(sendmsg, EQ(2, MSG_DONTWAIT | MSG_NOSIGNAL)),
 };
 
 /*

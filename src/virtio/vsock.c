@@ -408,6 +408,18 @@ static void teardown(struct vsock *v)
 
 /* ---- the host side: guest bytes to the host socket ---- */
 
+/* A peer gone is EPIPE, never SIGPIPE, whatever the process does with the signal. */
+static ssize_t to_host(int fd, const struct iovec *iov, unsigned int n)
+{
+	struct msghdr msg = { .msg_iov = (struct iovec *)iov, .msg_iovlen = n };
+	ssize_t w;
+
+	do
+		w = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (w < 0 && errno == EINTR);
+	return w;
+}
+
 /* Write from the front of the buffer; false when the host end is gone. */
 static bool flush_buf(struct conn *c)
 {
@@ -417,10 +429,8 @@ static bool flush_buf(struct conn *c)
 			{ c->buf + c->buf_head, first },
 			{ c->buf, c->buf_len - first },
 		};
-		ssize_t n = writev(c->fd, iov, c->buf_len > first ? 2 : 1);
+		ssize_t n = to_host(c->fd, iov, c->buf_len > first ? 2 : 1);
 
-		if (n < 0 && errno == EINTR)
-			continue;
 		if (n < 0)
 			return errno == EAGAIN;
 		c->buf_head = (c->buf_head + n) % VSOCK_BUF_ALLOC;
@@ -485,9 +495,7 @@ static void forward(struct vsock *v, struct conn *c, struct iovec *iov, unsigned
 	}
 	v->m.tx_bytes_count += len;
 	if (!c->buf_len) {
-		do
-			w = writev(c->fd, iov, n);
-		while (w < 0 && errno == EINTR);
+		w = to_host(c->fd, iov, n);
 		if (w < 0 && errno != EAGAIN) {
 			conn_reset(v, c);
 			return;
@@ -748,12 +756,12 @@ static void guest_connect(struct vsock *v, const struct vsock_pkt *p)
 static void accepted(struct vsock *v, struct conn *c)
 {
 	char ok[24];
-	int len = snprintf(ok, sizeof(ok), "OK %u\n", c->local_port);
+	struct iovec iov = { ok, snprintf(ok, sizeof(ok), "OK %u\n", c->local_port) };
 
 	c->state = C_OPEN;
 	c->readable = true;
 	/* A new socket's send buffer is empty: the short line always fits. */
-	if (write(c->fd, ok, len) != len)
+	if (to_host(c->fd, &iov, 1) != (ssize_t)iov.iov_len)
 		conn_reset(v, c);
 }
 
