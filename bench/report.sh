@@ -902,6 +902,25 @@ this page again from them.
 EOF
 }
 
+vsock() {
+	results vsock vsock || return 0
+	echo "## 13. vsock"
+	echo
+	echo "\`bench/vsock.sh\`: the probe's vsock driver on petrel (1 vCPU, 128 MiB), the"
+	echo "host's end \`tests/guest/probe/vsock_peer.py\`. Host → guest: the guest sinks"
+	echo "what the host writes after its \`CONNECT\`, timed by the host until the guest"
+	echo "closes; guest → host: the guest connects to \`<uds_path>_5000\` and sends,"
+	echo "timed by the host's reader. Connections per second: \`CONNECT\` → \`OK\` →"
+	echo "close, one after another. The probe runs in guest kernel mode, which this"
+	echo "host's \`kvm_pvm\` emulates: the figures are the probe's, not the device's"
+	echo "ceiling. $(when)"
+	echo
+	cat "$d/tables.md"
+	[ -s "$d/tables.md" ] || echo "$d/tables.md" >> "$tmp/missing"
+	commands
+	echo
+}
+
 {
 	intro
 	echo
@@ -917,6 +936,7 @@ EOF
 	uffd > "$tmp/uffd"
 	timeline > "$tmp/timeline"
 	mmds > "$tmp/mmds"
+	vsock > "$tmp/vsock"
 	echo "## Summary: petrel / QEMU microvm (medians)"
 	echo
 	echo "| benchmark | measure | petrel | QEMU | petrel / QEMU |"
@@ -933,6 +953,8 @@ EOF
 	cat "$tmp/timeline"
 	[ -z "$(tail -n 1 "$tmp/timeline")" ] || echo
 	cat "$tmp/mmds"
+	[ -z "$(tail -n 1 "$tmp/mmds")" ] || echo
+	cat "$tmp/vsock"
 } > "$tmp/page"
 sed -i -e :a -e '/^\n*$/{$d;N;ba' -e '}' "$tmp/page"	# no blank lines at the end
 cp "$tmp/page" "$page"

@@ -92,6 +92,7 @@ enum api_op {
 	API_PATCH_MMDS,
 	API_GET_MMDS,
 	API_PUT_MMDS_CONFIG,
+	API_PUT_VSOCK,
 	API_NR_OPS,
 };
 

@@ -39,6 +39,13 @@ struct net_config {
 	uint8_t guest_mac[6];
 };
 
+/* The one virtio-vsock device: guest_cid 0 when there is none. */
+struct vsock_config {
+	uint32_t guest_cid;		/* 3..0xfffffffe */
+	char *uds_path;			/* the host side's listening socket */
+	char *vsock_id;			/* deprecated by Firecracker: echoed, NULL when absent */
+};
+
 struct logger_config {
 	bool present;
 	char *log_path;		/* NULL: stderr */
@@ -99,6 +106,7 @@ struct vm_config {
 	struct net_config nets[CONFIG_MAX_NETS];
 	unsigned int nr_nets;
 	bool entropy;
+	struct vsock_config vsock;
 	struct logger_config logger;
 	struct metrics_config metrics;
 	struct balloon_config balloon;
@@ -124,6 +132,9 @@ int config_machine_from_json(struct vm_config *cfg, json_t *obj, bool partial,
 int config_drive_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
 int config_net_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
 int config_entropy_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
+int config_vsock_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
+/* snapshot/load's vsock_override: the restored device listens at uds_path instead. */
+int config_vsock_override(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
 /*
  * PATCH /drives/{id}: check the body ({"drive_id", "path_on_host"}) without
  * applying it; *path_on_host points into obj (NULL when absent).

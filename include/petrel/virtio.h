@@ -185,6 +185,34 @@ int virtio_net_attach_mmds(struct virtio_dev *dev, struct mmds *m);
 struct virtio_dev *virtio_net_create_on_fd(const struct net_config *cfg, int fd);
 struct virtio_dev *virtio_rng_create(void);
 /*
+ * virtio-vsock with Firecracker's host side: listens on cfg->uds_path
+ * (a stale socket there is replaced, a live one refused), and reports its
+ * counters as the metrics group "vsock" itself.
+ */
+struct virtio_dev *virtio_vsock_create(const struct vsock_config *cfg);
+
+/* virtio-vsock packets, exposed for unit tests and fuzzing. */
+struct vsock_pkt {
+	uint64_t src_cid, dst_cid;
+	uint32_t src_port, dst_port;
+	uint32_t len;			/* payload bytes after the header */
+	uint16_t type, op;
+	uint32_t flags, buf_alloc, fwd_cnt;
+};
+/*
+ * The header of a transmit chain of out_len readable bytes: 0, or -EINVAL
+ * with *why (a chain shorter than the header, a payload longer than the
+ * chain or than max_payload).
+ */
+int vsock_pkt_parse(const struct iovec *iov, unsigned int n, uint32_t out_len,
+		    uint32_t max_payload, struct vsock_pkt *pkt, const char **why);
+/*
+ * Bytes a peer advertising buf_alloc and fwd_cnt can still take after
+ * tx_cnt bytes sent to it (counters wrap, as the spec's do); 0 when a
+ * hostile peer's fwd_cnt runs ahead of what it was sent.
+ */
+uint32_t vsock_peer_credit(uint32_t buf_alloc, uint32_t fwd_cnt, uint32_t tx_cnt);
+/*
  * PATCH /drives/{id}: serve another file from now on, with its capacity,
  * once the old one is flushed; -errno and err naming the drive and the
  * file, the old file kept, on failure.

@@ -64,6 +64,7 @@ static const char *const op_names[API_NR_OPS] = {
 	[API_PATCH_MMDS] = "PATCH /mmds",
 	[API_GET_MMDS] = "GET /mmds",
 	[API_PUT_MMDS_CONFIG] = "PUT /mmds/config",
+	[API_PUT_VSOCK] = "PUT /vsock",
 };
 
 const char *api_op_name(enum api_op op)
@@ -197,6 +198,11 @@ static int check_net_put(struct api_request *req, json_t *body)
 static int check_entropy(struct api_request *req, json_t *body)
 {
 	return check_section(req, body, config_entropy_from_json);
+}
+
+static int check_vsock(struct api_request *req, json_t *body)
+{
+	return check_section(req, body, config_vsock_from_json);
 }
 
 static int check_logger(struct api_request *req, json_t *body)
@@ -402,6 +408,19 @@ static int check_overrides(struct api_request *req, json_t *arr)
 	return 0;
 }
 
+/* Its shape here; whether the snapshot has a vsock device, on the vmm thread. */
+static int check_vsock_override(struct api_request *req, json_t *o)
+{
+	static const char *const known[] = { "uds_path" };
+	static const json_type types[] = { JSON_STRING };
+	const char *where = "snapshot/load.vsock_override";
+
+	if (!o)
+		return 0;
+	return check_fields(req, o, where, known, types, ARRAY_SIZE(known)) ||
+	       need_string(req, o, where, "uds_path") ? -1 : 0;
+}
+
 static int check_snapshot_load(struct api_request *req, json_t *body)
 {
 	static const char *const known[] = {
@@ -425,10 +444,8 @@ static int check_snapshot_load(struct api_request *req, json_t *body)
 				"\"mem_file_path\" (deprecated) is needed");
 		return -1;
 	}
-	if (json_object_get(body, "vsock_override")) {
-		api_reply_fault(req, "snapshot/load.vsock_override: vsock is not supported yet");
+	if (check_vsock_override(req, json_object_get(body, "vsock_override")))
 		return -1;
-	}
 	if (hp && strcmp(hp, "Snapshot") && config_huge_pages_from_name(hp, &unused)) {
 		api_reply_fault(req, "snapshot/load.huge_pages: \"%s\" is not one of Snapshot, "
 				"None, Transparent, 2M", hp);
@@ -487,6 +504,7 @@ static const struct route routes[] = {
 	{ HTTP_PATCH, "drives", NULL, true, API_PATCH_DRIVE, check_drive_patch },
 	{ HTTP_PUT, "network-interfaces", NULL, true, API_PUT_NET, check_net_put },
 	{ HTTP_PUT, "entropy", NULL, false, API_PUT_ENTROPY, check_entropy },
+	{ HTTP_PUT, "vsock", NULL, false, API_PUT_VSOCK, check_vsock },
 	{ HTTP_PUT, "logger", NULL, false, API_PUT_LOGGER, check_logger },
 	{ HTTP_PUT, "metrics", NULL, false, API_PUT_METRICS, check_metrics },
 	{ HTTP_PATCH, "vm", NULL, false, API_PAUSE, check_vm_state },

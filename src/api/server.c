@@ -446,6 +446,7 @@ static const struct op_metrics op_metrics[API_NR_OPS] = {
 	[API_SNAPSHOT_LOAD] = { M_PUT_SNAPSHOT_COUNT, M_PUT_SNAPSHOT_FAILS },
 	/* Not in the table: index 0, a gauge, would be counted up. */
 	[API_PUT_BALLOON ... API_BALLOON_HINT_STOP] = { -1, -1 },
+	[API_PUT_VSOCK] = { M_PUT_VSOCK_COUNT, M_PUT_VSOCK_FAILS },
 };
 
 static void count_request(const struct api_request *req)

@@ -197,6 +197,21 @@ static const struct jail_rule vmm_rules[] = {
 	ALLOW_IF(mmap, EQ(2, PROT_READ | PROT_WRITE),
 		 EQ(3, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE)),
 	ALLOW(timerfd_settime),
+	/*
+	 * vsock: host connections accepted on uds_path, guest connections to
+	 * "<uds_path>_<port>" made with non-blocking Unix stream sockets (the
+	 * filter cannot read connect's address, the socket rule bounds it),
+	 * host bytes read straight into the guest's buffers, a guest's
+	 * SHUTDOWN passed on as the host's end of writing; the guest's bytes
+	 * sent to the host never wait nor raise SIGPIPE.
+	 */
+	ALLOW_IF(accept4, EQ(3, SOCK_CLOEXEC | SOCK_NONBLOCK)),
+	ALLOW_IF(socket, EQ(0, AF_UNIX), EQ(1, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC),
+		 EQ(2, 0)),
+	ALLOW(connect),
+	ALLOW(readv),
+	ALLOW_IF(shutdown, EQ(1, SHUT_WR)),
+	ALLOW_IF(sendmsg, EQ(2, MSG_DONTWAIT | MSG_NOSIGNAL)),
 };
 
 /*

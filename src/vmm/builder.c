@@ -168,6 +168,8 @@ static int add_metrics(struct virtio_dev *dev)
 		return metrics_source_add(&net_schema, dev->id, &dev->metrics);
 	case VIRTIO_ID_BALLOON:
 		return metrics_source_add(virtio_balloon_metrics_schema(), NULL, &dev->metrics);
+	case VIRTIO_ID_VSOCK:
+		return 0;	/* the device reports its own group, "vsock" */
 	default:
 		return metrics_source_add(&rng_schema, NULL, &dev->metrics);
 	}
@@ -223,11 +225,14 @@ static int attach_mmds(struct vm *vm, const struct vm_config *cfg, unsigned int 
 	return 0;
 }
 
-/* In config order: drives (the root drive, drives[0], becomes vda), network interfaces, entropy. */
+/*
+ * In config order: drives (the root drive, drives[0], becomes vda), network
+ * interfaces, entropy, balloon, vsock.
+ */
 int vm_setup_virtio(struct vm *vm, const struct vm_config *cfg)
 {
 	unsigned int i, n = cfg->nr_drives + cfg->nr_nets + (cfg->entropy ? 1 : 0) +
-			    (cfg->balloon.present ? 1 : 0);
+			    (cfg->balloon.present ? 1 : 0) + (cfg->vsock.guest_cid ? 1 : 0);
 	int ret = 0;
 
 	if (n > VM_MAX_VIRTIO) {
@@ -245,6 +250,8 @@ int vm_setup_virtio(struct vm *vm, const struct vm_config *cfg)
 		ret = add_virtio(vm, virtio_rng_create());
 	if (!ret && cfg->balloon.present)
 		ret = add_virtio(vm, virtio_balloon_create(&cfg->balloon));
+	if (!ret && cfg->vsock.guest_cid)
+		ret = add_virtio(vm, virtio_vsock_create(&cfg->vsock));
 	return ret;
 }
 

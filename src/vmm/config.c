@@ -647,6 +647,55 @@ static int entropy_from_json(struct ctx *c, struct vm_config *cfg, json_t *obj)
 	return ret;
 }
 
+/* ---- vsock ---- */
+
+/* "<uds_path>_<port>" must fit a sockaddr_un too: 107 bytes less "_4294967295". */
+#define VSOCK_PATH_MAX		96
+#define VSOCK_CID_MAX		0xfffffffeu	/* 0xffffffff is VMADDR_CID_ANY */
+
+static void vsock_free(struct vsock_config *v)
+{
+	free(v->uds_path);
+	free(v->vsock_id);
+	memset(v, 0, sizeof(*v));
+}
+
+static int vsock_path(struct ctx *c, const char *path)
+{
+	if (strlen(path) <= VSOCK_PATH_MAX)
+		return 0;
+	return fail(c, "uds_path", "expected at most %d bytes (a Unix socket path, with room "
+		    "for \"_<port>\"), got %zu", VSOCK_PATH_MAX, strlen(path));
+}
+
+/* As Firecracker: PUT again before start replaces the device. */
+static int vsock_from_json(struct ctx *c, struct vm_config *cfg, json_t *obj)
+{
+	static const char *const keys[] = { "vsock_id", "guest_cid", "uds_path", NULL };
+	struct vsock_config v = { 0 };
+	int ret;
+
+	ret = check_object(c, obj, keys) ?:
+	      require(c, obj, "guest_cid") ?:
+	      get_uint(c, obj, "guest_cid", 3, VSOCK_CID_MAX, &v.guest_cid) ?:
+	      get_str(c, obj, "uds_path", F_REQUIRED | F_NONEMPTY, &v.uds_path) ?:
+	      vsock_path(c, v.uds_path) ?:
+	      get_str(c, obj, "vsock_id", 0, &v.vsock_id);
+	if (ret) {
+		vsock_free(&v);
+		return ret;
+	}
+	vsock_free(&cfg->vsock);
+	cfg->vsock = v;
+	return 0;
+}
+
+static json_t *vsock_to_json(const struct vsock_config *v)
+{
+	return json_pack("{s:s*, s:I, s:s}", "vsock_id", v->vsock_id,
+			 "guest_cid", (json_int_t)v->guest_cid, "uds_path", v->uds_path);
+}
+
 static const char *const logger_keys[] = {
 	"log_path", "level", "show_level", "show_log_origin", "module", NULL
 };
@@ -807,7 +856,7 @@ static const struct {
 	{ "entropy", entropy_from_json },
 	{ "logger", logger_from_json },
 	{ "metrics", metrics_from_json },
-	{ "vsock", NULL },
+	{ "vsock", vsock_from_json },
 	{ "balloon", config_balloon_section },
 	{ "mmds-config", mmds_from_json },
 	{ "cpu-config", NULL },
@@ -866,6 +915,7 @@ void config_free(struct vm_config *cfg)
 		drive_free(&cfg->drives[i]);
 	for (unsigned int i = 0; i < cfg->nr_nets; i++)
 		net_free(&cfg->nets[i]);
+	vsock_free(&cfg->vsock);
 	free(cfg->boot.kernel_image_path);
 	free(cfg->boot.boot_args);
 	free(cfg->boot.initrd_path);
@@ -957,6 +1007,36 @@ int config_entropy_from_json(struct vm_config *cfg, json_t *obj, char *err, size
 	struct ctx c = { .err = err, .errlen = errlen, .where = "entropy" };
 
 	return entropy_from_json(&c, cfg, obj);
+}
+
+int config_vsock_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen)
+{
+	struct ctx c = { .err = err, .errlen = errlen, .where = "vsock" };
+
+	return vsock_from_json(&c, cfg, obj);
+}
+
+int config_vsock_override(struct vm_config *cfg, json_t *obj, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "uds_path", NULL };
+	struct ctx c = { .err = err, .errlen = errlen, .where = "vsock_override" };
+	char *path;
+	int ret;
+
+	ret = check_object(&c, obj, keys) ?:
+	      get_str(&c, obj, "uds_path", F_REQUIRED | F_NONEMPTY, &path);
+	if (ret)
+		return ret;
+	ret = vsock_path(&c, path);
+	if (!ret && !cfg->vsock.guest_cid)
+		ret = fail(&c, NULL, "the snapshot has no vsock device");
+	if (ret) {
+		free(path);
+		return ret;
+	}
+	free(cfg->vsock.uds_path);
+	cfg->vsock.uds_path = path;
+	return 0;
 }
 
 int config_drive_patch_check(json_t *obj, const char **path_on_host, char *err, size_t errlen)
@@ -1070,6 +1150,8 @@ json_t *config_to_json(const struct vm_config *cfg)
 	    json_object_set_new(root, "network-interfaces",
 				array_to_json(cfg, cfg->nr_nets, net_to_json)) ||
 	    (cfg->entropy && json_object_set_new(root, "entropy", json_object())) ||
+	    (cfg->vsock.guest_cid &&
+	     json_object_set_new(root, "vsock", vsock_to_json(&cfg->vsock))) ||
 	    (cfg->logger.present &&
 	     json_object_set_new(root, "logger", logger_to_json(&cfg->logger))) ||
 	    (mt->present && json_object_set_new(root, "metrics", metrics_to_json(mt))) ||

@@ -300,6 +300,12 @@ static void put_entropy(struct vmm *v, struct api_request *req)
 						   sizeof(req->fault)));
 }
 
+static void put_vsock(struct vmm *v, struct api_request *req)
+{
+	reply_configured(v, req, config_vsock_from_json(&v->cfg, req->body, req->fault,
+						 sizeof(req->fault)));
+}
+
 /* The file is opened first: a path that cannot be opened changes nothing. */
 static void put_logger(struct vmm *v, struct api_request *req)
 {
@@ -611,7 +617,11 @@ static int load_config(struct vmm *v, const struct api_request *req, const struc
 		return ret;
 	cfg->machine.track_dirty_pages = body_bool(req, "track_dirty_pages") ||
 					 body_bool(req, "enable_diff_snapshots");
-	return apply_overrides(cfg, json_object_get(req->body, "network_overrides"), err, errlen);
+	ret = apply_overrides(cfg, json_object_get(req->body, "network_overrides"), err, errlen);
+	if (!ret && json_object_get(req->body, "vsock_override"))
+		ret = config_vsock_override(cfg, json_object_get(req->body, "vsock_override"),
+					    err, errlen);
+	return ret;
 }
 
 static int read_state(const char *path, struct snap_state *st, char *err, size_t errlen)
@@ -794,6 +804,7 @@ static const struct {
 	[API_PATCH_MMDS] = { mmds_store, ANY },
 	[API_GET_MMDS] = { get_mmds, ANY },
 	[API_PUT_MMDS_CONFIG] = { put_mmds_config, PRE },
+	[API_PUT_VSOCK] = { put_vsock, PRE },
 };
 
 static void apply(struct vmm *v, struct api_request *req)

@@ -358,6 +358,46 @@ def virtio_balloon():
           op(SAVE, 0, 0, 0) + op(RAW, 0, 0, 40) + bytes(40))
 
 
+def virtio_vsock():
+    (READ, WRITE, STORE, BRING_UP, BUF, TX, KICK, LOOP, USED, CONNECT, HWRITE, HREAD, SHUT,
+     CLOSE, LISTEN, ACCEPT) = range(16)
+    REQUEST, RESPONSE, RST, SHUTDOWN, RW, CREDIT_UPDATE, CREDIT_REQUEST = range(1, 8)
+    STREAM, REPLY, OTHER_CID, CUT = 1 << 3, 0x40, 0x20, 0x80
+
+    def pkt(o, length=0, flags=0, extra=0, buf_alloc=16):
+        return op(TX, o | STREAM | extra, flags << 8, length | buf_alloc << 12)
+
+    up = op(BRING_UP, 0, 0, 0)
+    rx = b"".join(op(BUF, 2 if i == 7 else 0, 0, 4096) for i in range(8))
+    ev = op(BUF, 3, 0, 4)
+    loop, reap = op(LOOP, 0, 0, 0), b"".join(op(USED, q, 0, 0) for q in range(3))
+    write("fuzz_virtio_vsock", "config", b"".join(op(READ, 2, o, 0) for o in
+                                                  (0, 4, 8, 0x10, 0x100, 0x104)))
+    # The host connects, the guest accepts, bytes both ways, the host half-closes.
+    write("fuzz_virtio_vsock", "host-connect", up + rx + ev + op(CONNECT, 0, 1, 0) + loop +
+          loop + reap + pkt(RESPONSE, extra=REPLY) + loop + op(HREAD, 0, 0, 64) +
+          op(HWRITE, 0, 0, 3000) + loop + reap + pkt(RW, 100, extra=REPLY) + loop +
+          op(HREAD, 0, 0, 4096) + op(SHUT, 0, 0, 0) + loop + reap +
+          pkt(SHUTDOWN, flags=3, extra=REPLY) + loop + reap)
+    # The guest connects to a listener, and to a port nobody serves.
+    write("fuzz_virtio_vsock", "guest-connect", up + rx + op(LISTEN, 0, 0, 0) +
+          pkt(REQUEST) + op(ACCEPT, 0, 1, 0) + loop + reap + pkt(RW, 500) +
+          op(HREAD, 1, 0, 4096) + op(HWRITE, 1, 0, 70000) + loop + loop + reap + rx +
+          loop + reap + pkt(CREDIT_REQUEST) + pkt(REQUEST, extra=0, flags=0) + loop +
+          op(TX, REQUEST | STREAM, 4, 0) + loop + reap + op(CLOSE, 1, 0, 0) + loop + reap +
+          pkt(RST))
+    # Beyond the credit: the host never reads, the guest keeps sending.
+    write("fuzz_virtio_vsock", "credit", up + rx + op(LISTEN, 0, 0, 0) + pkt(REQUEST) +
+          op(ACCEPT, 0, 1, 0) + loop + reap + b"".join(pkt(RW, 4000) + reap
+                                                       for _ in range(40)) + loop + reap)
+    # Packets no driver sends.
+    write("fuzz_virtio_vsock", "hostile", up + rx + pkt(REQUEST, extra=OTHER_CID) +
+          op(TX, 7 | 2 << 3, 0, 0) + op(TX, 0 | STREAM, 0, 0) + op(TX, RW | STREAM | CUT, 0,
+                                                                   0x20000000 | 100) +
+          pkt(RW, 0xfff) + op(CONNECT, 1, 0, 9) + op(CONNECT, 2, 0, 15) + loop + reap +
+          op(WRITE, 2, 0x070, 0) + loop + up + rx + loop + reap)
+
+
 # ---- legacy devices on port I/O ----
 
 def pio(kind, port_index, size_log2, val):
@@ -505,6 +545,7 @@ def main():
     virtq()
     virtio_net()
     virtio_balloon()
+    virtio_vsock()
     serial()
     i8042()
     acpi_pm()

@@ -100,8 +100,10 @@ expect_api 400 "$T/short" PUT /snapshot/load "$(load_body "$T/st" "$T/short")"
 expect_api 400 "exactly one of" PUT /snapshot/load \
 	"{\"snapshot_path\":\"$T/st\",\"mem_file_path\":\"$T/mem\",\"mem_backend\":{\"backend_type\":\"File\",\"backend_path\":\"$T/mem\"}}"
 expect_api 400 "exactly one of" PUT /snapshot/load "{\"snapshot_path\":\"$T/st\"}"
-expect_api 400 "vsock is not supported yet" PUT /snapshot/load \
+expect_api 400 "vsock_override: the snapshot has no vsock device" PUT /snapshot/load \
 	"$(load_body "$T/st" "$T/mem" '"vsock_override":{"uds_path":"/x"}')"
+expect_api 400 "snapshot/load.vsock_override: missing required field" PUT /snapshot/load \
+	"$(load_body "$T/st" "$T/mem" '"vsock_override":{}')"
 expect_api 400 "no network interface \\\"eth0\\\"" PUT /snapshot/load \
 	"$(load_body "$T/st" "$T/mem" '"network_overrides":[{"iface_id":"eth0","host_dev_name":"tap0"}]')"
 expect_api 400 "backend_type" PUT /snapshot/load \

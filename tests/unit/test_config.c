@@ -28,7 +28,7 @@
 	"  \"show_log_origin\": true, \"module\": \"virtio\"}," \
 	" \"metrics\": {\"metrics_path\": \"/l/metrics.fifo\", \"emit_id\": true," \
 	"  \"properties\": {\"bundle_id\": \"fn-abc\"}}," \
-	" \"vsock\": null}"
+	" \"vsock\": {\"vsock_id\": \"v0\", \"guest_cid\": 3, \"uds_path\": \"/run/v.sock\"}}"
 
 #define MIN_CONFIG "{\"boot-source\": {\"kernel_image_path\": \"/k\"}"
 /* A minimal config with one more top-level member appended. */
@@ -123,6 +123,9 @@ START_TEST(test_full)
 	ck_assert(cfg.metrics.emit_id);
 	ck_assert_str_eq(json_string_value(json_object_get(cfg.metrics.properties, "bundle_id")),
 			 "fn-abc");
+	ck_assert_uint_eq(cfg.vsock.guest_cid, 3);
+	ck_assert_str_eq(cfg.vsock.uds_path, "/run/v.sock");
+	ck_assert_str_eq(cfg.vsock.vsock_id, "v0");
 	ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), 0);
 	config_free(&cfg);
 	ck_assert_ptr_null(cfg.boot.kernel_image_path);
@@ -191,7 +194,19 @@ static const struct {
 	{ "{}", "missing required field \"boot-source\"" },
 	{ "{\"boot-source\": null}", "missing required field \"boot-source\"" },
 	{ WITH("\"vsockx\": {}"), "unknown field \"vsockx\"" },
-	{ WITH("\"vsock\": {}"), "vsock: not supported" },
+	{ WITH("\"vsock\": {}"), "vsock: missing required field \"guest_cid\"" },
+	{ WITH("\"vsock\": {\"guest_cid\": 2, \"uds_path\": \"/v\"}"),
+	  "vsock.guest_cid: expected an integer 3..4294967294, got 2" },
+	{ WITH("\"vsock\": {\"guest_cid\": 4294967295, \"uds_path\": \"/v\"}"),
+	  "vsock.guest_cid: expected an integer 3..4294967294, got 4294967295" },
+	{ WITH("\"vsock\": {\"guest_cid\": 3}"), "vsock: missing required field \"uds_path\"" },
+	{ WITH("\"vsock\": {\"guest_cid\": 3, \"uds_path\": \"\"}"),
+	  "vsock.uds_path: expected a non-empty string" },
+	{ WITH("\"vsock\": {\"guest_cid\": 3, \"uds_path\": \"/v\", \"cid\": 3}"),
+	  "vsock: unknown field \"cid\"" },
+	{ WITH("\"vsock\": {\"guest_cid\": 3, \"uds_path\": \"/0123456789012345678901234567890123"
+	       "456789012345678901234567890123456789012345678901234567890123456789\"}"),
+	  "vsock.uds_path: expected at most 96 bytes" },
 	{ WITH("\"balloon\": {\"amount_mib\": 1}"),
 	  "balloon: missing required field \"deflate_on_oom\"" },
 	{ WITH("\"balloon\": {\"deflate_on_oom\": true}"),
@@ -635,6 +650,21 @@ START_TEST(test_sections_put)
 	ck_assert_int_eq(put(config_metrics_from_json, &cfg, "{\"metrics_path\": \"\"}"), -EINVAL);
 	ck_assert_msg(strstr(err, "metrics.metrics_path: expected a non-empty string"), "%s", err);
 	ck_assert_str_eq(cfg.metrics.metrics_path, "/m");
+
+	/* vsock: a second PUT replaces the device; a bad one changes nothing. */
+	ck_assert_int_eq(put(config_vsock_from_json, &cfg,
+			     "{\"guest_cid\": 3, \"uds_path\": \"/a\"}"), 0);
+	ck_assert_int_eq(put(config_vsock_from_json, &cfg,
+			     "{\"guest_cid\": 7, \"uds_path\": \"/b\", \"vsock_id\": \"x\"}"), 0);
+	ck_assert_int_eq(put(config_vsock_from_json, &cfg,
+			     "{\"guest_cid\": 1, \"uds_path\": \"/c\"}"), -EINVAL);
+	ck_assert_uint_eq(cfg.vsock.guest_cid, 7);
+	ck_assert_str_eq(cfg.vsock.uds_path, "/b");
+	ck_assert_str_eq(cfg.vsock.vsock_id, "x");
+	ck_assert_int_eq(put(config_vsock_override, &cfg, "{\"uds_path\": \"/clone\"}"), 0);
+	ck_assert_str_eq(cfg.vsock.uds_path, "/clone");
+	ck_assert_int_eq(put(config_vsock_override, &cfg, "{\"path\": \"/x\"}"), -EINVAL);
+	ck_assert_msg(strstr(err, "vsock_override: unknown field \"path\""), "%s", err);
 	ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), 0);
 	config_free(&cfg);
 }

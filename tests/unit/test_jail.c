@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 
 #include <petrel/jail.h>
@@ -70,10 +71,19 @@ START_TEST(test_builtin)
 		ck_assert_ptr_nonnull(find(f, SYS_write, 0));
 		ck_assert_ptr_nonnull(find(f, SYS_exit_group, 0));
 		ck_assert_ptr_nonnull(find_ioctl(f, TCSETS));	/* the terminal put back */
-		/* Nothing starts a program or opens a network socket. */
+		/* Nothing starts a program or opens a network socket (vsock: AF_UNIX only). */
 		ck_assert_ptr_null(find(f, SYS_execve, 0));
 		ck_assert_ptr_null(find(f, SYS_execveat, 0));
-		ck_assert_ptr_null(find(f, SYS_socket, 0));
+		if (t == JAIL_VMM) {
+			const struct jail_rule *r = find(f, SYS_socket, 0);
+
+			ck_assert_ptr_nonnull(r);
+			ck_assert(r->nr_conds == 3 && r->conds[0].index == 0 &&
+				  r->conds[0].op == JAIL_EQ && r->conds[0].val == AF_UNIX);
+			ck_assert_ptr_null(find(f, SYS_socket, 1));
+		} else {
+			ck_assert_ptr_null(find(f, SYS_socket, 0));
+		}
 		ck_assert_ptr_null(find(f, SYS_fork, 0));
 		if (JAIL_ASAN)
 			continue;

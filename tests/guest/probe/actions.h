@@ -15,6 +15,9 @@ void cad_action(void);
 void spew_action(void);
 void vmgenid_wait_action(void);
 void balloon_action(void);
+void vsock_echo_action(void);
+void vsock_connect_action(void);
+void vsock_hostile_action(void);
 /* "probe: vmgenid <32 hex>" when the DSDT has a VMGenID device. */
 void vmgenid_report(void);
 

@@ -130,6 +130,9 @@ static const struct action actions[] = {
 	{ "spew",		spew_action },
 	{ "vmgenid-wait",	vmgenid_wait_action },
 	{ "balloon",		balloon_action },
+	{ "vsock-echo",		vsock_echo_action },
+	{ "vsock-connect",	vsock_connect_action },
+	{ "vsock-hostile",	vsock_hostile_action },
 };
 
 static void boot_timer(bool mmio)
