@@ -84,8 +84,11 @@ if gets < requests:
     print(f"only {gets} of the {requests} requests' log lines are whole"); ok = False
 if kinds.count("c") < 100 or between < 10:
     print("the log did not run while the guest printed"); ok = False
-if cuts > 2:
-    print("more console lines cut than the pause and the end explain"); ok = False
+# The pause and the end cut one line each. A guest stalled mid-line for longer
+# than the hold (a loaded host deschedules it) may cut a few more; a hold that
+# did not hold would cut most of the lines the log wrote during the spew.
+if cuts > 2 + max(3, between // 10):
+    print("more console lines cut than the pause, the end and a stalled guest explain"); ok = False
 sys.exit(0 if ok else 1)
 PY
 
