@@ -17,6 +17,7 @@ shift 2 || shift $#
 mkdir -p "$out"
 export PETREL_BIN=$petrel PETREL_GUEST_DIR=$guest_dir
 [ $# -gt 0 ] || set -- micro-vmlinux micro-bzImage stock-vmlinuz
+[ ! -f "$guest_dir/cloud-kernel/VERSION" ] || echo "stock $(cat "$guest_dir/cloud-kernel/VERSION")" > "$out/versions"
 
 have() { [ -s "$out/$1.runs" ] && wc -l < "$out/$1.runs" || echo 0; }
 
