@@ -152,11 +152,13 @@ draw() {
 
 info() { sed -n "s/^$1 //p" "$res/machine" 2>/dev/null | head -n 1; }
 
-# kept TITLES: a section whose benchmark has no results here stays as the page
-# had it (the title after "## N. " is one of TITLES, a regex alternation),
-# with its summary rows; the results of an earlier run may be long gone.
+# kept TITLES [OTHER]: a section whose benchmark has no results here stays as
+# the page had it (the title after "## N. " starts with one of TITLES, a regex
+# alternation, and is not OTHER's, which starts alike), with its summary rows;
+# the results of an earlier run may be long gone.
 kept() {
-	awk -v h="^## [0-9]+[.] ($1)" '/^## / { on = $0 ~ h } on' "$tmp/old"
+	awk -v h="^## [0-9]+[.] ($1)" -v o="^## [0-9]+[.] (${2:-\$^})" \
+		'/^## / { on = $0 ~ h && $0 !~ o } on' "$tmp/old"
 	grep -E "^\| ($1) \|" "$tmp/old" >> "$tmp/summary" || true
 }
 
@@ -195,7 +197,7 @@ commands() {
 
 boot() {
 	local g label
-	[ -d "$res/boot" ] || [ -d "$res/linux" ] || { kept Boot; return 0; }
+	[ -d "$res/boot" ] || [ -d "$res/linux" ] || { kept Boot "Boot timeline"; return 0; }
 	section=Boot
 	echo "## 1. Boot"
 	echo
@@ -755,11 +757,40 @@ tl_segments() {
 			print v - prev >> (t i); prev = v } }'
 }
 
+# Section 11 has two parts, the probe on this host (bench/timeline.sh) and the
+# Linux guests in the test host VM (bench/linux-timeline.sh): a part whose
+# benchmark did not run stays as the page had it.
 timeline() {
-	local m i p n label
-	results timeline "Boot timeline" || return 0
+	if [ ! -d "$res/timeline" ] && [ ! -d "$res/linux-timeline" ]; then
+		kept "Boot timeline"
+		return 0
+	fi
 	echo "## 11. Boot timeline"
 	echo
+	if [ -d "$res/timeline" ]; then
+		d=$res/timeline
+		timeline_probe
+	else
+		tl_kept probe
+	fi
+	if [ -d "$res/linux-timeline" ]; then
+		d=$res/linux-timeline
+		timeline_linux
+	else
+		tl_kept linux
+	fi
+}
+
+# tl_kept probe|linux: that part of the page's section 11 (without its heading).
+tl_kept() {
+	awk -v part="$1" '
+		/^## / { in11 = $0 ~ /^## [0-9]+[.] Boot timeline/; linux = 0; seen = 0; next }
+		/^### Linux guests in the test host VM/ { linux = 1 }
+		in11 && (linux == (part == "linux")) && (seen || NF) { seen = 1; print }' "$tmp/old"
+}
+
+timeline_probe() {
+	local m i p n label
 	echo "\`bench/timeline.sh\`: where petrel's own boot time goes, from its boot"
 	echo "timeline (docs/api.md), over boots of the probe (1 vCPU, 128 MiB) on this host:"
 	echo "with \`--config-file\` (the VM builds at once), and through the API (curl sends"
@@ -814,6 +845,140 @@ plot for [i=2:$((n + 1))] '$tmp/timeline.dat' using i:xtic(1) title columnheader
 GP
 	gnuplot "$tmp/timeline.gp"
 	echo "![Boot timeline](benchmarks/timeline.png)"
+	commands
+	echo
+}
+
+# The Linux guests of bench/linux-timeline.sh, with the short names of their bars.
+tl_guests() {
+	local g
+	for g in micro-vmlinux micro-bzImage stock-vmlinuz; do
+		[ -s "$d/$g.runs" ] || continue
+		case "$g" in
+		micro-vmlinux) echo "$g \"micro (PVH)\"" ;;
+		micro-bzImage) echo "$g \"micro (bzImage)\"" ;;
+		*) echo "$g \"stock\"" ;;
+		esac
+	done
+}
+
+# tl_dat FIRST LAST DIV: a row a guest, its phases FIRST to LAST (indices in
+# $d/phases) as medians of their own times (segments), then the stack's
+# height and the label above it, the median of LAST since start.
+tl_dat() {
+	local g label i p top med
+	while read -r g label; do
+		printf '%s' "$label"
+		top=0
+		for i in $(seq "$1" "$2"); do
+			med=$(median "$tmp/$g.seg.$i")
+			isnum "$med" || med=0
+			printf ' %s' "$(fmt "$med" "$3" 3)"
+			top=$(awk -v t="$top" -v m="$med" 'BEGIN { printf "%.1f", t + m }')
+		done
+		p=$(cut -d' ' -f"$2" "$d/phases")
+		med=$(median "$g.$p")
+		printf ' %s "%s"\n' "$(fmt "$top" "$3" 3)" "$(fmt "$med" "$3" $(($3 > 1000 ? 2 : 1)))"
+	done < <(tl_guests)
+}
+
+timeline_linux() {
+	local g label i p n row head sep f
+	echo "### Linux guests in the test host VM"
+	echo
+	echo "\`bench/linux-timeline.sh\`: the same timeline for Linux, inside the test host"
+	echo "VM (L1: QEMU TCG, \`-cpu max -smp 1\`, $(sed -n 's/^l1-kernel //p' "$d/versions" 2>/dev/null), real"
+	echo "KVM): each kernel booted by petrel with \`--no-api --boot-timer\` (1 vCPU,"
+	echo "256 MiB, a busybox initramfs whose init writes the boot timer and powers"
+	echo "off), its timeline read from the last metrics line (\`boot_timeline\`)."
+	echo "micro-vmlinux boots through PVH, micro-bzImage through the 64-bit boot"
+	echo "protocol (its decompressor runs in the guest, after the first KVM_RUN),"
+	echo "stock-vmlinuz is Debian's cloud kernel$(sed -n 's/^stock \(.*\)/ \1/p' "$d/versions" 2>/dev/null)"
+	echo "(bzImage, LZ4). The images are in L1's page cache. L1 runs under"
+	echo "QEMU's software emulation, so every absolute time here is many times what"
+	echo "it is on hardware, petrel's phases as well as the guest's (each byte the"
+	echo "guest writes to the serial console is a nested exit): the split between"
+	echo "the phases is the point, not the totals. \`first_console_output\` is the"
+	echo "kernel's first byte to COM1 (its console comes up part way through its"
+	echo "boot), \`boot_timer\` the init's write, in userspace. petrel's"
+	echo "\`kernel_loaded\` is reading the kernel and initrd files and copying them"
+	echo "into guest memory: it grows with their size (micro-vmlinux 17.5 MB,"
+	echo "micro-bzImage 2.4 MB, stock-vmlinuz 14.2 MB and its initrd 1.2 MB)."
+	when
+	echo
+	n=$(wc -w < "$d/phases")
+	head="| phase |" sep="|---|"
+	while read -r g label; do
+		tl_segments "$g"
+		head+=" $g: since start, ms | its own, ms |"
+		sep+="---|---|"
+	done < <(tl_guests)
+	echo "$head"
+	echo "$sep"
+	i=0
+	for p in $(cat "$d/phases"); do
+		i=$((i + 1))
+		row="| \`$p\` |"
+		while read -r g label; do
+			row+=" $(cell "$g.$p" 1000 1) | $(cell "$tmp/$g.seg.$i" 1000 1) |"
+		done < <(tl_guests)
+		echo "$row"
+	done
+	echo
+	echo "(min / median / p90 each.) petrel's own part, from process start to the"
+	echo "first KVM_RUN, beside the whole boot (medians):"
+	echo
+	while read -r g label; do
+		f=$(median "$g.first_kvm_run")
+		p=$(median "$g.boot_timer")
+		isnum "$f" && isnum "$p" || continue
+		echo "- $g: $(fmt "$f" 1000 1) ms of $(fmt "$p" 1000000 2) s," \
+			"$(awk -v f="$f" -v p="$p" 'BEGIN { printf "%.1f", 100 * f / p }') %"
+	done < <(tl_guests)
+	echo
+	# The stack's first phase: instance_start (the 2nd linetype, as in the probe's chart,
+	# whose first is api_socket_ready); petrel's part ends at first_kvm_run.
+	f=$(tr ' ' '\n' < "$d/phases" | grep -nx first_kvm_run | cut -d: -f1)
+	tl_dat 1 "$n" 1000000 > "$tmp/tl-linux-all.dat"
+	tl_dat 1 "$f" 1000 > "$tmp/tl-linux-vmm.dat"
+	{
+		printf 'guest'
+		for p in $(cat "$d/phases"); do printf ' %s' "$p"; done
+		echo ' top total'
+		cat "$tmp/tl-linux-all.dat"
+	} > "$tmp/tl-all.dat"
+	{
+		printf 'guest'
+		for p in $(tr ' ' '\n' < "$d/phases" | head -n "$f"); do printf ' %s' "$p"; done
+		echo ' top total'
+		cat "$tmp/tl-linux-vmm.dat"
+	} > "$tmp/tl-vmm.dat"
+	cat > "$tmp/tl-linux.gp" <<GP
+set terminal pngcairo noenhanced size 960,440 font 'sans,10'
+set output '$charts/timeline-linux.png'
+set multiplot layout 1,2 title "Boot timeline of Linux in the test host VM (TCG): medians of each phase's own time, the median total above"
+set style data histogram
+set style histogram rowstacked
+set style fill solid 0.85 border -1
+set boxwidth 0.5
+set yrange [0:*]
+set offsets 0, 0, graph 0.08, 0
+set grid ytics
+set key below autotitle columnheader
+set title "the whole boot, s since process start"
+plot for [i=2:$((n + 1))] '$tmp/tl-all.dat' using i:xtic(1) title columnheader(i) lt i, \\
+     '' using 0:$((n + 2)):$((n + 3)) with labels offset 0,0.8 notitle
+set title "petrel's part, to the first KVM_RUN, ms"
+plot for [i=2:$((f + 1))] '$tmp/tl-vmm.dat' using i:xtic(1) title columnheader(i) lt i, \\
+     '' using 0:$((f + 2)):$((f + 3)) with labels offset 0,0.8 notitle
+unset multiplot
+GP
+	gnuplot "$tmp/tl-linux.gp"
+	echo "Each bar stacks the medians of the phases' own times; the figure above it is"
+	echo "the median of its last phase since process start (from the same boots, it"
+	echo "need not equal the stack's height)."
+	echo
+	echo "![Boot timeline of Linux in the test host VM](benchmarks/timeline-linux.png)"
 	commands
 	echo
 }

@@ -3,7 +3,7 @@
 # its charts (docs/benchmarks/*.png) written from their results.
 #   bench/run.sh [options]
 #     --only LIST     some of: boot,linux,api,memory,density,blk,net,devices,sandbox,
-#                     snapshot,uffd,timeline,mmds,vsock
+#                     snapshot,uffd,timeline,linux-timeline,mmds,vsock
 #                     (default all; startup is the old name of api);
 #                     the others' results from an earlier run stay on the page
 #     --baseline COMMIT  with api: build petrel as it was at COMMIT (a git
@@ -19,7 +19,7 @@
 #     --net-frames N  frames each way (default 10000)
 #     --requests N    API requests in each rate and apiload run (default 100000)
 #     --smoke         one run of each, small sizes, the Linux guests only if built
-#                     (one short test host VM boot); proves the scripts work.
+#                     (a short test host VM boot for each); proves the scripts work.
 #                     Writes build/bench/smoke/ unless --results/--page say otherwise
 #     --results DIR   raw samples (default build/bench/results)
 #     --page FILE     the page (default docs/benchmarks.md)
@@ -27,7 +27,7 @@
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
-all=(boot linux api memory density blk net devices sandbox snapshot uffd timeline mmds vsock)
+all=(boot linux api memory density blk net devices sandbox snapshot uffd timeline linux-timeline mmds vsock)
 only=$(IFS=,; echo "${all[*]}")
 runs=10 density=50,100,200 clones=100,500,1000 blk_mib=64 blk_ms=1000 net_frames=10000 requests=100000
 smoke=0 results="" page="" baseline=""
@@ -119,7 +119,7 @@ machine() {
 machine > "$results/machine"
 
 # in_l1 NAME: a benchmark that runs in the test host VM.
-in_l1() { [ "$1" = linux ] || [ "$1" = uffd ]; }
+in_l1() { [ "$1" = linux ] || [ "$1" = uffd ] || [ "$1" = linux-timeline ]; }
 linux_ready() {
 	local f
 	for f in micro-vmlinux micro-bzImage micro-initrd.cpio.gz stock-vmlinuz stock-initrd.cpio.gz \
@@ -148,6 +148,9 @@ bench() {
 
 run_boot() { "$here/boot.sh" "$1" "$runs"; }
 run_timeline() { "$here/timeline.sh" "$1" "$runs"; }
+# The Linux guests' timelines, in the test host VM like linux (one L1; a smoke
+# run boots each kernel once).
+run_linux-timeline() { "$here/linux-timeline.sh" "$1" "$runs"; }
 run_api() {
 	if [ -n "$baseline_bin" ]; then
 		echo "commit $(git -C "$src" rev-parse --short "$baseline^{commit}")" > "$1/baseline"
