@@ -156,7 +156,8 @@ info() { sed -n "s/^$1 //p" "$res/machine" 2>/dev/null | head -n 1; }
 # had it (the title after "## N. " is one of TITLES, a regex alternation),
 # with its summary rows; the results of an earlier run may be long gone.
 kept() {
-	awk -v h="^## [0-9]+[.] ($1)" '/^## / { on = $0 ~ h } on' "$tmp/old"
+	# the whole title, or up to its colon: "Boot" is not "Boot timeline"
+	awk -v h="^## [0-9]+[.] ($1)(:|$)" '/^## / { on = $0 ~ h } on' "$tmp/old"
 	grep -E "^\| ($1) \|" "$tmp/old" >> "$tmp/summary" || true
 }
 
@@ -392,7 +393,7 @@ mb() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1e6 }'; }
 
 memory() {
 	local pb ps qb ql
-	results memory Memory || return 0
+	results memory "Memory( overhead and size)?" || return 0
 	section=Memory
 	echo "## 3. Memory overhead and size"
 	echo
@@ -641,7 +642,7 @@ mmds() {
 balloon() {
 	results balloon Balloon || return 0
 	section=Balloon
-	echo "## 13. Balloon: memory given back to the host"
+	echo "## 14. Balloon: memory given back to the host"
 	echo
 	echo "\`bench/balloon.sh\`: the probe's virtio-balloon driver (\`probe.action=balloon\`;"
 	echo "1 vCPU, 256 MiB) first writes every page of a 128 MiB pool, so that the"
@@ -654,7 +655,11 @@ balloon() {
 	echo "buffer as Linux does, one at a time; the time is the probe's own (TSC), the"
 	echo "drop VmRSS before and after. Both monitors give the pages back with"
 	echo "\`MADV_DONTNEED\` as the guest hands them over; the times are mostly the"
-	echo "guest's, whose ring-0 code this host's \`kvm_pvm\` emulates. $(when)"
+	echo "guest's, whose ring-0 code this host's \`kvm_pvm\` emulates. QEMU asks for"
+	echo "transparent huge pages on guest RAM (\`MADV_HUGEPAGE\`; the pool is in 2 MiB"
+	echo "pages there, 134 MiB of \`AnonHugePages\` at \`balloon ready\`), petrel does not:"
+	echo "a reported 2 MiB range is one huge page for QEMU to drop and 512 small ones"
+	echo "for petrel, most of the difference in reporting time. $(when)"
 	echo
 	table_head "measure"
 	row "inflate 64 MiB, ms" petrel.inflate-us qemu.inflate-us 1000 1
