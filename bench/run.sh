@@ -3,7 +3,7 @@
 # its charts (docs/benchmarks/*.png) written from their results.
 #   bench/run.sh [options]
 #     --only LIST     some of: boot,linux,api,memory,density,blk,net,devices,sandbox,
-#                     snapshot,uffd,timeline,linux-timeline,mmds,vsock
+#                     snapshot,uffd,timeline,linux-timeline,mmds,vsock,balloon
 #                     (default all; startup is the old name of api);
 #                     the others' results from an earlier run stay on the page
 #     --baseline COMMIT  with api: build petrel as it was at COMMIT (a git
@@ -27,7 +27,7 @@
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
-all=(boot linux api memory density blk net devices sandbox snapshot uffd timeline linux-timeline mmds vsock)
+all=(boot linux api memory density blk net devices sandbox snapshot uffd timeline linux-timeline mmds vsock balloon)
 only=$(IFS=,; echo "${all[*]}")
 runs=10 density=50,100,200 clones=100,500,1000 blk_mib=64 blk_ms=1000 net_frames=10000 requests=100000
 smoke=0 results="" page="" baseline=""
@@ -187,6 +187,7 @@ run_vsock() {
 		"$here/vsock.sh" "$1" "$runs"
 	fi
 }
+run_balloon() { "$here/balloon.sh" "$1" "$runs"; }
 # Uffd restore of the micro kernel, in the test host VM like linux.
 run_uffd() { "$here/uffd-linux.sh" "$1" "$runs"; }
 run_linux() {

@@ -10,6 +10,8 @@ out=${1:?usage: stock.sh OUTDIR}
 
 # Loaded in this order; dependencies come along. Built-in ones are skipped.
 modules="virtio_mmio virtio_blk virtio_net virtio_rng vmw_vsock_virtio_transport ext4"
+# The balloon, for tests/slow/test_linux_balloon.sh.
+modules="$modules virtio_balloon"
 
 "$here/../fetch-cloud-kernel.sh" "$out"
 kernel=$out/cloud-kernel

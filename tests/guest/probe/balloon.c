@@ -12,7 +12,7 @@
  * and deflates of pages never inflated.
  *
  * Lines: "probe: balloon ready", "probe: balloon actual=N", "probe: balloon
- * deflated ok", "probe: balloon stats sent=N", "probe: balloon reported mib=N",
+ * deflated ok", "probe: balloon stats sent=N", "probe: balloon reported mib=N us=N",
  * "probe: balloon hint cmd=N ranges=N", "probe: balloon hint done",
  * "probe: balloon hostile sent=N".
  */
@@ -21,6 +21,7 @@
 
 #include "actions.h"
 #include "cmdline.h"
+#include "io.h"
 #include "lib.h"
 #include "mem.h"
 #include "serial.h"
@@ -214,6 +215,22 @@ static void serve_hint(struct balloon *b)
 }
 
 /*
+ * The pool's last mib MiB reported as free, after probe.balloon_report_wait_ms
+ * (so that the host can read its RSS first), timed by the TSC.
+ */
+static void report_free(struct balloon *b, uint64_t mib)
+{
+	uint64_t start;
+	unsigned int n;
+
+	wait_ms(cmdline_num("probe.balloon_report_wait_ms=", 0));
+	start = rdtsc();
+	n = send_ranges(&b->report, b->pool_pages - mib * 256, mib);
+	serial_printf("probe: balloon reported mib=%u us=%lu\n", n * 2,
+		      time_us(rdtsc() - start));
+}
+
+/*
  * 1024 pages with the target at 0 (the device lets a driver finish one batch
  * of 256: 768 refused), 3 PFNs outside RAM, a page twice more, then 4
  * deflates of pages never inflated: 777 refused. The 256 taken go back.
@@ -281,8 +298,7 @@ void balloon_action(void)
 	if (cmdline_num("probe.balloon_hostile=", 0))
 		hostile(&b);
 	if (report && virtio_has(b.d, VIRTIO_BALLOON_F_REPORTING))
-		serial_printf("probe: balloon reported mib=%u\n",
-			      send_ranges(&b.report, b.pool_pages - report * 256, report) * 2);
+		report_free(&b, report);
 	for (;;) {
 		follow(&b);
 		serve_stats(&b);
