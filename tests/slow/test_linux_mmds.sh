@@ -5,7 +5,8 @@
 # ARP and TCP. With V1, busybox wget reads a value and a listing; with V2
 # wget's tokenless GET is refused (401), and httpc, a static client in the
 # root filesystem, PUTs /latest/api/token with a TTL, reads with the token
-# (text and JSON), and is refused without it or with a wrong one.
+# (text and JSON), and is refused without it or with a wrong one. V1, as
+# Firecracker's, serves a GET whatever token it carries.
 . "${PETREL_SRC:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 . "$PETREL_SRC/tests/slow/linux.sh"
 need_kvm
@@ -65,6 +66,7 @@ boot V1
 got mmds-V1 "wget latest/meta-data/ami-id" "ok body=ami-0badcafe" "wget reads a value"
 got mmds-V1 "wget latest/meta-data/" "ok body=$listing" "wget reads the IMDS listing"
 got mmds-V1 no-token "status=200 body=ami-0badcafe" "a GET without a token is served"
+got mmds-V1 wrong-token "status=200 body=ami-0badcafe" "a wrong token is no matter on V1"
 got mmds-V1 token "$token" "a token is handed out on V1 too"
 got mmds-V1 json "status=200 body=$json" "Accept: application/json gives JSON"
 

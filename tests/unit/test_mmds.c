@@ -263,6 +263,21 @@ END_TEST
 
 static const uint8_t guest_mac[ETH_ALEN] = { 6, 0, 0, 0, 0, 2 };
 
+/* Frame fields sit at any offset: copied, never dereferenced in place. */
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	v = htobe32(v);
+	memcpy(p, &v, 4);
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return be32toh(v);
+}
+
 static size_t arp_request(uint8_t *f, uint32_t tpa)
 {
 	memset(f, 0, VH + 42);
@@ -276,7 +291,7 @@ static size_t arp_request(uint8_t *f, uint32_t tpa)
 	f[VH + 19] = 4;
 	f[VH + 21] = 1;		/* request */
 	memcpy(f + VH + 22, guest_mac, 6);
-	*(uint32_t *)(f + VH + 38) = htobe32(tpa);
+	put_be32(f + VH + 38, tpa);
 	return VH + 42;
 }
 
@@ -300,7 +315,7 @@ START_TEST(test_arp)
 	ck_assert_uint_eq(len, VH + 42);
 	ck_assert_int_eq(f[VH + 21], 2);			/* reply */
 	ck_assert_mem_eq(f + VH, guest_mac, 6);
-	ck_assert_uint_eq(be32toh(*(uint32_t *)(f + VH + 28)), 0xa9fea9fe);
+	ck_assert_uint_eq(get_be32(f + VH + 28), 0xa9fea9fe);
 	ck_assert_uint_eq(mmds_net_rx(e, f, sizeof(f)), 0);
 	ck_assert(!tx(e, f, arp_request(f, 0xa9fea9fe) - 10));	/* cut short: not known as ours */
 	ck_assert_uint_eq(mmds_net_rx(e, f, sizeof(f)), 0);
