@@ -357,6 +357,12 @@ static void serve(struct mmds_net *e, struct conn *c)
 	}
 }
 
+/* Both ends have sent all and had it acknowledged; ours of the guest's FIN may still be due. */
+static bool conn_done(const struct conn *c)
+{
+	return c->closing && c->fin_rcvd && !c->out && c->snd_una == c->snd_end + 1;
+}
+
 /* The guest acknowledged up to ack: drop what it has, serve the next request. */
 static void acked(struct conn *c, uint32_t ack)
 {
@@ -419,7 +425,7 @@ static void tcp_input(struct mmds_net *e, const struct ethhdr *eth, uint32_t src
 	acked(c, ack);
 	receive(c, seq, data, len, flags & F_FIN);
 	serve(e, c);
-	if (c->closing && c->fin_rcvd && !c->out && c->snd_una == c->snd_end + 1)
+	if (conn_done(c) && !c->need_ack)
 		conn_free(c);
 }
 
@@ -578,6 +584,9 @@ size_t mmds_net_rx(struct mmds_net *e, uint8_t *buf, size_t size)
 
 		if (!c->used || !(len = conn_output(e, c, buf)))
 			continue;
+		/* That was the ACK of the guest's FIN: nothing more to say. */
+		if (conn_done(c))
+			conn_free(c);
 		e->next_conn = (e->next_conn + i + 1) % CONNS_MAX;
 		timer_arm(e, true);
 		return len;

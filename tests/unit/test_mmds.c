@@ -263,6 +263,27 @@ END_TEST
 
 static const uint8_t guest_mac[ETH_ALEN] = { 6, 0, 0, 0, 0, 2 };
 
+/* Frame fields sit at any offset: copied, never dereferenced in place. */
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	v = htobe32(v);
+	memcpy(p, &v, 4);
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return be32toh(v);
+}
+
+static void put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
 static size_t arp_request(uint8_t *f, uint32_t tpa)
 {
 	memset(f, 0, VH + 42);
@@ -276,7 +297,7 @@ static size_t arp_request(uint8_t *f, uint32_t tpa)
 	f[VH + 19] = 4;
 	f[VH + 21] = 1;		/* request */
 	memcpy(f + VH + 22, guest_mac, 6);
-	*(uint32_t *)(f + VH + 38) = htobe32(tpa);
+	put_be32(f + VH + 38, tpa);
 	return VH + 42;
 }
 
@@ -300,9 +321,105 @@ START_TEST(test_arp)
 	ck_assert_uint_eq(len, VH + 42);
 	ck_assert_int_eq(f[VH + 21], 2);			/* reply */
 	ck_assert_mem_eq(f + VH, guest_mac, 6);
-	ck_assert_uint_eq(be32toh(*(uint32_t *)(f + VH + 28)), 0xa9fea9fe);
+	ck_assert_uint_eq(get_be32(f + VH + 28), 0xa9fea9fe);
 	ck_assert_uint_eq(mmds_net_rx(e, f, sizeof(f)), 0);
 	ck_assert(!tx(e, f, arp_request(f, 0xa9fea9fe) - 10));	/* cut short: not known as ours */
+	ck_assert_uint_eq(mmds_net_rx(e, f, sizeof(f)), 0);
+	mmds_net_destroy(e);
+	mmds_destroy(m);
+}
+END_TEST
+
+#define IP_OFF		(VH + ETH_HLEN)
+#define TCP_OFF		(IP_OFF + 20)
+#define GUEST_SEQ	1000u
+
+enum { FIN = 1, SYN = 2, PSH = 8, ACK = 16 };
+
+/*
+ * A segment from the guest's port 40000 to the MMDS's port 80, its TCP
+ * checksum left to the device (NEEDS_CSUM) as Linux leaves it.
+ */
+static size_t segment(uint8_t *f, uint8_t flags, uint32_t seq, uint32_t ack, const char *data)
+{
+	size_t dlen = data ? strlen(data) : 0;
+	uint32_t sum = 0;
+
+	memset(f, 0, TCP_OFF + 20);
+	f[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	memcpy(f + VH + 6, guest_mac, 6);
+	f[VH + 12] = 8;				/* IPv4 */
+	f[IP_OFF] = 0x45;
+	put_be16(f + IP_OFF + 2, (uint16_t)(40 + dlen));
+	f[IP_OFF + 6] = 0x40;			/* DF */
+	f[IP_OFF + 8] = 64;
+	f[IP_OFF + 9] = 6;			/* TCP */
+	put_be32(f + IP_OFF + 12, 0x0a000202);
+	put_be32(f + IP_OFF + 16, 0xa9fea9fe);
+	for (int i = 0; i < 20; i += 2)
+		sum += (uint32_t)f[IP_OFF + i] << 8 | f[IP_OFF + i + 1];
+	sum = (sum & 0xffff) + (sum >> 16);
+	put_be16(f + IP_OFF + 10, (uint16_t)~(sum + (sum >> 16)));
+	put_be16(f + TCP_OFF, 40000);
+	put_be16(f + TCP_OFF + 2, 80);
+	put_be32(f + TCP_OFF + 4, seq);
+	put_be32(f + TCP_OFF + 8, ack);
+	f[TCP_OFF + 12] = 5 << 4;
+	f[TCP_OFF + 13] = flags;
+	put_be16(f + TCP_OFF + 14, 65535);
+	memcpy(f + TCP_OFF + 20, data ? data : "", dlen);
+	return TCP_OFF + 20 + dlen;
+}
+
+/* The next frame for the guest, a TCP one: its flags, sequence and acknowledgment numbers. */
+static size_t next_segment(struct mmds_net *e, uint8_t *f, size_t size, uint8_t *flags,
+			   uint32_t *seq, uint32_t *ack)
+{
+	size_t len = mmds_net_rx(e, f, size);
+
+	ck_assert_uint_ge(len, TCP_OFF + 20);
+	*flags = f[TCP_OFF + 13];
+	*seq = get_be32(f + TCP_OFF + 4);
+	*ack = get_be32(f + TCP_OFF + 8);
+	return len - TCP_OFF - (f[TCP_OFF + 12] >> 4) * 4;
+}
+
+/*
+ * A request, its answer, and the close as Linux makes it: the MMDS's FIN
+ * follows the answer, the guest's FIN comes with its ACK of ours, and the
+ * MMDS acknowledges it (else the guest's socket waits in LAST_ACK and sends
+ * its FIN again).
+ */
+START_TEST(test_tcp_close)
+{
+	static const char req[] = "GET /latest/meta-data/b-id HTTP/1.1\r\nConnection: close\r\n\r\n";
+	struct mmds *m = sample(MMDS_V1, false);
+	struct mmds_net *e = mmds_net_create(m, NULL, NULL, NULL);
+	static uint8_t f[65536];
+	uint32_t seq, ack, iss, gseq = GUEST_SEQ + 1 + sizeof(req) - 1;
+	uint8_t flags;
+	size_t dlen;
+
+	ck_assert(tx(e, f, segment(f, SYN, GUEST_SEQ, 0, NULL)));
+	next_segment(e, f, sizeof(f), &flags, &iss, &ack);
+	ck_assert_int_eq(flags, SYN | ACK);
+	ck_assert_uint_eq(ack, GUEST_SEQ + 1);
+	ck_assert(tx(e, f, segment(f, ACK, GUEST_SEQ + 1, iss + 1, NULL)));
+	ck_assert(tx(e, f, segment(f, ACK | PSH, GUEST_SEQ + 1, iss + 1, req)));
+	dlen = next_segment(e, f, sizeof(f), &flags, &seq, &ack);
+	ck_assert_int_eq(flags, ACK | PSH);
+	ck_assert_uint_eq(seq, iss + 1);
+	ck_assert_uint_eq(ack, gseq);
+	ck_assert(dlen > 5 && !memcmp(f + TCP_OFF + 20 + dlen - 5, "\r\n\r\nx", 5));
+	ck_assert(tx(e, f, segment(f, ACK, gseq, iss + 1 + dlen, NULL)));
+	next_segment(e, f, sizeof(f), &flags, &seq, &ack);
+	ck_assert_int_eq(flags, FIN | ACK);
+	ck_assert_uint_eq(seq, iss + 1 + dlen);
+	ck_assert(tx(e, f, segment(f, FIN | ACK, gseq, iss + 2 + dlen, NULL)));
+	next_segment(e, f, sizeof(f), &flags, &seq, &ack);
+	ck_assert_int_eq(flags, ACK);
+	ck_assert_uint_eq(seq, iss + 2 + dlen);
+	ck_assert_uint_eq(ack, gseq + 1);
 	ck_assert_uint_eq(mmds_net_rx(e, f, sizeof(f)), 0);
 	mmds_net_destroy(e);
 	mmds_destroy(m);
@@ -328,6 +445,7 @@ static Suite *mmds_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("net");
 	tcase_add_test(tc, test_arp);
+	tcase_add_test(tc, test_tcp_close);
 	suite_add_tcase(s, tc);
 	return s;
 }

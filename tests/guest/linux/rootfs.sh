@@ -14,6 +14,8 @@ need_pkgs busybox-static e2fsprogs
 log "$(busybox_version), e2fsprogs $(pkg_version e2fsprogs)"
 id=$(digest "$size" "$(busybox_version)" "$(pkg_version e2fsprogs)" \
 	"$(file_sum "$res/init")" "$(file_sum "$here/common.sh")")
+need_pkgs gcc libc6-dev
+id=$(digest "$id" "$(file_sum "$res/httpc.c")" "$(pkg_version gcc)" "$(pkg_version libc6-dev)")
 if is_fresh rootfs "$id" rootfs.ext4; then
 	log "rootfs.ext4: reused"
 	exit 0
@@ -21,6 +23,8 @@ fi
 tmp=$out/work/rootfs
 rm -rf "$tmp"
 busybox_tree "$tmp"
+# httpc: the PUT with headers that busybox wget cannot send (MMDS V2 tokens).
+gcc -static -Os -s -Wall -Wextra -Werror -o "$tmp/usr/bin/httpc" "$res/httpc.c"
 rm -f "$out/rootfs.ext4.tmp"
 mkfs.ext4 -q -F -L petrel-root -d "$tmp" "$out/rootfs.ext4.tmp" "$size" >/dev/null
 mv "$out/rootfs.ext4.tmp" "$out/rootfs.ext4"
