@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <jansson.h>
 #include <petrel/log.h>
+#include <petrel/ratelimit.h>
 
 #define CONFIG_MAX_VCPUS 32
 #define CONFIG_MAX_DRIVES 16
@@ -30,6 +31,7 @@ struct drive_config {
 	bool is_read_only;
 	enum cache_type cache_type;
 	enum io_engine io_engine;
+	struct rl_config rate_limiter;
 };
 
 struct net_config {
@@ -37,6 +39,9 @@ struct net_config {
 	char *host_dev_name;
 	bool has_guest_mac;
 	uint8_t guest_mac[6];
+	unsigned int mtu;		/* 68..65535, 0: not offered */
+	struct rl_config rx_rate_limiter;
+	struct rl_config tx_rate_limiter;
 };
 
 /* The one virtio-vsock device: guest_cid 0 when there is none. */
@@ -84,6 +89,13 @@ struct balloon_config {
 	bool free_page_reporting;
 };
 
+/* PUT /serial: the console's output to a file, and its bytes limited (dropped beyond). */
+struct serial_config {
+	bool present;
+	char *serial_out_path;		/* NULL: the console's stdout */
+	struct rl_bucket_config rate_limiter;
+};
+
 /*
  * The one configuration model: --config-file and the API's PUT/PATCH
  * handlers both fill it; the builder turns it into a running VM.
@@ -107,6 +119,8 @@ struct vm_config {
 	unsigned int nr_nets;
 	bool entropy;
 	struct vsock_config vsock;
+	struct rl_config entropy_rate_limiter;
+	struct serial_config serial;
 	struct logger_config logger;
 	struct metrics_config metrics;
 	struct balloon_config balloon;
@@ -136,10 +150,17 @@ int config_vsock_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t
 /* snapshot/load's vsock_override: the restored device listens at uds_path instead. */
 int config_vsock_override(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
 /*
- * PATCH /drives/{id}: check the body ({"drive_id", "path_on_host"}) without
- * applying it; *path_on_host points into obj (NULL when absent).
+ * PATCH /drives/{id}: check the body ({"drive_id", "path_on_host",
+ * "rate_limiter"}) without applying it; *path_on_host points into obj (NULL
+ * when absent), *rl is the limiter's update (rl->present false: none).
  */
-int config_drive_patch_check(json_t *obj, const char **path_on_host, char *err, size_t errlen);
+int config_drive_patch_check(json_t *obj, const char **path_on_host, struct rl_config *rl,
+			     char *err, size_t errlen);
+/* PATCH /network-interfaces/{id}: {"iface_id", "rx_rate_limiter", "tx_rate_limiter"}, as above. */
+int config_net_patch_check(json_t *obj, struct rl_config *rx, struct rl_config *tx, char *err,
+			   size_t errlen);
+/* PUT /serial: {"serial_out_path", "rate_limiter"} (a TokenBucket). */
+int config_serial_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
 int config_logger_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
 int config_metrics_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen);
 /*

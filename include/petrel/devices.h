@@ -60,6 +60,9 @@ struct serial;
 #define SERIAL_TX_BUF_SIZE 65536
 struct serial *serial_create(struct irq_line irq, int out_fd, int notify_fd);
 void serial_destroy(struct serial *s);
+/* Output bytes beyond this bucket are dropped, counted (uart.rate_limiter_dropped_bytes). */
+struct rl_bucket_config;
+void serial_set_rate_limit(struct serial *s, const struct rl_bucket_config *c);
 /* Write what waits, as much as out_fd takes now; returns how many bytes still wait. */
 size_t serial_flush_output(struct serial *s);
 /* Lose what waits (counted): for an out_fd nothing can wait on. */

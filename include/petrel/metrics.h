@@ -85,6 +85,7 @@ enum metric {
 	M_SIGNALS_SIGILL,
 	/* "uart" */
 	M_UART_MISSED_WRITE_COUNT,	/* guest console bytes lost: no room, reader gone */
+	M_UART_RATE_LIMITER_DROPPED_BYTES,	/* ... beyond serial.rate_limiter */
 	/* "vcpu": exits handled in userspace, by kind, over all vCPUs */
 	M_VCPU_EXIT_IO_IN,
 	M_VCPU_EXIT_IO_OUT,

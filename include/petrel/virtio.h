@@ -78,6 +78,9 @@ struct virtio_dev_metrics {
 	uint64_t interrupts;
 	uint64_t register_errors;	/* ignored out-of-order or malformed register accesses */
 	uint64_t abandoned;		/* requests dropped unanswered by a reset or shutdown */
+	/* Requests held back by a rate limiter until its timer (block, entropy; net tx) */
+	uint64_t rl_throttled;
+	uint64_t rx_rl_throttled;	/* net rx */
 };
 
 /* What one device type provides to the transport. */
@@ -112,6 +115,8 @@ struct virtio_dev_ops {
 	int (*save)(struct virtio_dev *dev, struct snap_buf *out);
 	/* Before the VM starts; -EINVAL for bytes that do not fit. NULL: nothing to restore. */
 	int (*restore)(struct virtio_dev *dev, const void *data, size_t len);
+	/* The rate limiter of queue q, NULL if it has none (NULL: no limiters at all). */
+	struct ratelimit *(*limiter)(struct virtio_dev *dev, unsigned int q);
 };
 
 /* The generic part every device embeds (first member). */
@@ -183,7 +188,14 @@ int virtio_net_attach_mmds(struct virtio_dev *dev, struct mmds *m);
  * tap's offloads are left alone. cfg->host_dev_name is not used.
  */
 struct virtio_dev *virtio_net_create_on_fd(const struct net_config *cfg, int fd);
-struct virtio_dev *virtio_rng_create(void);
+/* rl: the rate_limiter (NULL: none). */
+struct virtio_dev *virtio_rng_create(const struct rl_config *rl);
+/*
+ * PATCH: replace the buckets cfg gives on queue q's limiter (block 0, net
+ * rx 0 and tx 1, entropy 0), on the vmm thread; requests it held back are
+ * tried again at once. -ENOENT for a queue without one.
+ */
+int virtio_dev_update_limiter(struct virtio_dev *dev, unsigned int q, const struct rl_config *cfg);
 /*
  * virtio-vsock with Firecracker's host side: listens on cfg->uds_path
  * (a stale socket there is replaced, a live one refused), and reports its

@@ -65,6 +65,8 @@ static const char *const op_names[API_NR_OPS] = {
 	[API_GET_MMDS] = "GET /mmds",
 	[API_PUT_MMDS_CONFIG] = "PUT /mmds/config",
 	[API_PUT_VSOCK] = "PUT /vsock",
+	[API_PATCH_NET] = "PATCH /network-interfaces",
+	[API_PUT_SERIAL] = "PUT /serial",
 };
 
 const char *api_op_name(enum api_op op)
@@ -184,9 +186,24 @@ static int check_drive_put(struct api_request *req, json_t *body)
 
 static int check_drive_patch(struct api_request *req, json_t *body)
 {
-	return config_drive_patch_check(body, &req->path_on_host, req->fault,
+	struct rl_config rl;
+
+	return config_drive_patch_check(body, &req->path_on_host, &rl, req->fault,
 					sizeof(req->fault)) ?:
 	       match_id(req, body, "drive_id");
+}
+
+static int check_net_patch(struct api_request *req, json_t *body)
+{
+	struct rl_config rx, tx;
+
+	return config_net_patch_check(body, &rx, &tx, req->fault, sizeof(req->fault)) ?:
+	       match_id(req, body, "iface_id");
+}
+
+static int check_serial(struct api_request *req, json_t *body)
+{
+	return check_section(req, body, config_serial_from_json);
 }
 
 static int check_net_put(struct api_request *req, json_t *body)
@@ -503,6 +520,8 @@ static const struct route routes[] = {
 	{ HTTP_PUT, "drives", NULL, true, API_PUT_DRIVE, check_drive_put },
 	{ HTTP_PATCH, "drives", NULL, true, API_PATCH_DRIVE, check_drive_patch },
 	{ HTTP_PUT, "network-interfaces", NULL, true, API_PUT_NET, check_net_put },
+	{ HTTP_PATCH, "network-interfaces", NULL, true, API_PATCH_NET, check_net_patch },
+	{ HTTP_PUT, "serial", NULL, false, API_PUT_SERIAL, check_serial },
 	{ HTTP_PUT, "entropy", NULL, false, API_PUT_ENTROPY, check_entropy },
 	{ HTTP_PUT, "vsock", NULL, false, API_PUT_VSOCK, check_vsock },
 	{ HTTP_PUT, "logger", NULL, false, API_PUT_LOGGER, check_logger },

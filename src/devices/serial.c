@@ -13,6 +13,7 @@
 #include <petrel/snapshot.h>
 #include <petrel/metrics.h>
 #include <petrel/timeline.h>
+#include <petrel/ratelimit.h>
 #include <petrel/util.h>
 
 #define RX_FIFO_SIZE 4096
@@ -24,6 +25,7 @@ struct serial {
 	int out_fd;
 	bool out_socket;		/* send() it, non-blocking per call */
 	int notify_fd;
+	struct rl_bucket limit;		/* output bytes; size 0: none */
 	uint8_t ier, lcr, mcr, lsr, msr, scr, dll, dlm, fcr;
 	bool thr_pending;		/* THR-empty interrupt waiting for an IIR read */
 	uint8_t rx[RX_FIFO_SIZE];
@@ -50,6 +52,28 @@ struct serial *serial_create(struct irq_line irq, int out_fd, int notify_fd)
 	s->dll = DEFAULT_BAUD_DIVISOR;
 	s->mcr = UART_MCR_OUT2;
 	return s;
+}
+
+void serial_set_rate_limit(struct serial *s, const struct rl_bucket_config *c)
+{
+	pthread_mutex_lock(&s->lock);
+	rl_bucket_init(&s->limit, c, util_now_us() * 1000);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Within the rate limit: true; else the byte is dropped, as Firecracker's console does. */
+static bool within_limit(struct serial *s)
+{
+	uint64_t wait;
+
+	if (!rl_bucket_limits(&s->limit))
+		return true;
+	if (rl_bucket_ready(&s->limit, 1, util_now_us() * 1000, &wait)) {
+		rl_bucket_take(&s->limit, 1);
+		return true;
+	}
+	metrics_inc(M_UART_RATE_LIMITER_DROPPED_BYTES);
+	return false;
 }
 
 void serial_destroy(struct serial *s)
@@ -122,7 +146,7 @@ static void output(struct serial *s, uint8_t byte)
 {
 	ssize_t n;
 
-	if (s->out_fd < 0)
+	if (s->out_fd < 0 || !within_limit(s))
 		return;
 	if (!s->tx_len) {
 		n = out_write(s, &byte, 1);

@@ -140,7 +140,7 @@ static const struct jail_rule vmm_rules[] = {
 	/* PATCH /drives on an Async drive: the ring's file, its one registration left. */
 	ALLOW_IF(io_uring_register, EQ(1, IORING_REGISTER_FILES_UPDATE)),
 	ALLOW(getrandom),		/* entropy, MMDS tokens */
-	ALLOW(timerfd_settime),		/* the MMDS's resend timer, on and off */
+	ALLOW(timerfd_settime),		/* the MMDS's resend timer; rate limiters' (on, off) */
 	ALLOW(close),
 	/*
 	 * PATCH /drives: open an existing image read-only or read-write, maybe

@@ -86,6 +86,7 @@ static const struct metric_def defs[M_NR_METRICS] = {
 	[M_SIGNALS_SIGHUP]		= C("signals", "sighup"),
 	[M_SIGNALS_SIGILL]		= C("signals", "sigill"),
 	[M_UART_MISSED_WRITE_COUNT]	= C("uart", "missed_write_count"),
+	[M_UART_RATE_LIMITER_DROPPED_BYTES] = C("uart", "rate_limiter_dropped_bytes"),
 	[M_VCPU_EXIT_IO_IN]		= C("vcpu", "exit_io_in"),
 	[M_VCPU_EXIT_IO_OUT]		= C("vcpu", "exit_io_out"),
 	[M_VCPU_EXIT_MMIO_READ]		= C("vcpu", "exit_mmio_read"),

@@ -67,6 +67,7 @@ struct blk {
 	enum cache_type cache;
 	enum io_engine engine;
 	uint64_t capacity;		/* 512-byte sectors */
+	struct dev_limiter limiter;	/* rate_limiter: payload bytes and requests */
 	bool quiescing;			/* a reset waits for the I/O under way */
 	/* Sync: the request being served, across wakeups when it is large. */
 	struct blk_req req;
@@ -197,19 +198,39 @@ static int parse_req(struct blk_req *r, const char **why)
 	return 0;
 }
 
-/* 1: a request in r; 0: the ring is empty; <0: the guest broke it and the device failed. */
+/* What a request costs the bandwidth bucket: its payload, for reads and writes. */
+static uint64_t io_bytes(const struct blk_req *r)
+{
+	return r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_OUT ? r->data_len : 0;
+}
+
+/*
+ * 1: a request in r; 0: the ring is empty, or the rate limiter holds the
+ * next request back (its timer kicks the queue); <0: the guest broke it
+ * and the device failed.
+ */
 static int next_req(struct blk *b, struct blk_req *r)
 {
 	const char *why = "";
-	int ret = dev_pop(&b->dev, 0, &r->elem);
+	int ret;
 
+	if (dev_limited(&b->limiter))
+		return 0;
+	ret = dev_pop(&b->dev, 0, &r->elem);
 	if (ret <= 0)
 		return ret;
-	b->dev.metrics.requests++;
 	ret = parse_req(r, &why);
-	if (ret)
+	if (ret) {
+		b->dev.metrics.requests++;
 		virtio_dev_fail(&b->dev, "queue 0: %s", why);
-	return ret ?: 1;
+		return ret;
+	}
+	if (!dev_limit(&b->limiter, io_bytes(r), 1)) {
+		dev_unpop(&b->dev, 0, 1);
+		return 0;
+	}
+	b->dev.metrics.requests++;
+	return 1;
 }
 
 static bool in_range(const struct blk *b, const struct blk_req *r)
@@ -737,9 +758,15 @@ static void blk_destroy(struct virtio_dev *dev)
 		close(b->efd);
 		free(b->slots);
 	}
+	dev_limiter_destroy(&b->limiter);
 	close(b->fd);
 	free(b->path);
 	free(b);
+}
+
+static struct ratelimit *blk_limiter(struct virtio_dev *dev, unsigned int q)
+{
+	return &to_blk(dev)->limiter.rl;
 }
 
 /* Sync: the request served across wakeups, to its end; false if it outlived end_us. */
@@ -801,6 +828,7 @@ static const struct virtio_dev_ops blk_ops = {
 	.reset = blk_reset,
 	.destroy = blk_destroy,
 	.save = blk_save,
+	.limiter = blk_limiter,
 };
 
 /*
@@ -889,10 +917,15 @@ struct virtio_dev *virtio_blk_create(const struct drive_config *cfg)
 		pr_err("%s", err);
 		goto err_free;
 	}
-	if (b->engine == IO_ENGINE_ASYNC && setup_uring(b))
+	if (dev_limiter_init(&b->limiter, &b->dev, 0, &cfg->rate_limiter,
+			     &b->dev.metrics.rl_throttled))
 		goto err_close;
+	if (b->engine == IO_ENGINE_ASYNC && setup_uring(b))
+		goto err_limiter;
 	return &b->dev;
 
+err_limiter:
+	dev_limiter_destroy(&b->limiter);
 err_close:
 	close(b->fd);
 err_free:

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <errno.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
+#include <petrel/log.h>
 #include <petrel/util.h>
 
 #include "dev_util.h"
@@ -35,6 +38,64 @@ void dev_requeue(struct virtio_dev *dev, unsigned int q)
 	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0) {
 		/* The counter is already non-zero: a kick is pending. */
 	}
+}
+
+int dev_limiter_init(struct dev_limiter *l, struct virtio_dev *dev, unsigned int q,
+		     const struct rl_config *cfg, uint64_t *throttled)
+{
+	int ret = ratelimit_init(&l->rl, cfg);
+
+	l->dev = dev;
+	l->q = q;
+	l->watched = false;
+	l->throttled = throttled;
+	if (ret)
+		pr_err("virtio %s: cannot make the rate limiter's timer: %s", dev->id,
+		       strerror(-ret));
+	return ret;
+}
+
+void dev_limiter_destroy(struct dev_limiter *l)
+{
+	if (l->watched)
+		event_loop_del(l->dev->loop, l->rl.timer_fd);
+	l->watched = false;
+	ratelimit_destroy(&l->rl);
+}
+
+/* The tokens are there: serve the queue again, from the vmm loop. */
+static void on_limiter_timer(void *opaque, uint32_t events)
+{
+	struct dev_limiter *l = opaque;
+
+	pthread_mutex_lock(&l->dev->lock);
+	ratelimit_timer_done(&l->rl);
+	pthread_mutex_unlock(&l->dev->lock);
+	dev_requeue(l->dev, l->q);
+}
+
+bool dev_limit(struct dev_limiter *l, uint64_t bytes, uint64_t ops)
+{
+	bool was_blocked = l->rl.blocked;
+	int ret;
+
+	if (ratelimit_consume(&l->rl, bytes, ops))
+		return true;
+	if (!was_blocked)
+		(*l->throttled)++;
+	if (l->watched)
+		return false;
+	ret = l->dev->loop ? event_loop_add(l->dev->loop, l->rl.timer_fd, EPOLLIN,
+					    on_limiter_timer, l) : -ENOTSUP;
+	if (ret) {
+		/* Nothing would ever resume the queue: let it run unlimited rather than stall. */
+		pr_warn("virtio %s: cannot watch the rate limiter's timer: %s", l->dev->id,
+			strerror(-ret));
+		l->rl.blocked = false;
+		return true;
+	}
+	l->watched = true;
+	return false;
 }
 
 void dev_config_read(const void *cfg, size_t size, uint32_t offset, uint8_t *data, uint32_t len)

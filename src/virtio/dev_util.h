@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <sys/uio.h>
 
+#include <petrel/ratelimit.h>
 #include <petrel/virtio.h>
 
 /*
@@ -18,6 +19,33 @@ int dev_pop(struct virtio_dev *dev, unsigned int q, struct virtq_elem *elem);
 void dev_unpop(struct virtio_dev *dev, unsigned int q, unsigned int count);
 /* Serve queue q again from the event loop, after other fds had their turn. */
 void dev_requeue(struct virtio_dev *dev, unsigned int q);
+
+/*
+ * A queue's rate limiter. The device asks dev_limit() for a request's
+ * tokens before it takes the request: refused, the request stays in the
+ * ring (or pending in the device), nothing more is taken from the queue,
+ * and the limiter's timer kicks queue q again once the tokens are there.
+ * The guest sees back-pressure, never loss.
+ */
+struct dev_limiter {
+	struct ratelimit rl;
+	struct virtio_dev *dev;
+	unsigned int q;
+	bool watched;			/* the timer is on dev->loop */
+	uint64_t *throttled;		/* the device's metric */
+};
+
+/* Before the sandbox (it makes a timerfd); cfg NULL: no limit until an update. */
+int dev_limiter_init(struct dev_limiter *l, struct virtio_dev *dev, unsigned int q,
+		     const struct rl_config *cfg, uint64_t *throttled);
+void dev_limiter_destroy(struct dev_limiter *l);
+/* Take bytes and ops now (true), or refuse until the timer (counted once per refusal). */
+bool dev_limit(struct dev_limiter *l, uint64_t bytes, uint64_t ops);
+/* Refusing until the timer fires: take nothing from the queue. */
+static inline bool dev_limited(const struct dev_limiter *l)
+{
+	return l->rl.blocked;
+}
 
 /* A config space read: bytes [offset, offset + len) of cfg, zeros beyond its size. */
 void dev_config_read(const void *cfg, size_t size, uint32_t offset, uint8_t *data, uint32_t len);

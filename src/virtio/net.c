@@ -44,6 +44,8 @@ struct net {
 	bool is_tap;			/* offloads can be set (not a test's socket) */
 	bool has_mac;
 	uint8_t mac[ETH_ALEN];
+	uint16_t mtu;			/* offered with VIRTIO_NET_F_MTU; 0: not offered */
+	struct dev_limiter rx_limit, tx_limit;
 	bool active;			/* DRIVER_OK and not reset since */
 	bool started;			/* offloads set for this activation (vmm thread) */
 	bool rx_stalled;		/* the guest had no room: wait for its rx kick */
@@ -52,6 +54,7 @@ struct net {
 	struct mmds_net *mmds;		/* the metadata service on this link, or NULL */
 	struct virtq_elem elem;
 	size_t rx_len;			/* a frame read from the tap, not yet delivered */
+	bool rx_paid;			/* ... and its tokens taken from rx_limit */
 	uint8_t rx_buf[RX_FRAME_MAX];
 };
 
@@ -130,7 +133,8 @@ static void update_watch(struct net *n)
 	int ret;
 
 	if (n->active && !n->dev.broken)
-		want = (n->rx_stalled ? 0 : EPOLLIN) | (n->tx_blocked ? EPOLLOUT : 0);
+		want = (n->rx_stalled || dev_limited(&n->rx_limit) ? 0 : EPOLLIN) |
+		       (n->tx_blocked ? EPOLLOUT : 0);
 	if (want == n->watch)
 		return;
 	if (n->watch)
@@ -184,10 +188,15 @@ static bool process_tx(struct net *n)
 	bool pushed = false;
 	ssize_t w;
 
-	while (!n->dev.broken && dev_pop(&n->dev, TXQ, &n->elem) > 0) {
+	while (!n->dev.broken && !dev_limited(&n->tx_limit) &&
+	       dev_pop(&n->dev, TXQ, &n->elem) > 0) {
 		if (n->elem.nr_in || n->elem.out_len < VNET_HDR_LEN) {
 			virtio_dev_fail(&n->dev, "queue 1: tx chain %s", n->elem.nr_in ?
 					"has device-writable buffers" : "shorter than its header");
+			break;
+		}
+		if (!dev_limit(&n->tx_limit, n->elem.out_len - VNET_HDR_LEN, 1)) {
+			dev_unpop(&n->dev, TXQ, 1);	/* the limiter's timer brings us back */
 			break;
 		}
 		w = to_mmds(n) ? (ssize_t)n->elem.out_len : tap_write(n);
@@ -346,7 +355,12 @@ static bool process_rx(struct net *n)
 				break;
 			if (!n->rx_len)
 				continue;
+			n->rx_paid = false;	/* a new frame */
 		}
+		/* Held in rx_buf while the limiter refuses; its timer brings us back. */
+		if (!n->rx_paid && !dev_limit(&n->rx_limit, n->rx_len - VNET_HDR_LEN, 1))
+			break;
+		n->rx_paid = true;
 		ret = deliver(n);
 		if (ret == 0)
 			n->rx_stalled = true;	/* no room: the frame waits in rx_buf */
@@ -404,6 +418,9 @@ static uint64_t net_features(struct virtio_dev *dev)
 	};
 	uint64_t f = to_net(dev)->has_mac ? 1ULL << VIRTIO_NET_F_MAC : 0;
 
+	if (to_net(dev)->mtu)
+		f |= 1ULL << VIRTIO_NET_F_MTU;
+
 	for (unsigned int i = 0; i < ARRAY_SIZE(bits); i++)
 		f |= 1ULL << bits[i];
 	return f;
@@ -411,7 +428,10 @@ static uint64_t net_features(struct virtio_dev *dev)
 
 static void net_config_read(struct virtio_dev *dev, uint32_t offset, uint8_t *data, uint32_t len)
 {
-	struct virtio_net_config cfg = { .status = htole16(VIRTIO_NET_S_LINK_UP) };
+	struct virtio_net_config cfg = {
+		.status = htole16(VIRTIO_NET_S_LINK_UP),
+		.mtu = htole16(to_net(dev)->mtu),
+	};
 
 	memcpy(cfg.mac, to_net(dev)->mac, ETH_ALEN);
 	dev_config_read(&cfg, sizeof(cfg), offset, data, len);
@@ -472,8 +492,15 @@ static void net_destroy(struct virtio_dev *dev)
 	net_reset(dev);
 	update_watch(n);
 	mmds_net_destroy(n->mmds);
+	dev_limiter_destroy(&n->rx_limit);
+	dev_limiter_destroy(&n->tx_limit);
 	close(n->tap);
 	free(n);
+}
+
+static struct ratelimit *net_limiter(struct virtio_dev *dev, unsigned int q)
+{
+	return q == RXQ ? &to_net(dev)->rx_limit.rl : &to_net(dev)->tx_limit.rl;
 }
 
 static const struct virtio_dev_ops net_ops = {
@@ -486,6 +513,7 @@ static const struct virtio_dev_ops net_ops = {
 	.queue_notify = net_queue_notify,
 	.reset = net_reset,
 	.destroy = net_destroy,
+	.limiter = net_limiter,
 };
 
 static struct virtio_dev *create(const struct net_config *cfg, int fd, bool is_tap)
@@ -504,7 +532,21 @@ static struct virtio_dev *create(const struct net_config *cfg, int fd, bool is_t
 		memcpy(n->mac, cfg->guest_mac, ETH_ALEN);
 	n->tap = fd;
 	n->is_tap = is_tap;
+	n->mtu = (uint16_t)cfg->mtu;
+	if (dev_limiter_init(&n->rx_limit, &n->dev, RXQ, &cfg->rx_rate_limiter,
+			     &n->dev.metrics.rx_rl_throttled))
+		goto err;
+	if (dev_limiter_init(&n->tx_limit, &n->dev, TXQ, &cfg->tx_rate_limiter,
+			     &n->dev.metrics.rl_throttled)) {
+		dev_limiter_destroy(&n->rx_limit);
+		goto err;
+	}
 	return &n->dev;
+
+err:
+	close(fd);
+	free(n);
+	return NULL;
 }
 
 struct virtio_dev *virtio_net_create(const struct net_config *cfg)

@@ -20,6 +20,7 @@
 struct rng {
 	struct virtio_dev dev;		/* first: the transport sees only this */
 	struct virtq_elem elem;
+	struct dev_limiter limiter;	/* rate_limiter: bytes served and requests */
 };
 
 static uint64_t rng_features(struct virtio_dev *dev)
@@ -78,13 +79,25 @@ static int serve(struct virtio_dev *dev, struct virtq *vq, const struct virtq_el
 	return 0;
 }
 
+/* Take the next request if the limiter lets it through: else it stays in the ring. */
+static bool next(struct rng *r)
+{
+	if (dev_limited(&r->limiter) || dev_pop(&r->dev, 0, &r->elem) <= 0)
+		return false;
+	if (dev_limit(&r->limiter, MIN(r->elem.in_len, RNG_MAX_REQUEST), 1))
+		return true;
+	dev_unpop(&r->dev, 0, 1);	/* the limiter's timer brings us back */
+	return false;
+}
+
 static void rng_queue_notify(struct virtio_dev *dev, unsigned int q)
 {
-	struct virtq_elem *e = &((struct rng *)dev)->elem;
+	struct rng *r = (struct rng *)dev;
+	struct virtq_elem *e = &r->elem;
 	struct virtq *vq = &dev->queues[0];
 	unsigned int served = 0;
 
-	while (dev_pop(dev, 0, e) > 0 && !serve(dev, vq, e)) {
+	while (next(r) && !serve(dev, vq, e)) {
 		/* Out of budget: let the vmm loop serve other fds, then come back. */
 		if (++served == vq->size) {
 			dev_requeue(dev, 0);
@@ -96,7 +109,13 @@ static void rng_queue_notify(struct virtio_dev *dev, unsigned int q)
 
 static void rng_destroy(struct virtio_dev *dev)
 {
+	dev_limiter_destroy(&((struct rng *)dev)->limiter);
 	free(dev);
+}
+
+static struct ratelimit *rng_limiter(struct virtio_dev *dev, unsigned int q)
+{
+	return &((struct rng *)dev)->limiter.rl;
 }
 
 static const struct virtio_dev_ops rng_ops = {
@@ -104,9 +123,10 @@ static const struct virtio_dev_ops rng_ops = {
 	.features = rng_features,
 	.queue_notify = rng_queue_notify,
 	.destroy = rng_destroy,
+	.limiter = rng_limiter,
 };
 
-struct virtio_dev *virtio_rng_create(void)
+struct virtio_dev *virtio_rng_create(const struct rl_config *rl)
 {
 	struct rng *r = calloc(1, sizeof(*r));
 
@@ -117,5 +137,9 @@ struct virtio_dev *virtio_rng_create(void)
 	r->dev.ops = &rng_ops;
 	r->dev.nr_queues = 1;
 	snprintf(r->dev.id, sizeof(r->dev.id), "rng");
+	if (dev_limiter_init(&r->limiter, &r->dev, 0, rl, &r->dev.metrics.rl_throttled)) {
+		free(r);
+		return NULL;
+	}
 	return &r->dev;
 }

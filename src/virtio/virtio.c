@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Helpers every virtio device shares, whatever carries it. */
+#include <errno.h>
 #include <inttypes.h>
 #include <linux/virtio_mmio.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <petrel/log.h>
 #include <petrel/virtio.h>
 
+#include "dev_util.h"
 #include "transport.h"
 
 void virtio_dev_notify(struct virtio_dev *dev, struct virtq *vq)
@@ -58,6 +60,21 @@ void virtio_dev_reset_done(struct virtio_dev *dev)
 bool virtio_dev_has_feature(const struct virtio_dev *dev, unsigned int bit)
 {
 	return bit < 64 && (dev->driver_features & (1ULL << bit));
+}
+
+int virtio_dev_update_limiter(struct virtio_dev *dev, unsigned int q, const struct rl_config *cfg)
+{
+	struct ratelimit *rl;
+	bool retry = false;
+
+	pthread_mutex_lock(&dev->lock);
+	rl = dev->ops->limiter && q < dev->nr_queues ? dev->ops->limiter(dev, q) : NULL;
+	if (rl)
+		retry = ratelimit_update(rl, cfg);
+	pthread_mutex_unlock(&dev->lock);
+	if (retry)
+		dev_requeue(dev, q);
+	return rl ? 0 : -ENOENT;
 }
 
 void virtio_dev_destroy(struct virtio_dev *dev)

@@ -59,7 +59,7 @@ static int irq_line_for(struct vm *vm, unsigned int gsi, struct irq_line *line)
 	return 0;
 }
 
-static int add_serial(struct vm *vm)
+static int add_serial(struct vm *vm, const struct serial_config *cfg)
 {
 	struct acpi_device com1 = {
 		.name = "COM1", .hid = "PNP0501", .io_base = SERIAL_COM1_PORT, .io_size = 8,
@@ -73,10 +73,16 @@ static int add_serial(struct vm *vm)
 	vm->serial_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->serial_efd < 0)
 		return -errno;
-	vm_console_open_output(vm);
+	if (cfg->serial_out_path)
+		ret = vm_console_open_file(vm, cfg->serial_out_path);
+	else
+		vm_console_open_output(vm);
+	if (ret)
+		return ret;
 	vm->serial = serial_create(irq, vm->out_fd, vm->serial_efd);
 	if (!vm->serial)
 		return -ENOMEM;
+	serial_set_rate_limit(vm->serial, &cfg->rate_limiter);
 	ret = bus_register(&vm->pio, SERIAL_COM1_PORT, 8, &serial_bus_ops, vm->serial);
 	return ret ?: acpi_add_device(&vm->acpi, &com1);
 }
@@ -114,11 +120,11 @@ static int add_vmgenid(struct vm *vm)
 	return acpi_add_vmgenid(&vm->acpi, ACPI_VMGENID_ADDR, VMGENID_GSI);
 }
 
-int vm_setup_devices(struct vm *vm)
+int vm_setup_devices(struct vm *vm, const struct vm_config *cfg)
 {
 	int ret;
 
-	ret = add_serial(vm);
+	ret = add_serial(vm, &cfg->serial);
 	ret = ret ?: add_i8042(vm);
 	ret = ret ?: add_vmgenid(vm);
 	ret = ret ?: bus_register(&vm->pio, BOOT_TIMER_PORT, 1, &boot_timer_bus_ops,
@@ -140,23 +146,32 @@ static uint64_t virtio_base(unsigned int n)
 }
 
 #define VIRTIO_FIELD(f) { #f, offsetof(struct virtio_dev_metrics, f) }
-static const struct metrics_field virtio_fields[] = {
-	VIRTIO_FIELD(requests), VIRTIO_FIELD(bytes_read), VIRTIO_FIELD(bytes_written),
-	VIRTIO_FIELD(io_errors), VIRTIO_FIELD(interrupts), VIRTIO_FIELD(queue_errors),
-	VIRTIO_FIELD(register_errors),
-};
+/* A field under Firecracker's name for it. */
+#define VIRTIO_NAMED(name, f) { name, offsetof(struct virtio_dev_metrics, f) }
+#define VIRTIO_COMMON_FIELDS						\
+	VIRTIO_FIELD(requests), VIRTIO_FIELD(bytes_read), VIRTIO_FIELD(bytes_written), \
+	VIRTIO_FIELD(io_errors), VIRTIO_FIELD(interrupts), VIRTIO_FIELD(queue_errors), \
+	VIRTIO_FIELD(register_errors)
 /* Block also counts the requests a reset or shutdown dropped unanswered. */
 static const struct metrics_field blk_fields[] = {
-	VIRTIO_FIELD(requests), VIRTIO_FIELD(bytes_read), VIRTIO_FIELD(bytes_written),
-	VIRTIO_FIELD(io_errors), VIRTIO_FIELD(interrupts), VIRTIO_FIELD(queue_errors),
-	VIRTIO_FIELD(register_errors), VIRTIO_FIELD(abandoned),
+	VIRTIO_COMMON_FIELDS, VIRTIO_FIELD(abandoned),
+	VIRTIO_NAMED("rate_limiter_throttled_events", rl_throttled),
+};
+static const struct metrics_field net_fields[] = {
+	VIRTIO_COMMON_FIELDS,
+	VIRTIO_NAMED("rx_rate_limiter_throttled", rx_rl_throttled),
+	VIRTIO_NAMED("tx_rate_limiter_throttled", rl_throttled),
+};
+static const struct metrics_field rng_fields[] = {
+	VIRTIO_COMMON_FIELDS,
+	VIRTIO_NAMED("entropy_rate_limiter_throttled", rl_throttled),
 };
 static const struct metrics_schema blk_schema = {
 	"block", "drive", blk_fields, ARRAY_SIZE(blk_fields) };
 static const struct metrics_schema net_schema = {
-	"net", "iface", virtio_fields, ARRAY_SIZE(virtio_fields) };
+	"net", "iface", net_fields, ARRAY_SIZE(net_fields) };
 static const struct metrics_schema rng_schema = {
-	"entropy", NULL, virtio_fields, ARRAY_SIZE(virtio_fields) };
+	"entropy", NULL, rng_fields, ARRAY_SIZE(rng_fields) };
 
 /* "block_<drive_id>", "net_<iface_id>", "entropy" (one at most); vm_destroy removes them. */
 static int add_metrics(struct virtio_dev *dev)
@@ -247,7 +262,7 @@ int vm_setup_virtio(struct vm *vm, const struct vm_config *cfg)
 	for (i = 0; !ret && i < cfg->nr_nets; i++)
 		ret = add_virtio(vm, virtio_net_create(&cfg->nets[i])) ?: attach_mmds(vm, cfg, i);
 	if (!ret && cfg->entropy)
-		ret = add_virtio(vm, virtio_rng_create());
+		ret = add_virtio(vm, virtio_rng_create(&cfg->entropy_rate_limiter));
 	if (!ret && cfg->balloon.present)
 		ret = add_virtio(vm, virtio_balloon_create(&cfg->balloon));
 	if (!ret && cfg->vsock.guest_cid)

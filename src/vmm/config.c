@@ -18,6 +18,7 @@
 #include <petrel/util.h>
 
 #include "config/config_priv.h"
+#include "config/ratelimit.h"
 
 #define CONFIG_FILE_MAX		MiB(1)
 #define MEM_MAX_MIB		(1024u * 1024)	/* 1 TiB */
@@ -26,7 +27,8 @@
 #define IFNAME_MAX		15		/* IFNAMSIZ - 1 */
 #define ID_CHARS		"abcdefghijklmnopqrstuvwxyz" \
 				"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
-#define NO_RATE_LIMITER		"rate limiters are not supported yet"
+#define MTU_MIN			68
+#define MTU_MAX			65535
 
 /* Field flags for the getters. */
 #define F_REQUIRED		1u
@@ -267,6 +269,21 @@ static int reject(struct ctx *c, json_t *obj, const char *name, const char *why)
 	return member(obj, name) ? fail(c, name, "%s", why) : 0;
 }
 
+/* A field named "<where>.<name>" in errors, for the parsers of nested objects. */
+static void nested(struct ctx *c, const char *name, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s", c->where, *c->where ? "." : "", name);
+}
+
+/* A RateLimiter field ({"bandwidth", "ops"}); absent or null: none. */
+static int get_limiter(struct ctx *c, json_t *obj, const char *name, struct rl_config *out)
+{
+	char where[160];
+
+	nested(c, name, where, sizeof(where));
+	return config_rate_limiter_parse(member(obj, name), where, out, c->err, c->errlen);
+}
+
 /* Drive and interface ids: 1..64 of [A-Za-z0-9_], as Firecracker's API. */
 static int check_id(struct ctx *c, const char *name, const char *id)
 {
@@ -425,7 +442,7 @@ static int drive_parse(struct ctx *c, json_t *obj, struct drive_config *d)
 	      get_bool(c, obj, "is_read_only", 0, &d->is_read_only) ?:
 	      get_enum(c, obj, "cache_type", cache_names, ARRAY_SIZE(cache_names), &cache) ?:
 	      get_enum(c, obj, "io_engine", engine_names, ARRAY_SIZE(engine_names), &engine) ?:
-	      reject(c, obj, "rate_limiter", NO_RATE_LIMITER);
+	      get_limiter(c, obj, "rate_limiter", &d->rate_limiter);
 	d->cache_type = cache;
 	d->io_engine = engine;
 	if (ret)
@@ -496,7 +513,8 @@ static int drive_add(struct ctx *c, struct vm_config *cfg, json_t *obj)
 /* ---- network-interfaces ---- */
 
 static const char *const net_keys[] = {
-	"iface_id", "host_dev_name", "guest_mac", "rx_rate_limiter", "tx_rate_limiter", NULL
+	"iface_id", "host_dev_name", "guest_mac", "mtu", "rx_rate_limiter", "tx_rate_limiter",
+	NULL
 };
 
 static void net_free(struct net_config *n)
@@ -565,8 +583,9 @@ static int net_parse(struct ctx *c, json_t *obj, struct net_config *n)
 	      get_str(c, obj, "host_dev_name", F_REQUIRED, &n->host_dev_name) ?:
 	      check_ifname(c, n->host_dev_name) ?:
 	      get_mac(c, obj, n) ?:
-	      reject(c, obj, "rx_rate_limiter", NO_RATE_LIMITER) ?:
-	      reject(c, obj, "tx_rate_limiter", NO_RATE_LIMITER);
+	      get_uint(c, obj, "mtu", MTU_MIN, MTU_MAX, &n->mtu) ?:
+	      get_limiter(c, obj, "rx_rate_limiter", &n->rx_rate_limiter) ?:
+	      get_limiter(c, obj, "tx_rate_limiter", &n->tx_rate_limiter);
 	if (ret)
 		net_free(n);
 	return ret;
@@ -634,16 +653,19 @@ static int net_add(struct ctx *c, struct vm_config *cfg, json_t *obj)
 	return net_from_json(c, cfg, obj, false);
 }
 
-/* ---- entropy, logger, metrics ---- */
+/* ---- entropy, serial, logger, metrics ---- */
 
 static int entropy_from_json(struct ctx *c, struct vm_config *cfg, json_t *obj)
 {
 	static const char *const keys[] = { "rate_limiter", NULL };
+	struct rl_config rl;
 	int ret;
 
-	ret = check_object(c, obj, keys) ?: reject(c, obj, "rate_limiter", NO_RATE_LIMITER);
-	if (!ret)
+	ret = check_object(c, obj, keys) ?: get_limiter(c, obj, "rate_limiter", &rl);
+	if (!ret) {
 		cfg->entropy = true;
+		cfg->entropy_rate_limiter = rl;
+	}
 	return ret;
 }
 
@@ -694,6 +716,30 @@ static json_t *vsock_to_json(const struct vsock_config *v)
 {
 	return json_pack("{s:s*, s:I, s:s}", "vsock_id", v->vsock_id,
 			 "guest_cid", (json_int_t)v->guest_cid, "uds_path", v->uds_path);
+}
+
+/* Like Firecracker's: the rate limiter here is one TokenBucket, of console bytes. */
+static int serial_from_json(struct ctx *c, struct vm_config *cfg, json_t *obj)
+{
+	static const char *const keys[] = { "serial_out_path", "rate_limiter", NULL };
+	struct rl_bucket_config bucket;
+	char where[160], *path = NULL;
+	int ret;
+
+	nested(c, "rate_limiter", where, sizeof(where));
+	ret = check_object(c, obj, keys) ?:
+	      get_str(c, obj, "serial_out_path", F_NONEMPTY, &path) ?:
+	      config_token_bucket_parse(member(obj, "rate_limiter"), where, &bucket, c->err,
+					c->errlen);
+	if (ret) {
+		free(path);
+		return ret;
+	}
+	free(cfg->serial.serial_out_path);
+	cfg->serial.serial_out_path = path;
+	cfg->serial.rate_limiter = bucket;
+	cfg->serial.present = true;
+	return 0;
 }
 
 static const char *const logger_keys[] = {
@@ -854,6 +900,7 @@ static const struct {
 	{ "drives", drives_from_json },
 	{ "network-interfaces", nets_from_json },
 	{ "entropy", entropy_from_json },
+	{ "serial", serial_from_json },
 	{ "logger", logger_from_json },
 	{ "metrics", metrics_from_json },
 	{ "vsock", vsock_from_json },
@@ -924,6 +971,7 @@ void config_free(struct vm_config *cfg)
 	free(cfg->metrics.metrics_path);
 	json_decref(cfg->metrics.properties);
 	config_mmds_free(&cfg->mmds);
+	free(cfg->serial.serial_out_path);
 	config_init(cfg);
 }
 
@@ -1039,7 +1087,8 @@ int config_vsock_override(struct vm_config *cfg, json_t *obj, char *err, size_t 
 	return 0;
 }
 
-int config_drive_patch_check(json_t *obj, const char **path_on_host, char *err, size_t errlen)
+int config_drive_patch_check(json_t *obj, const char **path_on_host, struct rl_config *rl,
+			     char *err, size_t errlen)
 {
 	static const char *const keys[] = { "drive_id", "path_on_host", "rate_limiter", NULL };
 	struct ctx c = { .err = err, .errlen = errlen, .where = "drive" };
@@ -1049,7 +1098,30 @@ int config_drive_patch_check(json_t *obj, const char **path_on_host, char *err, 
 	       peek_str(&c, obj, "drive_id", F_REQUIRED, &id) ?:
 	       check_id(&c, "drive_id", id) ?:
 	       peek_str(&c, obj, "path_on_host", F_NONEMPTY, path_on_host) ?:
-	       reject(&c, obj, "rate_limiter", NO_RATE_LIMITER);
+	       get_limiter(&c, obj, "rate_limiter", rl);
+}
+
+int config_net_patch_check(json_t *obj, struct rl_config *rx, struct rl_config *tx, char *err,
+			   size_t errlen)
+{
+	static const char *const keys[] = {
+		"iface_id", "rx_rate_limiter", "tx_rate_limiter", NULL
+	};
+	struct ctx c = { .err = err, .errlen = errlen, .where = "network-interface" };
+	const char *id;
+
+	return check_object(&c, obj, keys) ?:
+	       peek_str(&c, obj, "iface_id", F_REQUIRED, &id) ?:
+	       check_id(&c, "iface_id", id) ?:
+	       get_limiter(&c, obj, "rx_rate_limiter", rx) ?:
+	       get_limiter(&c, obj, "tx_rate_limiter", tx);
+}
+
+int config_serial_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen)
+{
+	struct ctx c = { .err = err, .errlen = errlen, .where = "serial" };
+
+	return serial_from_json(&c, cfg, obj);
 }
 
 int config_logger_from_json(struct vm_config *cfg, json_t *obj, char *err, size_t errlen)
@@ -1072,14 +1144,15 @@ static json_t *drive_to_json(const struct vm_config *cfg, unsigned int i)
 {
 	const struct drive_config *d = &cfg->drives[i];
 
-	return json_pack("{s:s, s:s, s:b, s:s*, s:b, s:s, s:s}",
+	return json_pack("{s:s, s:s, s:b, s:s*, s:b, s:s, s:s, s:o*}",
 			 "drive_id", d->drive_id,
 			 "path_on_host", d->path_on_host,
 			 "is_root_device", d->is_root_device,
 			 "partuuid", d->partuuid,
 			 "is_read_only", d->is_read_only,
 			 "cache_type", cache_names[d->cache_type],
-			 "io_engine", engine_names[d->io_engine]);
+			 "io_engine", engine_names[d->io_engine],
+			 "rate_limiter", config_rate_limiter_json(&d->rate_limiter));
 }
 
 static json_t *net_to_json(const struct vm_config *cfg, unsigned int i)
@@ -1087,13 +1160,21 @@ static json_t *net_to_json(const struct vm_config *cfg, unsigned int i)
 	const struct net_config *n = &cfg->nets[i];
 	const uint8_t *m = n->guest_mac;
 	char mac[18];
+	json_t *j;
 
 	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x",
 		 m[0], m[1], m[2], m[3], m[4], m[5]);
-	return json_pack("{s:s, s:s, s:s*}",
-			 "iface_id", n->iface_id,
-			 "host_dev_name", n->host_dev_name,
-			 "guest_mac", n->has_guest_mac ? mac : NULL);
+	j = json_pack("{s:s, s:s, s:s*, s:o*, s:o*}",
+		      "iface_id", n->iface_id,
+		      "host_dev_name", n->host_dev_name,
+		      "guest_mac", n->has_guest_mac ? mac : NULL,
+		      "rx_rate_limiter", config_rate_limiter_json(&n->rx_rate_limiter),
+		      "tx_rate_limiter", config_rate_limiter_json(&n->tx_rate_limiter));
+	if (j && n->mtu && json_object_set_new(j, "mtu", json_integer(n->mtu))) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
 }
 
 static json_t *array_to_json(const struct vm_config *cfg, unsigned int n,
@@ -1126,6 +1207,12 @@ static json_t *metrics_to_json(const struct metrics_config *m)
 			 "emit_id", m->emit_id, "properties", m->properties);
 }
 
+static json_t *serial_to_json(const struct serial_config *s)
+{
+	return json_pack("{s:s*, s:o*}", "serial_out_path", s->serial_out_path,
+			 "rate_limiter", config_token_bucket_json(&s->rate_limiter));
+}
+
 /* Sections are added one by one: json_object_set_new() frees a value it drops. */
 json_t *config_to_json(const struct vm_config *cfg)
 {
@@ -1149,9 +1236,11 @@ json_t *config_to_json(const struct vm_config *cfg)
 				array_to_json(cfg, cfg->nr_drives, drive_to_json)) ||
 	    json_object_set_new(root, "network-interfaces",
 				array_to_json(cfg, cfg->nr_nets, net_to_json)) ||
-	    (cfg->entropy && json_object_set_new(root, "entropy", json_object())) ||
+	    (cfg->entropy && json_object_set_new(root, "entropy", json_pack("{s:o*}",
+		"rate_limiter", config_rate_limiter_json(&cfg->entropy_rate_limiter)))) ||
 	    (cfg->vsock.guest_cid &&
 	     json_object_set_new(root, "vsock", vsock_to_json(&cfg->vsock))) ||
+	    (cfg->serial.present && json_object_set_new(root, "serial", serial_to_json(&cfg->serial))) ||
 	    (cfg->logger.present &&
 	     json_object_set_new(root, "logger", logger_to_json(&cfg->logger))) ||
 	    (mt->present && json_object_set_new(root, "metrics", metrics_to_json(mt))) ||

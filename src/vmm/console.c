@@ -7,6 +7,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -212,6 +213,24 @@ void vm_console_open_output(struct vm *vm)
 {
 	vm->out_fd = own_description(vm->opts.console_out_fd, O_WRONLY);
 	vm->own_out_fd = vm->out_fd != vm->opts.console_out_fd;
+}
+
+int vm_console_open_file(struct vm *vm, const char *path)
+{
+	char msg[PATH_MAX + 96];
+	int fd;
+
+	/* As Firecracker's: read-write, so a FIFO needs no reader yet; never blocking. */
+	fd = util_open_file(path, O_RDWR | O_APPEND | O_CREAT | O_NONBLOCK,
+			    UTIL_FILE_REG | UTIL_FILE_FIFO | UTIL_FILE_CHR, msg, sizeof(msg));
+	if (fd < 0) {
+		pr_err("serial.serial_out_path: %s", msg);
+		return fd;
+	}
+	vm->out_fd = fd;
+	vm->own_out_fd = true;
+	vm->opts.console_in_fd = -1;
+	return 0;
 }
 
 #define FLUSH_AT_END_MS	1000

@@ -287,7 +287,7 @@ int vm_build_from(const struct vm_config *cfg, const struct vm_options *opts,
 	/* A restore sets the snapshot's CPUID: it needs no list of what KVM supports. */
 	ret = ret ?: (from ? 0 : get_cpuid(vm));
 	vm->acpi.nr_cpus = cfg->machine.vcpu_count;
-	ret = ret ?: vm_setup_devices(vm);
+	ret = ret ?: vm_setup_devices(vm, cfg);
 	ret = ret ?: vm_setup_virtio(vm, cfg);
 	util_lap(laps, "devices");
 	reached(ret, BOOT_DEVICES_ATTACHED);

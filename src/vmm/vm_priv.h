@@ -95,7 +95,7 @@ int vm_state_config(const struct snap_state *st, struct vm_config *cfg, char *er
 int vm_start(struct vm *vm);
 
 /* builder.c */
-int vm_setup_devices(struct vm *vm);
+int vm_setup_devices(struct vm *vm, const struct vm_config *cfg);
 int vm_setup_virtio(struct vm *vm, const struct vm_config *cfg);
 int vm_load_guest(struct vm *vm, const struct vm_config *cfg);
 /* balloon.c: the balloon's API requests (the device is there once vm is). */
@@ -104,6 +104,8 @@ void vm_balloon_request(struct vm_config *cfg, struct vm *vm, struct api_request
 /* console.c */
 /* Before the filters: non-blocking descriptions of the console's own (output here, input at attach). */
 void vm_console_open_output(struct vm *vm);
+/* serial.serial_out_path instead: the guest's output to this file, no input; -errno, logged. */
+int vm_console_open_file(struct vm *vm, const char *path);
 int vm_console_attach(struct vm *vm);
 void vm_console_detach(struct vm *vm);
 /* At the end, the vCPUs stopped: what still waits gets a bounded time to go out. */

@@ -116,15 +116,20 @@ static int pause_vcpus(struct vm *vm)
 	return -1;
 }
 
-static struct virtio_dev *find_blk(struct vm *vm, const char *id)
+static struct virtio_dev *find_virtio(struct vm *vm, uint32_t type, const char *id)
 {
 	for (unsigned int i = 0; i < vm->nr_virtio; i++) {
 		struct virtio_dev *dev = vm->virtio[i];
 
-		if (dev->ops->device_id == VIRTIO_ID_BLOCK && !strcmp(dev->id, id))
+		if (dev->ops->device_id == type && !strcmp(dev->id, id))
 			return dev;
 	}
 	return NULL;
+}
+
+static struct virtio_dev *find_blk(struct vm *vm, const char *id)
+{
+	return find_virtio(vm, VIRTIO_ID_BLOCK, id);
 }
 
 static int find_drive(const struct vm_config *cfg, const char *id)
@@ -294,6 +299,12 @@ static void put_mmds_config(struct vmm *v, struct api_request *req)
 	reply_configured(v, req, ret);
 }
 
+static void put_serial(struct vmm *v, struct api_request *req)
+{
+	reply_configured(v, req, config_serial_from_json(&v->cfg, req->body, req->fault,
+						  sizeof(req->fault)));
+}
+
 static void put_entropy(struct vmm *v, struct api_request *req)
 {
 	reply_configured(v, req, config_entropy_from_json(&v->cfg, req->body, req->fault,
@@ -412,11 +423,43 @@ static void set_paused(struct vmm *v, struct api_request *req)
 	api_reply_ok(req);
 }
 
+/* The buckets an update gives replace the configured ones; the others stay. */
+static void merge_limiter(struct rl_config *cfg, const struct rl_config *upd)
+{
+	if (!upd->present)
+		return;
+	cfg->present = true;
+	if (upd->bandwidth.present)
+		cfg->bandwidth = upd->bandwidth;
+	if (upd->ops.present)
+		cfg->ops = upd->ops;
+}
+
+/* On the device now, and in the configuration (GET /vm/config, snapshots). */
+static void update_limiter(struct virtio_dev *dev, unsigned int q, struct rl_config *cfg,
+			   const struct rl_config *upd)
+{
+	if (!upd->present)
+		return;
+	virtio_dev_update_limiter(dev, q, upd);
+	merge_limiter(cfg, upd);
+}
+
+/* The body was checked by the router: this only takes the limiter out of it again. */
+static void body_limiter(const struct api_request *req, struct rl_config *rl)
+{
+	const char *path;
+	char err[8];
+
+	config_drive_patch_check(req->body, &path, rl, err, sizeof(err));
+}
+
 static void patch_drive(struct vmm *v, struct api_request *req)
 {
 	struct virtio_dev *dev = find_blk(v->vm, req->id);
 	int idx = find_drive(&v->cfg, req->id), ret;
 	char err[API_FAULT_MAX / 2];
+	struct rl_config rl;
 	char *path;
 
 	if (!dev || idx < 0) {
@@ -424,8 +467,10 @@ static void patch_drive(struct vmm *v, struct api_request *req)
 				"\"%s\".", req->id);
 		return;
 	}
+	body_limiter(req, &rl);
 	if (!req->path_on_host) {
-		api_reply_ok(req);	/* nothing to change */
+		update_limiter(dev, 0, &v->cfg.drives[idx].rate_limiter, &rl);
+		api_reply_ok(req);
 		return;
 	}
 	if (!v->cfg.drives[idx].is_read_only &&
@@ -444,6 +489,29 @@ static void patch_drive(struct vmm *v, struct api_request *req)
 	}
 	free(v->cfg.drives[idx].path_on_host);
 	v->cfg.drives[idx].path_on_host = path;
+	update_limiter(dev, 0, &v->cfg.drives[idx].rate_limiter, &rl);
+	api_reply_ok(req);
+}
+
+static void patch_net(struct vmm *v, struct api_request *req)
+{
+	struct virtio_dev *dev = find_virtio(v->vm, VIRTIO_ID_NET, req->id);
+	struct rl_config rx, tx;
+	struct net_config *n = NULL;
+	char err[8];
+
+	for (unsigned int i = 0; i < v->cfg.nr_nets; i++) {
+		if (!strcmp(v->cfg.nets[i].iface_id, req->id))
+			n = &v->cfg.nets[i];
+	}
+	if (!dev || !n) {
+		api_reply_fault(req, "Unable to patch the network interface: no network interface "
+				"with iface_id \"%s\".", req->id);
+		return;
+	}
+	config_net_patch_check(req->body, &rx, &tx, err, sizeof(err));	/* checked by the router */
+	update_limiter(dev, 0, &n->rx_rate_limiter, &rx);
+	update_limiter(dev, 1, &n->tx_rate_limiter, &tx);
 	api_reply_ok(req);
 }
 
@@ -607,6 +675,19 @@ static int apply_overrides(struct vm_config *cfg, json_t *arr, char *err, size_t
 	return 0;
 }
 
+/* As Firecracker: the console is this petrel's (PUT /serial before the load), a copy. */
+static int keep_serial(const struct vm_config *mine, struct vm_config *cfg)
+{
+	char *path = NULL;
+
+	if (mine->serial.serial_out_path && !(path = strdup(mine->serial.serial_out_path)))
+		return -ENOMEM;
+	free(cfg->serial.serial_out_path);
+	cfg->serial = mine->serial;
+	cfg->serial.serial_out_path = path;
+	return 0;
+}
+
 /* The restored VM's configuration: the snapshot's (this petrel keeps its logger and metrics). */
 static int load_config(struct vmm *v, const struct api_request *req, const struct snap_state *st,
 		       struct vm_config *cfg, char *err, size_t errlen)
@@ -617,7 +698,8 @@ static int load_config(struct vmm *v, const struct api_request *req, const struc
 		return ret;
 	cfg->machine.track_dirty_pages = body_bool(req, "track_dirty_pages") ||
 					 body_bool(req, "enable_diff_snapshots");
-	ret = apply_overrides(cfg, json_object_get(req->body, "network_overrides"), err, errlen);
+	ret = keep_serial(&v->cfg, cfg);
+	ret = ret ?: apply_overrides(cfg, json_object_get(req->body, "network_overrides"), err, errlen);
 	if (!ret && json_object_get(req->body, "vsock_override"))
 		ret = config_vsock_override(cfg, json_object_get(req->body, "vsock_override"),
 					    err, errlen);
@@ -781,6 +863,8 @@ static const struct {
 	[API_PATCH_MACHINE] = { put_machine, PRE },
 	[API_PUT_DRIVE] = { put_drive, PRE },
 	[API_PATCH_DRIVE] = { patch_drive, POST },
+	[API_PATCH_NET] = { patch_net, POST },
+	[API_PUT_SERIAL] = { put_serial, PRE },
 	[API_PUT_NET] = { put_net, PRE },
 	[API_PUT_ENTROPY] = { put_entropy, PRE },
 	[API_PUT_LOGGER] = { put_logger, PRE },

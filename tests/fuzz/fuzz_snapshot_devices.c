@@ -132,7 +132,7 @@ static void restore_section(unsigned int id, const uint8_t *data, size_t len)
 	case SNAP_SEC_VIRTIO:
 		/* Which device a slot holds is the configuration's: try both kinds. */
 		use_virtio(virtio_blk_create(&cfg), data, len);
-		use_virtio(virtio_rng_create(), data, len);
+		use_virtio(virtio_rng_create(NULL), data, len);
 		break;
 	}
 }

@@ -123,7 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct guest_mem mem = { .nr_regions = 1, .ram_size = RAM_SIZE, .memfd = -1 };
 	struct virtio_host host = { .vm_fd = -1, .mem = &mem };
-	struct virtio_dev *dev = virtio_rng_create();
+	struct virtio_dev *dev = virtio_rng_create(NULL);
 	uint8_t *ram = calloc(1, RAM_SIZE);
 	struct rings r = { 0 };
 	struct op op;

@@ -280,8 +280,30 @@ static const struct {
 	{ WITH("\"drives\": [" DRIVE(", \"cache_type\": \"unsafe\"") "]"),
 	  "drives[0].cache_type: expected one of \"Unsafe\", \"Writeback\", got \"unsafe\"" },
 	{ WITH("\"drives\": [" DRIVE(", \"io_engine\": \"Uring\"") "]"), "drives[0].io_engine" },
-	{ WITH("\"drives\": [" DRIVE(", \"rate_limiter\": {}") "]"),
-	  "drives[0].rate_limiter: rate limiters are not supported" },
+	{ WITH("\"drives\": [" DRIVE(", \"rate_limiter\": []") "]"),
+	  "drives[0].rate_limiter: expected an object" },
+	{ WITH("\"drives\": [" DRIVE(", \"rate_limiter\": {\"bw\": {}}") "]"),
+	  "drives[0].rate_limiter: unknown field \"bw\"" },
+	{ WITH("\"drives\": [" DRIVE(", \"rate_limiter\": {\"bandwidth\": "
+	       "{\"size\": -1, \"refill_time\": 100}}") "]"),
+	  "drives[0].rate_limiter.bandwidth.size: expected an integer 0..9223372036854775807, got -1" },
+	{ WITH("\"drives\": [" DRIVE(", \"rate_limiter\": {\"ops\": {\"size\": 10}}") "]"),
+	  "drives[0].rate_limiter.ops: missing required field \"refill_time\"" },
+	{ WITH("\"drives\": [" DRIVE(", \"rate_limiter\": {\"ops\": {\"refill_time\": 10}}") "]"),
+	  "drives[0].rate_limiter.ops: missing required field \"size\"" },
+	{ WITH("\"drives\": [" DRIVE(", \"rate_limiter\": {\"ops\": "
+	       "{\"size\": 10, \"refill_time\": \"1s\"}}") "]"),
+	  "drives[0].rate_limiter.ops.refill_time: expected an integer 0..4294967295, got a string" },
+	{ WITH("\"drives\": [" DRIVE(", \"rate_limiter\": {\"ops\": "
+	       "{\"size\": 1, \"refill_time\": 1, \"one_time_burst\": 1.5}}") "]"),
+	  "drives[0].rate_limiter.ops.one_time_burst: expected an integer 0..9223372036854775807, "
+	  "got a number with a fraction" },
+	{ WITH("\"drives\": [" DRIVE(", \"rate_limiter\": {\"ops\": "
+	       "{\"size\": 1, \"refill_time\": 1, \"one_time_burst\": -5}}") "]"),
+	  "drives[0].rate_limiter.ops.one_time_burst: expected an integer 0..9223372036854775807, "
+	  "got -5" },
+	{ WITH("\"drives\": [" DRIVE(", \"rate_limiter\": {\"ops\": true}") "]"),
+	  "drives[0].rate_limiter.ops: expected an object" },
 	{ WITH("\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"/x\", \"is_root_device\": true},"
 	       " {\"drive_id\": \"b\", \"path_on_host\": \"/y\", \"is_root_device\": true}]"),
 	  "drives[1].is_root_device: a root device is already configured (\"a\")" },
@@ -303,9 +325,34 @@ static const struct {
 	  "network-interfaces[1].iface_id: duplicate id \"n0\"" },
 	{ WITH("\"network-interfaces\": [" NET("") ", {\"iface_id\": \"n1\", \"host_dev_name\": \"tap0\"}]"),
 	  "network-interfaces[1].host_dev_name: \"tap0\" is already used by interface \"n0\"" },
-	{ WITH("\"network-interfaces\": [" NET(", \"tx_rate_limiter\": {}") "]"),
-	  "network-interfaces[0].tx_rate_limiter" },
-	{ WITH("\"entropy\": {\"rate_limiter\": {\"bandwidth\": {}}}"), "entropy.rate_limiter" },
+	{ WITH("\"network-interfaces\": [" NET(", \"tx_rate_limiter\": {\"bandwidth\": "
+	       "{\"size\": 1, \"refill_time\": 4294967296}}") "]"),
+	  "network-interfaces[0].tx_rate_limiter.bandwidth.refill_time: expected an integer "
+	  "0..4294967295, got 4294967296" },
+	{ WITH("\"network-interfaces\": [" NET(", \"rx_rate_limiter\": {\"ops\": "
+	       "{\"size\": 1, \"refill_time\": 1, \"extra\": 1}}") "]"),
+	  "network-interfaces[0].rx_rate_limiter.ops: unknown field \"extra\"" },
+	{ WITH("\"network-interfaces\": [" NET(", \"rx_rate_limiter\": 5") "]"),
+	  "network-interfaces[0].rx_rate_limiter: expected an object" },
+	{ WITH("\"network-interfaces\": [" NET(", \"mtu\": 67") "]"),
+	  "network-interfaces[0].mtu: expected an integer 68..65535, got 67" },
+	{ WITH("\"network-interfaces\": [" NET(", \"mtu\": 65536") "]"),
+	  "network-interfaces[0].mtu: expected an integer 68..65535, got 65536" },
+	{ WITH("\"network-interfaces\": [" NET(", \"mtu\": \"1500\"") "]"),
+	  "network-interfaces[0].mtu: expected an integer 68..65535, got a string" },
+	{ WITH("\"entropy\": {\"rate_limiter\": {\"bandwidth\": {}}}"),
+	  "entropy.rate_limiter.bandwidth: missing required field \"size\"" },
+	{ WITH("\"entropy\": {\"rate_limiter\": {\"ops\": {\"size\": \"x\", \"refill_time\": 1}}}"),
+	  "entropy.rate_limiter.ops.size: expected an integer 0..9223372036854775807, got a string" },
+	{ WITH("\"serial\": {\"serial_out_path\": \"\"}"),
+	  "serial.serial_out_path: expected a non-empty string" },
+	{ WITH("\"serial\": {\"serial_out_path\": 1}"),
+	  "serial.serial_out_path: expected a string" },
+	{ WITH("\"serial\": {\"rate_limiter\": {\"bandwidth\": {\"size\": 1, \"refill_time\": 1}}}"),
+	  "serial.rate_limiter: unknown field \"bandwidth\"" },
+	{ WITH("\"serial\": {\"rate_limiter\": {\"size\": 1, \"refill_time\": -1}}"),
+	  "serial.rate_limiter.refill_time: expected an integer 0..4294967295, got -1" },
+	{ WITH("\"serial\": {\"out\": \"/x\"}"), "serial: unknown field \"out\"" },
 	{ WITH("\"entropy\": []"), "entropy: expected an object" },
 	{ WITH("\"logger\": {\"level\": \"loud\"}"),
 	  "logger.level: expected one of Off, Error, Warning, Info, Debug, Trace, got \"loud\"" },
@@ -399,9 +446,56 @@ START_TEST(test_net_limit)
 }
 END_TEST
 
+#define LIMITED_CONFIG \
+	WITH("\"drives\": [" DRIVE(", \"rate_limiter\": {\"bandwidth\": {\"size\": 2097152, " \
+	     "\"one_time_burst\": 1048576, \"refill_time\": 1000}, \"ops\": null}") "]," \
+	     " \"network-interfaces\": [" NET(", \"mtu\": 9000, \"rx_rate_limiter\": {\"ops\": " \
+	     "{\"size\": 100, \"refill_time\": 10}}, \"tx_rate_limiter\": {}") "]," \
+	     " \"entropy\": {\"rate_limiter\": {\"bandwidth\": {\"size\": 0, \"refill_time\": 0}}}," \
+	     " \"serial\": {\"serial_out_path\": \"/tmp/console\", \"rate_limiter\": " \
+	     "{\"size\": 100, \"refill_time\": 1000}}")
+
+/* Every limiter field is kept as given, and shown again as given. */
+START_TEST(test_limiters)
+{
+	struct vm_config cfg;
+	const struct rl_config *d, *rx, *tx;
+	json_t *j, *n;
+
+	config_init(&cfg);
+	ck_assert_msg(parse(LIMITED_CONFIG, &cfg) == 0, "%s", err);
+	d = &cfg.drives[0].rate_limiter;
+	ck_assert(d->present && d->bandwidth.present && !d->ops.present);
+	ck_assert_uint_eq(d->bandwidth.size, 2097152);
+	ck_assert_uint_eq(d->bandwidth.one_time_burst, 1048576);
+	ck_assert_uint_eq(d->bandwidth.refill_time, 1000);
+	rx = &cfg.nets[0].rx_rate_limiter;
+	tx = &cfg.nets[0].tx_rate_limiter;
+	ck_assert(rx->present && rx->ops.present && rx->ops.size == 100 && !rx->bandwidth.present);
+	ck_assert(tx->present && !tx->ops.present && !tx->bandwidth.present);
+	ck_assert_uint_eq(cfg.nets[0].mtu, 9000);
+	ck_assert(cfg.entropy && cfg.entropy_rate_limiter.bandwidth.present);
+	ck_assert_str_eq(cfg.serial.serial_out_path, "/tmp/console");
+	ck_assert_uint_eq(cfg.serial.rate_limiter.size, 100);
+
+	j = config_to_json(&cfg);
+	n = json_array_get(json_object_get(j, "network-interfaces"), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(n, "mtu")), 9000);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(json_object_get(n,
+		"rx_rate_limiter"), "ops"), "refill_time")), 10);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(json_object_get(
+		json_array_get(json_object_get(j, "drives"), 0), "rate_limiter"), "bandwidth"),
+		"one_time_burst")), 1048576);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "serial"),
+							   "serial_out_path")), "/tmp/console");
+	json_decref(j);
+	config_free(&cfg);
+}
+END_TEST
+
 START_TEST(test_round_trip)
 {
-	static const char *const docs[] = { FULL_CONFIG, MIN_CONFIG "}" };
+	static const char *const docs[] = { FULL_CONFIG, MIN_CONFIG "}", LIMITED_CONFIG };
 	struct vm_config a, b;
 	json_t *ja, *jb;
 	char *text;
@@ -759,6 +853,7 @@ static Suite *config_suite(void)
 	tcase_add_loop_test(tc, test_bad_document, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, test_drive_limit);
 	tcase_add_test(tc, test_net_limit);
+	tcase_add_test(tc, test_limiters);
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_to_json_shape);
 	tcase_add_test(tc, test_file_errors);

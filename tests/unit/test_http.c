@@ -233,6 +233,14 @@ START_TEST(test_route_ops)
 	ck_assert_str_eq(areq.path_on_host, "/new");
 	ck_assert_int_eq(route("PUT", "/entropy", "{}"), 1);
 	ck_assert_int_eq(areq.op, API_PUT_ENTROPY);
+	ck_assert_int_eq(route("PATCH", "/network-interfaces/eth0",
+			       "{\"iface_id\": \"eth0\", \"rx_rate_limiter\": {\"bandwidth\": "
+			       "{\"size\": 1024, \"refill_time\": 100}}}"), 1);
+	ck_assert_int_eq(areq.op, API_PATCH_NET);
+	ck_assert_str_eq(areq.id, "eth0");
+	ck_assert_int_eq(route("PUT", "/serial", "{\"serial_out_path\": \"/tmp/console\", "
+			       "\"rate_limiter\": {\"size\": 1, \"refill_time\": 1}}"), 1);
+	ck_assert_int_eq(areq.op, API_PUT_SERIAL);
 }
 END_TEST
 
@@ -280,7 +288,19 @@ static const struct {
 	  "unknown field \"payload\"" },
 	{ "PUT", "/actions", "{}", "missing required field \"action_type\"" },
 	{ "PATCH", "/vm", "{\"state\": \"Stopped\"}", "\"Paused\", \"Resumed\"" },
-	{ "PUT", "/entropy", "{\"rate_limiter\": {}}", "rate limiters" },
+	{ "PUT", "/entropy", "{\"rate_limiter\": {\"ops\": {\"size\": -1, \"refill_time\": 1}}}",
+	  "entropy.rate_limiter.ops.size: expected an integer" },
+	{ "PATCH", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", \"mtu\": 1500}",
+	  "network-interface: unknown field \"mtu\"" },
+	{ "PATCH", "/network-interfaces/eth0", "{\"iface_id\": \"eth1\"}", "iface_id \"eth1\"" },
+	{ "PATCH", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", \"tx_rate_limiter\": "
+	  "{\"bandwidth\": {\"size\": 1}}}",
+	  "network-interface.tx_rate_limiter.bandwidth: missing required field \"refill_time\"" },
+	{ "PATCH", "/drives/a", "{\"drive_id\": \"a\", \"rate_limiter\": {\"ops\": []}}",
+	  "drive.rate_limiter.ops: expected an object" },
+	{ "PUT", "/serial", "{\"serial_out_path\": \"\"}", "serial.serial_out_path" },
+	{ "PUT", "/serial", "{\"rate_limiter\": {\"size\": 1, \"refill_time\": 1, \"x\": 0}}",
+	  "serial.rate_limiter: unknown field \"x\"" },
 	{ "PUT", "/logger", "{\"level\": \"Loud\"}", "level" },
 	{ "PUT", "/metrics", "{}", "metrics_path" },
 };

@@ -492,7 +492,7 @@ static void attach_rng(void)
 {
 	virtio_dev_destroy(dev);
 	bus = (struct bus){ 0 };
-	attach(virtio_rng_create(), NULL);
+	attach(virtio_rng_create(NULL), NULL);
 	ck_assert_uint_eq(rd(VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_RNG);
 	bring_up(F_VERSION_1 | (1ULL << VIRTIO_RING_F_INDIRECT_DESC));
 }
