@@ -253,6 +253,16 @@ START_TEST(features_and_config)
 	cfg = net_cfg(false);
 	vd_init(&d, virtio_net_create(&cfg), F(MAC));
 	ck_assert(!(d.features & F(MAC)));
+	ck_assert(!(vd_device_features(&d) & F(MTU)));	/* no mtu: not offered */
+	vd_fini(&d);
+
+	/* mtu: offered with VIRTIO_NET_F_MTU, in the config space. */
+	cfg = net_cfg(false);
+	cfg.mtu = 9000;
+	vd_init(&d, virtio_net_create(&cfg), F(MTU));
+	ck_assert(d.features & F(MTU));
+	vd_config(&d, 0, &nc, sizeof(nc));
+	ck_assert_uint_eq(le16toh(nc.mtu), 9000);
 	vd_fini(&d);
 }
 END_TEST
