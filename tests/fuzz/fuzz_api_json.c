@@ -36,6 +36,8 @@ static const struct {
 	{ HTTP_GET, "GET", "/vm/config" },
 	{ HTTP_OTHER, "DELETE", "/drives/rootfs" },
 	{ HTTP_PUT, "PUT", "/drives/" },
+	{ HTTP_PATCH, "PATCH", "/network-interfaces/eth0" },
+	{ HTTP_PUT, "PUT", "/serial" },
 };
 
 /* What the vmm thread does for a section on a config in its initial state. */
@@ -56,6 +58,8 @@ static int apply(const struct api_request *req, struct vm_config *cfg)
 		return config_net_from_json(cfg, req->body, err, sizeof(err));
 	case API_PUT_ENTROPY:
 		return config_entropy_from_json(cfg, req->body, err, sizeof(err));
+	case API_PUT_SERIAL:
+		return config_serial_from_json(cfg, req->body, err, sizeof(err));
 	case API_PUT_LOGGER:
 		return config_logger_from_json(cfg, req->body, err, sizeof(err));
 	case API_PUT_METRICS:

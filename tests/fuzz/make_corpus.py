@@ -51,8 +51,12 @@ API_TARGETS = [
     "/boot-source", "/machine-config", "PATCH /machine-config", "/drives/rootfs",
     "PATCH /drives/rootfs", "/network-interfaces/eth0", "/entropy", "/logger", "/metrics",
     "/actions", "PATCH /vm", "GET /", "GET /version", "GET /vm/config", "DELETE",
-    "/drives/",
+    "/drives/", "PATCH /network-interfaces/eth0", "/serial",
 ]
+
+# The limiter seeds' buckets: both kinds, a burst, zeros (no limit).
+LIMITER = {"bandwidth": {"size": 2097152, "one_time_burst": 1048576, "refill_time": 1000},
+           "ops": {"size": 100, "refill_time": 10}}
 
 API_BODIES = [
     ("boot-source", 0, {"kernel_image_path": "/vm/vmlinux",
@@ -84,6 +88,17 @@ API_BODIES = [
     ("drive-unknown-field", 3, {"drive_id": "rootfs", "path_on_host": "/x",
                                 "is_root_device": False, "is_read_only": False,
                                 "rate_limiter": {"bandwidth": {"size": 1}}}),
+    ("drive-limited", 3, {"drive_id": "rootfs", "path_on_host": "/x",
+                          "is_root_device": False, "rate_limiter": LIMITER}),
+    ("drive-patch-limiter", 4, {"drive_id": "rootfs",
+                                "rate_limiter": {"ops": {"size": 0, "refill_time": 0}}}),
+    ("net-limited", 5, {"iface_id": "eth0", "host_dev_name": "tap0", "mtu": 9000,
+                        "rx_rate_limiter": LIMITER, "tx_rate_limiter": {"ops": None}}),
+    ("net-patch", 16, {"iface_id": "eth0", "rx_rate_limiter": LIMITER,
+                       "tx_rate_limiter": {"bandwidth": {"size": 1, "refill_time": 1}}}),
+    ("entropy-limited", 6, {"rate_limiter": {"ops": {"size": 10, "refill_time": 100}}}),
+    ("serial", 17, {"serial_out_path": "/vm/console.log",
+                    "rate_limiter": {"size": 4096, "one_time_burst": 0, "refill_time": 1000}}),
 ]
 
 
@@ -124,6 +139,14 @@ def config():
     hugepages["machine-config"] = {"vcpu_count": 32, "mem_size_mib": 2048,
                                    "huge_pages": "2M", "smt": True}
     write("fuzz_config", "hugepages.json", json.dumps(hugepages))
+    limited = dict(full)
+    limited["drives"] = [dict(full["drives"][0], rate_limiter=LIMITER)]
+    limited["network-interfaces"] = [dict(full["network-interfaces"][0], mtu=1500,
+                                          rx_rate_limiter=LIMITER,
+                                          tx_rate_limiter={"ops": LIMITER["ops"]})]
+    limited["entropy"] = {"rate_limiter": {"bandwidth": LIMITER["bandwidth"]}}
+    limited["serial"] = {"serial_out_path": "/tmp/console", "rate_limiter": LIMITER["ops"]}
+    write("fuzz_config", "limited.json", json.dumps(limited, indent=2))
     write("fuzz_config", "unsupported.json",
           json.dumps({"boot-source": {"kernel_image_path": "/k"}, "vsock": {},
                       "balloon": None, "mmds-config": {}}))
