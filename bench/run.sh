@@ -3,7 +3,7 @@
 # its charts (docs/benchmarks/*.png) written from their results.
 #   bench/run.sh [options]
 #     --only LIST     some of: boot,linux,api,memory,density,blk,net,devices,sandbox,
-#                     snapshot,uffd,timeline,linux-timeline,mmds,vsock,balloon
+#                     snapshot,uffd,timeline,linux-timeline,mmds,vsock,balloon,ratelimit
 #                     (default all; startup is the old name of api);
 #                     the others' results from an earlier run stay on the page
 #     --baseline COMMIT  with api: build petrel as it was at COMMIT (a git
@@ -27,9 +27,10 @@
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
-all=(boot linux api memory density blk net devices sandbox snapshot uffd timeline linux-timeline mmds vsock balloon)
+all=(boot linux api memory density blk net devices sandbox snapshot uffd timeline linux-timeline mmds vsock balloon ratelimit)
 only=$(IFS=,; echo "${all[*]}")
 runs=10 density=50,100,200 clones=100,500,1000 blk_mib=64 blk_ms=1000 net_frames=10000 requests=100000
+rl_mib=32
 smoke=0 results="" page="" baseline=""
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -49,7 +50,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 if [ "$smoke" = 1 ]; then
-	runs=1 density=5 clones=5 blk_mib=4 blk_ms=100 net_frames=500 requests=1000
+	runs=1 density=5 clones=5 blk_mib=4 blk_ms=100 net_frames=500 requests=1000 rl_mib=4
 	results=${results:-$src/build/bench/smoke}
 	page=${page:-$src/build/bench/smoke/benchmarks.md}
 fi
@@ -171,6 +172,7 @@ run_snapshot() {
 }
 run_blk() { "$here/blk.sh" "$1" "$runs" "$blk_mib" "$blk_ms"; }
 run_net() { "$here/net.sh" "$1" "$runs" "$net_frames"; }
+run_ratelimit() { "$here/ratelimit.sh" "$1" "$runs" "$rl_mib"; }
 # The host's own device figures: three runs (each takes minutes), one in a smoke run.
 run_devices() {
 	echo $((smoke ? 1 : 3)) > "$1/runs"
