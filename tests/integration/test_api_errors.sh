@@ -28,7 +28,7 @@ expect_api 400 'path \"eth0\", iface_id \"eth1\"' PUT /network-interfaces/eth0 \
 expect_api 400 'The ID cannot be empty' PUT /drives/ '{"drive_id": ""}'
 expect_api 400 'got \"Reboot\"' PUT /actions '{"action_type": "Reboot"}'
 expect_api 400 'state: expected one of' PATCH /vm '{"state": "Stopped"}'
-expect_api 400 'rate limiters are not supported' PUT /entropy '{"rate_limiter": {}}'
+expect_api 400 'entropy.rate_limiter.ops: missing required field' PUT /entropy '{"rate_limiter": {"ops": {}}}'
 expect_api 400 'level' PUT /logger '{"level": "Loud"}'
 expect_api 400 "logger.log_path: $T/no/such/dir/log: No such file or directory" PUT /logger \
 	"{\"log_path\": \"$T/no/such/dir/log\"}"
@@ -96,10 +96,13 @@ for req in "PUT /boot-source $(boot_source "$probe" halt)" \
 	   'PUT /entropy {}' 'PUT /metrics {"metrics_path": "/tmp/m"}' \
 	   'PUT /logger {"level": "Debug"}' 'PUT /actions {"action_type": "InstanceStart"}' \
 	   "PUT /drives/x {\"drive_id\": \"x\", \"path_on_host\": \"/x\", \"is_root_device\": false}" \
-	   'PUT /network-interfaces/n {"iface_id": "n", "host_dev_name": "tap0"}'; do
+	   'PUT /network-interfaces/n {"iface_id": "n", "host_dev_name": "tap0"}' \
+	   'PUT /serial {"serial_out_path": "/tmp/c"}'; do
 	read -r method path body <<<"$req"
 	expect_api 400 'not supported after starting the microVM' "$method" "$path" "$body"
 done
+expect_api 400 'no network interface with iface_id \"nope\"' PATCH /network-interfaces/nope \
+	'{"iface_id": "nope", "tx_rate_limiter": {"ops": {"size": 1, "refill_time": 1}}}'
 expect_api 400 'no drive with drive_id \"nodrive\"' PATCH /drives/nodrive \
 	'{"drive_id": "nodrive", "path_on_host": "/x"}'
 expect_api 400 "$T/gone.img: No such file or directory" PATCH /drives/root \
