@@ -7,13 +7,15 @@
 #   4, 8, 16  a bandwidth bucket of that many MiB/s (an eighth of it,
 #         refilled every 125 ms): the rate achieved beside the one set.
 # The probe measures its own MB/s (its TSC); the random 4 KiB phase is short.
-#   bench/ratelimit.sh OUT [RUNS] [MIB]   (default 10, 32) writes samples into OUT.
+# MIB at most 8: one window of the probe's, whose clock stops between windows
+# (while it fills or checks its buffer) and would leave out the refill then.
+#   bench/ratelimit.sh OUT [RUNS] [MIB]   (default 10, 8) writes samples into OUT.
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 out=$1
 runs=${2:-10}
-mib=${3:-32}
+mib=${3:-8}
 rates=(4 8 16)
 mkdir -p "$out"
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/petrel-rl.XXXXXX")

@@ -1153,9 +1153,9 @@ ratelimit() {
 	echo "and bandwidth buckets of $(sed 's/ /, /g' "$d/rates") MiB/s (an eighth of the rate,"
 	echo "refilled every 125 ms, so the bucket's first fill is small beside the data)."
 	echo "\"Allowed\" is what the bucket permits over a pass: its first fill at once, the rest"
-	echo "at the rate set. The probe's clock stops while it fills or checks its 8 MiB buffer"
-	echo "between windows, and the bucket refills meanwhile: at the higher rates the"
-	echo "achieved figure reads a few percent above the allowed one for that reason."
+	echo "at the rate set. A pass is one window of the probe's buffer (at most 8 MiB): its"
+	echo "clock stops between windows, while the bucket would go on refilling. Where the"
+	echo "rate set nears what the device does unlimited, the achieved one falls below it."
 	when
 	echo
 	echo "| rate_limiter | set, MB/s | allowed, MB/s | write MB/s min / median / p90 | read MB/s min / median / p90 | runs |"
@@ -1167,6 +1167,7 @@ ratelimit() {
 	done
 	echo
 	echo "- never-empty limiter / none, write: **$(ratio idle.seq-write none.seq-write)**, read: $(ratio idle.seq-read none.seq-read)"
+	echo "  (read it against the spread of the unlimited runs, min to p90: the noise here)"
 	for r in $(cat "$d/rates"); do
 		echo "- $r MiB/s: achieved / allowed (medians): $(achieved "$r" "$r")"
 	done

@@ -30,7 +30,7 @@ set -euo pipefail
 all=(boot linux api memory density blk net devices sandbox snapshot uffd timeline linux-timeline mmds vsock balloon ratelimit)
 only=$(IFS=,; echo "${all[*]}")
 runs=10 density=50,100,200 clones=100,500,1000 blk_mib=64 blk_ms=1000 net_frames=10000 requests=100000
-rl_mib=32
+rl_mib=8
 smoke=0 results="" page="" baseline=""
 while [ $# -gt 0 ]; do
 	case "$1" in
