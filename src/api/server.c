@@ -446,9 +446,12 @@ static const struct op_metrics op_metrics[API_NR_OPS] = {
 	[API_RESUME] = { M_PATCH_VM_COUNT, M_PATCH_VM_FAILS },
 	[API_SNAPSHOT_CREATE] = { M_PUT_SNAPSHOT_COUNT, M_PUT_SNAPSHOT_FAILS },
 	[API_SNAPSHOT_LOAD] = { M_PUT_SNAPSHOT_COUNT, M_PUT_SNAPSHOT_FAILS },
-	/* Not in the table: index 0, a gauge, would be counted up. */
 	[API_PUT_BALLOON ... API_BALLOON_HINT_STOP] = { -1, -1 },
 	[API_PUT_VSOCK] = { M_PUT_VSOCK_COUNT, M_PUT_VSOCK_FAILS },
+	[API_PUT_MMDS] = { M_PUT_MMDS_COUNT, M_PUT_MMDS_FAILS },
+	[API_PUT_MMDS_CONFIG] = { M_PUT_MMDS_COUNT, M_PUT_MMDS_FAILS },
+	[API_PATCH_MMDS] = { M_PATCH_MMDS_COUNT, M_PATCH_MMDS_FAILS },
+	[API_GET_MMDS] = { M_GET_MMDS_COUNT, -1 },
 };
 
 static void count_request(const struct api_request *req)
@@ -457,10 +460,12 @@ static void count_request(const struct api_request *req)
 
 	if (req->op >= API_NR_OPS)
 		return;
+	/* Index 0 is a gauge, never a request counter: an op left out of the table counts nothing. */
+	static_assert(M_API_PROCESS_STARTUP_TIME_US == 0, "metric 0 is the startup gauge");
 	m = &op_metrics[req->op];
-	if (m->count >= 0)
+	if (m->count > 0)
 		metrics_inc(m->count);
-	if (m->fails >= 0 && req->status >= 400)
+	if (m->fails > 0 && req->status >= 400)
 		metrics_inc(m->fails);
 }
 
