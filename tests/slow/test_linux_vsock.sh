@@ -23,7 +23,12 @@ done
 
 uds=$T/v.sock
 pids=()
-trap 'for p in ${pids[@]+"${pids[@]}"}; do kill "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
+cleanup() {
+	local p
+	for p in ${pids[@]+"${pids[@]}"}; do kill "$p" 2>/dev/null || true; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
 
 # The host's listeners, one connection each.
 socat UNIX-LISTEN:"${uds}_6000" SYSTEM:"echo hello from the host; cat > $T/g1.txt" &
@@ -45,7 +50,7 @@ JSON
 timeout -k 5 300 "$PETREL_BIN" --no-api --config-file "$T/vm.json" \
 	</dev/null >"$T/vm.out" 2>"$T/vm.log" &
 vm=$!
-pids+=($vm)
+pids+=("$vm")
 
 # The guest says when its listener has been up a while (its own two
 # connections came first); a refused CONNECT closes the socket: try again.
