@@ -17,6 +17,10 @@
  * waits in a buffer of at most VSOCK_BUF_ALLOC, the credit we give. A guest
  * that sends beyond it is reset.
  *
+ * No connection waits for ever on a peer gone quiet: a host connection the
+ * guest has not accepted within 2 s, and a guest's close whose last bytes
+ * the host has not read within 2 s, are reset (Firecracker's timeouts).
+ *
  * Connections live on the vmm thread. Register accesses (activate, reset)
  * come from vCPU threads and only set flags; the vmm thread does the rest.
  * A connection killed while events for it may still be in hand is freed at
@@ -37,7 +41,9 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <petrel/log.h>
@@ -63,6 +69,8 @@
 #define STRAY_MAX		256		/* resets owed for packets of no connection */
 #define FIRST_LOCAL_PORT	(1u << 30)	/* host ports of host-initiated connections */
 #define NOFILE_WANT		(MAX_CONNS + 1024)
+/* A REQUEST the guest leaves unanswered, a close waiting on a host that does not read. */
+#define CONN_TIMEOUT_NS		(2000 * 1000000ull)
 
 static_assert(sizeof(struct virtio_vsock_hdr) == 44, "virtio-vsock header");
 static_assert(sizeof(struct virtio_vsock_event) == 4, "virtio-vsock event");
@@ -104,6 +112,7 @@ struct conn {
 	uint32_t buf_head, buf_len;
 	char line[LINE_MAX];
 	uint8_t line_len;
+	uint64_t expiry;			/* CLOCK_MONOTONIC ns when it is reset; 0: never */
 };
 
 struct vsock_metrics {
@@ -119,19 +128,21 @@ struct vsock_metrics {
 	uint64_t credit_violations;	/* a guest sent beyond the credit given (reset) */
 	uint64_t malformed_packets;	/* bad header, cid, type, op or length (dropped or reset) */
 	uint64_t host_handshake_fails;	/* a host connection without a good CONNECT line */
+	uint64_t conn_timeouts;		/* reset: REQUEST unanswered, or a close stuck on the host */
 };
 
 struct vsock {
 	struct virtio_dev dev;		/* first: the transport sees only this */
 	uint32_t cid;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	int listen_fd, epfd, wake_fd;
+	int listen_fd, epfd, wake_fd, timer_fd;
 	bool watched;			/* epfd is in the vmm loop */
 	bool listening;			/* listen_fd is in epfd */
 	bool accept_paused;		/* out of fds: wait for a connection to end */
 	bool active;			/* DRIVER_OK and not reset since */
 	bool reset_event;		/* restored: the driver must hear of it */
 	bool rx_stalled;		/* no receive buffer: wait for the guest's kick */
+	uint64_t timer_at;		/* when timer_fd fires; 0: disarmed */
 	uint32_t next_port;
 	unsigned int nr_conns;
 	struct conn *hash[HASH_SIZE];
@@ -142,7 +153,7 @@ struct vsock {
 	unsigned int stray_head, stray_len;
 	struct virtq_elem elem;
 	struct iovec iov[VIRTQ_MAX_SEGS];
-	char listen_tag, wake_tag;	/* epoll data of the fds that are not connections */
+	char listen_tag, wake_tag, timer_tag;	/* epoll data of the fds that are not connections */
 	struct vsock_metrics m;
 };
 
@@ -152,7 +163,7 @@ static const struct metrics_field vsock_fields[] = {
 	VSOCK_FIELD(resets_received), VSOCK_FIELD(rx_bytes_count), VSOCK_FIELD(tx_bytes_count),
 	VSOCK_FIELD(rx_packets_count), VSOCK_FIELD(tx_packets_count), VSOCK_FIELD(credit_stalls),
 	VSOCK_FIELD(credit_violations), VSOCK_FIELD(malformed_packets),
-	VSOCK_FIELD(host_handshake_fails),
+	VSOCK_FIELD(host_handshake_fails), VSOCK_FIELD(conn_timeouts),
 	{ "queue_errors", offsetof(struct vsock, dev.metrics.queue_errors) },
 	{ "interrupts", offsetof(struct vsock, dev.metrics.interrupts) },
 };
@@ -323,6 +334,79 @@ static void conn_reset(struct vsock *v, struct conn *c)
 	c->send = P_RST;
 }
 
+/* ---- timeouts: no connection waits for ever on a peer gone quiet ---- */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* A relative time: the vmm filter's timerfd rule. */
+static void timer_set(struct vsock *v, uint64_t at, uint64_t now)
+{
+	uint64_t in = at > now ? at - now : 1;
+	struct itimerspec its = {
+		.it_value = { .tv_sec = in / 1000000000ull, .tv_nsec = in % 1000000000ull },
+	};
+
+	if (timerfd_settime(v->timer_fd, 0, &its, NULL))
+		pr_warn("vsock: cannot arm the connection timer: %s", strerror(errno));
+	else
+		v->timer_at = at;
+}
+
+/* Reset c CONN_TIMEOUT_NS from now, unless it moves on first (expiry cleared). */
+static void deadline(struct vsock *v, struct conn *c)
+{
+	uint64_t now;
+
+	if (c->expiry)
+		return;
+	now = now_ns();
+	c->expiry = now + CONN_TIMEOUT_NS;
+	if (!v->timer_at)	/* one timeout for all: an armed timer is sooner */
+		timer_set(v, c->expiry, now);
+}
+
+static void rx_want(struct vsock *v, struct conn *c);
+
+static void time_out(struct vsock *v, struct conn *c)
+{
+	c->expiry = 0;
+	if (c->state != C_REQUEST && c->state != C_OPEN)
+		return;
+	v->m.conn_timeouts++;
+	pr_debug("vsock: host port %u, guest port %u: %s; connection reset", c->local_port,
+		 c->peer_port, c->state == C_REQUEST ? "the guest did not answer the request" :
+		 "the host did not read the guest's last bytes");
+	conn_reset(v, c);
+	rx_want(v, c);
+}
+
+/* The timer fired: reset what is due, wait for the next. */
+static void expire(struct vsock *v)
+{
+	uint64_t now = now_ns(), next = 0, count;
+	struct conn *c, *n;
+
+	if (read(v->timer_fd, &count, sizeof(count)) < 0) {
+		/* Not due yet (re-armed since): the scan finds nothing. */
+	}
+	v->timer_at = 0;
+	for (c = v->all; c; c = n) {
+		n = c->next;	/* c may leave the list */
+		if (c->expiry && c->expiry <= now)
+			time_out(v, c);
+		else if (c->expiry && (!next || c->expiry < next))
+			next = c->expiry;
+	}
+	if (next)
+		timer_set(v, next, now);
+}
+
 static void rx_push(struct vsock *v, struct conn *c)
 {
 	c->rx_next = NULL;
@@ -448,8 +532,13 @@ static void after_forward(struct vsock *v, struct conn *c)
 {
 	if (c->fwd_cnt - c->fwd_sent >= VSOCK_BUF_ALLOC / 2)
 		c->send |= P_CREDIT_UPDATE;
-	if (c->buf_len || !c->guest_no_send)
+	if (!c->guest_no_send)
 		return;
+	if (c->buf_len) {
+		if (c->guest_no_rcv || c->host_eof)
+			deadline(v, c);	/* only the host's reading is left */
+		return;
+	}
 	if (c->guest_no_rcv || c->host_eof)
 		conn_reset(v, c);	/* both ways done: RST is the spec's close */
 	else
@@ -596,6 +685,8 @@ static int send_data(struct vsock *v, struct conn *c)
 	c->shut_flags = VIRTIO_VSOCK_SHUTDOWN_SEND;
 	if (c->guest_no_send && !c->buf_len)
 		conn_reset(v, c);
+	else if (c->guest_no_send)
+		deadline(v, c);	/* only the host's reading is left */
 	return 0;
 }
 
@@ -760,6 +851,7 @@ static void accepted(struct vsock *v, struct conn *c)
 
 	c->state = C_OPEN;
 	c->readable = true;
+	c->expiry = 0;
 	/* A new socket's send buffer is empty: the short line always fits. */
 	if (to_host(c->fd, &iov, 1) != (ssize_t)iov.iov_len)
 		conn_reset(v, c);
@@ -962,6 +1054,7 @@ static void handshake_done(struct vsock *v, struct conn *c)
 	c->state = C_REQUEST;
 	c->send = P_REQUEST;
 	hash_add(v, c);
+	deadline(v, c);		/* a guest that never answers must not hold the host */
 	rx_want(v, c);
 }
 
@@ -1073,6 +1166,8 @@ static void on_events(void *opaque, uint32_t events)
 		} else if (p == &v->listen_tag) {
 			if (v->listening)
 				accept_some(v);
+		} else if (p == &v->timer_tag) {
+			expire(v);
 		} else if (serving(v)) {
 			conn_event(v, p, ev[i].events);
 		}
@@ -1197,6 +1292,8 @@ static void vsock_destroy(struct virtio_dev *dev)
 		close(v->epfd);
 	if (v->wake_fd >= 0)
 		close(v->wake_fd);
+	if (v->timer_fd >= 0)
+		close(v->timer_fd);
 	free(v);
 }
 
@@ -1273,6 +1370,7 @@ static int listen_on(const char *path)
 static int open_fds(struct vsock *v)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &v->wake_tag };
+	struct epoll_event tev = { .events = EPOLLIN, .data.ptr = &v->timer_tag };
 	int ret;
 
 	ret = listen_on(v->path);
@@ -1285,7 +1383,10 @@ static int open_fds(struct vsock *v)
 	v->listen_fd = ret;
 	v->epfd = epoll_create1(EPOLL_CLOEXEC);
 	v->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (v->epfd < 0 || v->wake_fd < 0 || epoll_ctl(v->epfd, EPOLL_CTL_ADD, v->wake_fd, &ev)) {
+	v->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (v->epfd < 0 || v->wake_fd < 0 || v->timer_fd < 0 ||
+	    epoll_ctl(v->epfd, EPOLL_CTL_ADD, v->wake_fd, &ev) ||
+	    epoll_ctl(v->epfd, EPOLL_CTL_ADD, v->timer_fd, &tev)) {
 		ret = -errno;
 		pr_err("vsock: cannot set up its event set: %s", strerror(errno));
 		return ret;
@@ -1306,7 +1407,7 @@ struct virtio_dev *virtio_vsock_create(const struct vsock_config *cfg)
 	snprintf(v->dev.id, sizeof(v->dev.id), "vsock");
 	v->cid = cfg->guest_cid;
 	snprintf(v->path, sizeof(v->path), "%s", cfg->uds_path);
-	v->listen_fd = v->epfd = v->wake_fd = -1;
+	v->listen_fd = v->epfd = v->wake_fd = v->timer_fd = -1;
 	raise_nofile();
 	if (open_fds(v) || metrics_source_add(&vsock_schema, NULL, v)) {
 		vsock_destroy(&v->dev);

@@ -23,7 +23,7 @@ log() { echo "hostvm: $*" >&2; }
 die() { echo "hostvm: error: $*" >&2; exit 1; }
 
 # Always staged when the host has them; qemu-system-x86_64 is required.
-default_tools="qemu-system-x86_64 bash curl jq ip strace hyperfine mke2fs debugfs"
+default_tools="qemu-system-x86_64 bash curl jq ip strace hyperfine mke2fs debugfs socat"
 # Loaded in L1 before /usr is mounted; their dependencies come along.
 initrd_modules="virtio_pci virtio_blk kvm_amd tun"
 

@@ -8,12 +8,15 @@
  *   rewritten, the same memory put on the transmit queue), so the bytes
  *   are never copied; a buffer waits while the host has no credit, and the
  *   credit we give is only what we have echoed. probe.vsock_sink=1 drops
- *   the bytes instead (host -> guest throughput). Each time the last
+ *   the bytes instead (host -> guest throughput); probe.vsock_deaf=1 never
+ *   answers a connection request. Each time the last
  *   connection ends: "probe: vsock idle accepted=N resets=R bytes=B".
  * probe.action=vsock-connect: open probe.vsock_conns connections to host
  *   port probe.port; probe.vsock_mode=echo (default) sends probe.vsock_bytes
  *   of a pattern on each and checks that they come back; send only sends
- *   them (guest -> host throughput). Then SHUTDOWN, and the host's RST.
+ *   them (guest -> host throughput); close sends until the host has given
+ *   no credit for STALL_MS (its reader does not read), then closes. Then
+ *   SHUTDOWN, and the host's RST.
  * probe.action=vsock-hostile: packets no driver sends (wrong cids, an
  *   unknown op and type, lengths the chain lacks), then bytes beyond the
  *   host's credit on a connection to probe.port, whose reader never reads;
@@ -48,6 +51,7 @@
 #define NONE		0xffff
 #define FIRST_PORT	40000		/* our ports for connections we open */
 #define PATTERN		251		/* byte at stream offset o is o % 251 */
+#define STALL_MS	500		/* no credit that long: the host is not reading */
 
 static_assert(sizeof(struct virtio_vsock_hdr) == 44, "virtio-vsock header");
 
@@ -63,6 +67,7 @@ struct conn {
 	uint32_t fwd_cnt, fwd_sent;
 	uint16_t held_head, held_tail;	/* received buffers waiting for host credit */
 	uint64_t sent, got;		/* vsock-connect: bytes sent, bytes back */
+	uint64_t stall_end;		/* vsock-connect close: when to give up on the host */
 };
 
 struct vs {
@@ -83,7 +88,7 @@ struct vs {
 	uint16_t hash[HASH];
 	unsigned int open, accepted, resets, transport_resets;
 	uint32_t port;			/* listening, or the host's to connect to */
-	bool sink;
+	bool sink, deaf, close_on_stall;
 	uint64_t bytes;
 	uint32_t stray_rsts;		/* RSTs for no connection (hostile mode) */
 	bool tx_unkicked;		/* chains added since the last kick */
@@ -321,6 +326,8 @@ static void on_request(const struct virtio_vsock_hdr *h)
 {
 	struct conn *c = NULL;
 
+	if (vs.deaf)
+		return;		/* the host's request waits for an answer that never comes */
 	if (vs.port && h->dst_port == vs.port)
 		c = conn_new(h->dst_port, h->src_port, S_OPEN);
 	if (!c) {
@@ -477,6 +484,7 @@ void vsock_echo_action(void)
 {
 	vs.port = (uint32_t)cmdline_num("probe.port=", 1234);
 	vs.sink = cmdline_num("probe.vsock_sink=", 0);
+	vs.deaf = cmdline_num("probe.vsock_deaf=", 0);
 	if (vs_open())
 		return;
 	serial_printf("probe: vsock %s ready cid=%lu port=%u\n", vs.sink ? "sink" : "echo",
@@ -541,6 +549,18 @@ static bool wait_open(struct conn *c)
 	return c->state == S_OPEN && !c->reset;
 }
 
+/* vsock-connect close: no credit for STALL_MS, our last bytes wait in the device. */
+static bool stalled(struct conn *c)
+{
+	if (!vs.close_on_stall || host_credit(c)) {
+		c->stall_end = 0;
+		return false;
+	}
+	if (!c->stall_end)
+		c->stall_end = time_deadline(STALL_MS);
+	return time_passed(c->stall_end);
+}
+
 /* A connection is done once the host reset it (after our SHUTDOWN, or refusing it). */
 static bool step(struct conn *c, uint64_t total, bool echo)
 {
@@ -551,7 +571,7 @@ static bool step(struct conn *c, uint64_t total, bool echo)
 	while (c->sent < total && send_chunk(c, total - c->sent, false))
 		;
 	tx_kick();
-	if (!c->shut && c->sent == total && (!echo || c->got >= total)) {
+	if (!c->shut && ((c->sent == total && (!echo || c->got >= total)) || stalled(c))) {
 		conn_ctl(c, VIRTIO_VSOCK_OP_SHUTDOWN,
 			 VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND);
 		c->shut = true;
@@ -585,11 +605,12 @@ void vsock_connect_action(void)
 	uint64_t deadline;
 	const char *mode;
 	size_t mode_len;
-	bool echo = !(cmdline_value("probe.vsock_mode=", &mode, &mode_len) &&
-		      str_eq(mode, mode_len, "send"));
+	bool named = cmdline_value("probe.vsock_mode=", &mode, &mode_len);
+	bool echo = !(named && (str_eq(mode, mode_len, "send") || str_eq(mode, mode_len, "close")));
 	unsigned int done = 0, i;
 	uint64_t start;
 
+	vs.close_on_stall = named && str_eq(mode, mode_len, "close");
 	if (vs_open())
 		return;
 	data_bufs();
