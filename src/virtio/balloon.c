@@ -596,7 +596,12 @@ static bool restore_inflated(struct balloon *b, struct snap_cursor *c, uint64_t 
 {
 	uint64_t nr_pages = snap_get_u64(c), runs = snap_get_u64(c), end = 0;
 
-	if (c->short_read || nr_pages != ram_pages || runs > snap_cursor_left(c) / 16)
+	if (c->short_read || runs > snap_cursor_left(c) / 16)
+		return false;
+	/* Saved before the driver first started the device: no pages yet. */
+	if (!nr_pages)
+		return !runs;
+	if (nr_pages != ram_pages)
 		return false;
 	b->nr_pages = nr_pages;
 	b->inflated = calloc(nr_pages / 64 + 1, sizeof(uint64_t));

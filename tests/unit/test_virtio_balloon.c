@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <petrel/snapshot.h>
 #include <petrel/virtio.h>
 
 #include "virtio_driver.h"
@@ -120,6 +121,32 @@ START_TEST(config_and_target)
 }
 END_TEST
 
+/*
+ * A snapshot taken before the guest's driver started the balloon (early in
+ * boot, or a guest without the driver) restores, and the driver can start
+ * it afterwards.
+ */
+START_TEST(saved_before_the_driver)
+{
+	struct snap_buf out;
+	struct vdrv a, b;
+	char err[256];
+
+	vd_attach(&a, make(1));
+	snap_buf_init(&out);
+	ck_assert_msg(!virtio_mmio_save(a.dev, &out, err, sizeof(err)), "save: %s", err);
+	vd_attach(&b, make(1));
+	ck_assert_msg(!virtio_mmio_restore(b.dev, out.data, out.len, err, sizeof(err)),
+		      "restore: %s", err);
+	vd_start(&b, 0);
+	send(&b, INFLATEQ, (uint32_t[]){ 1000, 1001 }, 2);
+	ck_assert_uint_eq(virtio_balloon_metrics(b.dev)->pages_given_back, 2);
+	snap_buf_free(&out);
+	vd_fini(&a);
+	vd_fini(&b);
+}
+END_TEST
+
 static Suite *balloon_suite(void)
 {
 	Suite *s = suite_create("virtio_balloon");
@@ -128,6 +155,7 @@ static Suite *balloon_suite(void)
 	tcase_add_test(tc, pfn_checks);
 	tcase_add_test(tc, huge_chain);
 	tcase_add_test(tc, config_and_target);
+	tcase_add_test(tc, saved_before_the_driver);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -118,8 +118,8 @@ static inline void vd_start(struct vdrv *d, uint64_t want)
 	vd_write32(d, VIRTIO_MMIO_STATUS, 0xf);	/* ... | DRIVER_OK */
 }
 
-/* Attach dev and start it (vd_start). */
-static inline void vd_init(struct vdrv *d, struct virtio_dev *dev, uint64_t want)
+/* Attach dev as a guest would find it, before its driver. */
+static inline void vd_attach(struct vdrv *d, struct virtio_dev *dev)
 {
 	struct virtio_host host = { .vm_fd = -1 };
 	uint8_t *ram = aligned_alloc(4096, VD_RAM_SIZE);
@@ -136,6 +136,12 @@ static inline void vd_init(struct vdrv *d, struct virtio_dev *dev, uint64_t want
 	host.loop = d->loop;
 	host.mem = &d->mem;
 	ck_assert_int_eq(virtio_mmio_attach(&host, dev, 0, d->irq), 0);
+}
+
+/* Attach dev and start it (vd_start). */
+static inline void vd_init(struct vdrv *d, struct virtio_dev *dev, uint64_t want)
+{
+	vd_attach(d, dev);
 	vd_start(d, want);
 }
 
