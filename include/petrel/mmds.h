@@ -31,7 +31,8 @@ size_t mmds_size_limit(const struct mmds *m);
 
 /*
  * PUT and PATCH /mmds: 0, or -E2BIG over the size limit, -EINVAL not an
- * object, -ENOMEM; the store is unchanged on failure. data is not taken.
+ * object, -ENODATA a PATCH before any PUT (the store is null until then, as
+ * Firecracker's), -ENOMEM; the store is unchanged on failure. data is not taken.
  */
 int mmds_put(struct mmds *m, json_t *data);
 int mmds_patch(struct mmds *m, json_t *patch);

@@ -93,7 +93,7 @@ void api_reply_fault(struct api_request *req, const char *fmt, ...)
 
 void api_reply_json(struct api_request *req, json_t *v)
 {
-	char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+	char *text = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 
 	json_decref(v);
 	if (!text) {

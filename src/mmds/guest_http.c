@@ -291,7 +291,8 @@ static char *imds_listing(json_t *obj)
 
 static char *get(struct mmds *m, const struct mmds_request *req, size_t *len)
 {
-	json_t *v = lookup(m->data, req->path);
+	/* Before the first PUT the store is null: nothing is found. */
+	json_t *v = json_is_null(m->data) ? NULL : lookup(m->data, req->path);
 	char msg[MMDS_PATH_MAX + 64], *body, *out;
 	bool json = req->accept_json && !m->imds_compat;
 

@@ -26,11 +26,7 @@ struct mmds *mmds_create(size_t size_limit)
 
 	if (!m)
 		return NULL;
-	m->data = json_object();
-	if (!m->data) {
-		free(m);
-		return NULL;
-	}
+	m->data = json_null();	/* not initialized until the first PUT, as Firecracker */
 	m->limit = size_limit;
 	m->ipv4 = DEFAULT_IPV4;
 	return m;
@@ -128,6 +124,8 @@ int mmds_patch(struct mmds *m, json_t *patch)
 {
 	if (!json_is_object(patch))
 		return -EINVAL;
+	if (json_is_null(m->data))
+		return -ENODATA;
 	return replace(m, merge(json_deep_copy(m->data), patch));
 }
 

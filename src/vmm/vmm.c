@@ -265,6 +265,9 @@ static void mmds_store(struct vmm *v, struct api_request *req)
 		api_reply_fault(req, "mmds: the data store would be larger than its limit of %zu "
 				"bytes (--mmds-size-limit)", mmds_size_limit(m));
 		req->status = 413;
+	} else if (ret == -ENODATA) {
+		/* Firecracker's words: a PATCH needs a PUT first. */
+		api_reply_fault(req, "The MMDS data store is not initialized.");
 	} else if (ret) {
 		api_reply_fault(req, "mmds: %s", ret == -EINVAL ? "expected a JSON object" :
 				strerror(-ret));

@@ -47,7 +47,9 @@ guest_line() {
 
 # ---- API: every bad field named, before boot ----
 start_petrel api
-expect_api 200 '{}' GET /mmds
+expect_api 200 'null' GET /mmds
+expect_api 400 'The MMDS data store is not initialized.' PATCH /mmds '{"a": 1}'
+expect_api 200 'null' GET /mmds
 expect_api 400 'mmds-config: missing required field \"network_interfaces\"' PUT /mmds/config '{}'
 expect_api 400 'mmds-config.network_interfaces[0]: no network interface \"eth0\"' \
 	PUT /mmds/config '{"network_interfaces": ["eth0"]}'

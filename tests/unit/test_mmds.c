@@ -28,7 +28,7 @@ static json_t *js(const char *text)
 
 static void assert_data(struct mmds *m, const char *want)
 {
-	char *got = json_dumps(mmds_data(m), JSON_COMPACT | JSON_SORT_KEYS);
+	char *got = json_dumps(mmds_data(m), JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 
 	ck_assert_str_eq(got, want);
 	free(got);
@@ -56,7 +56,10 @@ START_TEST(test_put_patch)
 {
 	struct mmds *m = mmds_create(1000);
 
-	assert_data(m, "{}");
+	/* Not initialized before the first PUT: null, and a PATCH is refused. */
+	assert_data(m, "null");
+	ck_assert_int_eq(patch(m, "{\"a\": 1}"), -ENODATA);
+	assert_data(m, "null");
 	ck_assert_int_eq(put(m, "{\"a\": {\"b\": 1, \"c\": [1, 2]}, \"d\": \"x\"}"), 0);
 	ck_assert_int_eq(patch(m, "{\"a\": {\"b\": null, \"e\": {\"f\": true}}, \"d\": {\"g\": 1}}"),
 			 0);
