@@ -3,7 +3,8 @@
 # its charts (docs/benchmarks/*.png) written from their results.
 #   bench/run.sh [options]
 #     --only LIST     some of: boot,linux,api,memory,density,blk,net,devices,sandbox,
-#                     snapshot,uffd,timeline,linux-timeline,mmds,vsock,balloon,ratelimit
+#                     snapshot,uffd,timeline,linux-timeline,mmds,vsock,balloon,ratelimit,
+#                     kernelload
 #                     (default all; startup is the old name of api);
 #                     the others' results from an earlier run stay on the page
 #     --baseline COMMIT  with api: build petrel as it was at COMMIT (a git
@@ -27,7 +28,8 @@
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
-all=(boot linux api memory density blk net devices sandbox snapshot uffd timeline linux-timeline mmds vsock balloon ratelimit)
+all=(boot linux api memory density blk net devices sandbox snapshot uffd timeline linux-timeline mmds vsock balloon
+	ratelimit kernelload)
 only=$(IFS=,; echo "${all[*]}")
 runs=10 density=50,100,200 clones=100,500,1000 blk_mib=64 blk_ms=1000 net_frames=10000 requests=100000
 rl_mib=8
@@ -190,6 +192,8 @@ run_vsock() {
 	fi
 }
 run_balloon() { "$here/balloon.sh" "$1" "$runs"; }
+# The loaders alone on this host, before (a baseline build) and after.
+run_kernelload() { "$here/kernelload.sh" "$1" "$runs" > /dev/null; }
 # Uffd restore of the micro kernel, in the test host VM like linux.
 run_uffd() { "$here/uffd-linux.sh" "$1" "$runs"; }
 run_linux() {
@@ -209,7 +213,8 @@ for b in "${selected[@]}"; do
 		echo "run.sh: $b skipped: PETREL_SKIP_SLOW=1 (no test host VM)" >&2
 		continue
 	fi
-	if in_l1 "$b" && ! linux_ready; then
+	# kernelload reads the Linux images on this host, without booting them
+	if { in_l1 "$b" || [ "$b" = kernelload ]; } && ! linux_ready; then
 		if [ "$smoke" = 1 ]; then
 			echo "run.sh: $b skipped: the Linux guests are not built" \
 				"(tests/guest/build.sh micro stock rootfs)" >&2

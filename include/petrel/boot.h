@@ -27,8 +27,11 @@ struct boot_info {
 /*
  * Load an ELF vmlinux (PVH entry when it has the PVH note, else its 64-bit
  * entry) or a bzImage (boot protocol >= 2.12 with XLF_KERNEL_64) into guest
- * memory. Errors return -errno and log a message naming the file and what is
- * wrong; the guest memory content is then unspecified.
+ * memory, each segment read from the file straight into its place; a
+ * segment's zero tail is written unless mem->zero_filled says it reads as
+ * zero already. Errors return -errno and log a message naming the file and
+ * what is wrong (a file that shrinks while being read too); the guest memory
+ * content is then unspecified.
  */
 int boot_load_kernel(struct guest_mem *mem, const char *path, struct boot_info *info);
 /* Parse without loading (unit tests, fuzzing): same checks as above. */

@@ -62,6 +62,11 @@ struct guest_mem {
 	int memfd;			/* the memory file or the userfaultfd, else -1 */
 	enum guest_mem_backing backing;
 	/*
+	 * Every byte still reads as zero: fresh anonymous or hugetlb memory
+	 * that nothing was loaded into yet, so a loader need not clear it.
+	 */
+	bool zero_filled;
+	/*
 	 * Pages petrel handed out for the guest since the last
 	 * guest_mem_get_dirty(): devices write guest RAM from host threads,
 	 * which KVM's dirty log never sees. NULL: not tracked.

@@ -89,40 +89,47 @@ static int runtime_end(const struct setup_header *h, uint64_t load, uint64_t nee
 	return 0;
 }
 
-static void copy_header(const uint8_t *data, struct boot_info *info)
+/* The zero page's first bytes: the setup header and what the kernel may add after it. */
+#define BZ_HEAD_LEN		0x290
+
+static void copy_header(const uint8_t *head, struct boot_info *info)
 {
-	size_t end = SETUP_JUMP_OFF + 2 + data[SETUP_JUMP_OFF + 1];
+	size_t end = SETUP_JUMP_OFF + 2 + head[SETUP_JUMP_OFF + 1];
 
 	info->setup_header_len = MIN(end - SETUP_HDR_OFF, sizeof(info->setup_header));
-	memcpy(info->setup_header, data + SETUP_HDR_OFF, info->setup_header_len);
+	memcpy(info->setup_header, head + SETUP_HDR_OFF, info->setup_header_len);
 }
 
-int bzimage_parse(const uint8_t *data, size_t size, uint64_t ram_size, const char *name,
-		  struct boot_info *info)
+int bzimage_parse(struct boot_image *img, uint64_t ram_size, struct boot_info *info)
 {
+	uint8_t head[BZ_HEAD_LEN] = { 0 };
+	const char *name = img->name;
 	struct setup_header h;
 	uint64_t off, need, load;
 	int ret;
 
-	if (size < SETUP_HDR_OFF + sizeof(h)) {
+	if (img->size < SETUP_HDR_OFF + sizeof(h)) {
 		pr_err("kernel %s: truncated bzImage setup header", name);
 		return -ENOEXEC;
 	}
-	memcpy(&h, data + SETUP_HDR_OFF, sizeof(h));
+	ret = boot_image_read(img, 0, head, MIN(img->size, sizeof(head)));
+	if (ret < 0)
+		return ret;
+	memcpy(&h, head + SETUP_HDR_OFF, sizeof(h));
 	ret = check_header(&h, name);
 	if (ret < 0)
 		return ret;
 	off = code_offset(&h);
-	if (off >= size) {
+	if (off >= img->size) {
 		pr_err("kernel %s: setup_sects (%u) points past the end of the file",
 		       name, h.setup_sects);
 		return -ENOEXEC;
 	}
-	if (size - off <= BZ_ENTRY64_OFF) {
+	if (img->size - off <= BZ_ENTRY64_OFF) {
 		pr_err("kernel %s: bzImage code ends before its 64-bit entry point", name);
 		return -ENOEXEC;
 	}
-	need = MAX((uint64_t)h.init_size, size - off);
+	need = MAX((uint64_t)h.init_size, img->size - off);
 	ret = place(&h, need, ram_size, name, &load);
 	if (!ret)
 		ret = runtime_end(&h, load, need, ram_size, name, &info->kernel_end);
@@ -132,22 +139,22 @@ int bzimage_parse(const uint8_t *data, size_t size, uint64_t ram_size, const cha
 	info->entry_addr = load + BZ_ENTRY64_OFF;
 	info->kernel_start = load;
 	info->cmdline_max = MIN((uint64_t)h.cmdline_size + 1, MEM_CMDLINE_MAX);
-	copy_header(data, info);
+	/* The code starts at 1 KiB at least, so the whole head was in the file. */
+	copy_header(head, info);
+	img->code_off = off;
 	return 0;
 }
 
-int bzimage_load(struct guest_mem *mem, const uint8_t *data, size_t size, const char *name,
+int bzimage_load(const struct boot_image *img, struct guest_mem *mem,
 		 const struct boot_info *info)
 {
-	struct setup_header h;
-	uint64_t off;
+	uint64_t len = img->size - img->code_off;
+	uint8_t *dst = guest_mem_ptr(mem, info->kernel_start, len);
 
-	memcpy(&h, data + SETUP_HDR_OFF, sizeof(h));
-	off = code_offset(&h);
-	if (guest_mem_write(mem, info->kernel_start, data + off, size - off) < 0) {
+	if (!dst) {
 		pr_err("kernel %s: load address 0x%" PRIx64 " is not in guest RAM",
-		       name, info->kernel_start);
+		       img->name, info->kernel_start);
 		return -EFAULT;
 	}
-	return 0;
+	return boot_image_read(img, img->code_off, dst, len);
 }

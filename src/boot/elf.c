@@ -2,6 +2,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <petrel/boot.h>
@@ -25,13 +26,18 @@ static bool in_file(uint64_t off, uint64_t len, size_t size)
 	return !__builtin_add_overflow(off, len, &end) && end <= size;
 }
 
-static int read_ehdr(const uint8_t *data, size_t size, const char *name, Elf64_Ehdr *eh)
+static int read_ehdr(const struct boot_image *img, Elf64_Ehdr *eh)
 {
-	if (size < sizeof(*eh)) {
+	const char *name = img->name;
+	int ret;
+
+	if (img->size < sizeof(*eh)) {
 		pr_err("kernel %s: truncated ELF header", name);
 		return -ENOEXEC;
 	}
-	memcpy(eh, data, sizeof(*eh));
+	ret = boot_image_read(img, 0, eh, sizeof(*eh));
+	if (ret < 0)
+		return ret;
 	if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB ||
 	    eh->e_machine != EM_X86_64) {
 		pr_err("kernel %s: not a little-endian x86_64 ELF64 file", name);
@@ -42,16 +48,26 @@ static int read_ehdr(const uint8_t *data, size_t size, const char *name, Elf64_E
 		       name, eh->e_phnum, eh->e_phentsize);
 		return -ENOEXEC;
 	}
-	if (!in_file(eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr), size)) {
+	if (!in_file(eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr), img->size)) {
 		pr_err("kernel %s: truncated ELF program header table", name);
 		return -ENOEXEC;
 	}
 	return 0;
 }
 
-static void get_phdr(const uint8_t *data, const Elf64_Ehdr *eh, unsigned int i, Elf64_Phdr *ph)
+/* The table is read once: the loader uses the very headers that were checked. */
+static int read_phdrs(struct boot_image *img, const Elf64_Ehdr *eh)
 {
-	memcpy(ph, data + eh->e_phoff + (uint64_t)i * sizeof(*ph), sizeof(*ph));
+	void *ph;
+	int ret;
+
+	ret = boot_image_dup(img, eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr), &ph);
+	if (ret < 0)
+		return ret;
+	free(img->ph);
+	img->ph = ph;
+	img->phnum = eh->e_phnum;
+	return 0;
 }
 
 static int check_load(const Elf64_Phdr *ph, size_t size, uint64_t ram_size, const char *name,
@@ -124,50 +140,61 @@ static int find_pvh_note(const uint8_t *p, uint64_t len, uint64_t align, const c
 }
 
 /* One note area ("segment" or "section") of the file: bounds, then the notes. */
-static int scan_area(const uint8_t *data, size_t size, uint64_t off, uint64_t len,
-		     uint64_t align, const char *what, const char *name, uint64_t *entry)
+static int scan_area(const struct boot_image *img, uint64_t off, uint64_t len,
+		     uint64_t align, const char *what, uint64_t *entry)
 {
-	if (!in_file(off, len, size)) {
-		pr_err("kernel %s: ELF note %s lies outside the file", name, what);
+	void *notes;
+	int ret;
+
+	if (!in_file(off, len, img->size)) {
+		pr_err("kernel %s: ELF note %s lies outside the file", img->name, what);
 		return -ENOEXEC;
 	}
-	return find_pvh_note(data + off, len, align == 8 ? 8 : 4, name, entry);
+	ret = boot_image_dup(img, off, len, &notes);
+	if (ret < 0)
+		return ret;
+	ret = find_pvh_note(notes, len, align == 8 ? 8 : 4, img->name, entry);
+	free(notes);
+	return ret;
 }
 
-static int scan_segments(const uint8_t *data, size_t size, const Elf64_Ehdr *eh,
-			 const char *name, uint64_t *entry)
+static int scan_segments(const struct boot_image *img, uint64_t *entry)
 {
-	Elf64_Phdr ph;
+	const Elf64_Phdr *ph;
 	int ret = 0;
 
-	for (unsigned int i = 0; i < eh->e_phnum && !ret; i++) {
-		get_phdr(data, eh, i, &ph);
-		if (ph.p_type == PT_NOTE)
-			ret = scan_area(data, size, ph.p_offset, ph.p_filesz, ph.p_align,
-					"segment", name, entry);
+	for (unsigned int i = 0; i < img->phnum && !ret; i++) {
+		ph = &img->ph[i];
+		if (ph->p_type == PT_NOTE)
+			ret = scan_area(img, ph->p_offset, ph->p_filesz, ph->p_align, "segment",
+					entry);
 	}
 	return ret;
 }
 
-static int scan_sections(const uint8_t *data, size_t size, const Elf64_Ehdr *eh,
-			 const char *name, uint64_t *entry)
+static int scan_sections(const struct boot_image *img, const Elf64_Ehdr *eh, uint64_t *entry)
 {
-	Elf64_Shdr sh;
+	Elf64_Shdr *sh;
+	void *table;
 	int ret = 0;
 
 	if (!eh->e_shoff || !eh->e_shnum)
 		return 0;
-	if (eh->e_shentsize != sizeof(sh) ||
-	    !in_file(eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(sh), size)) {
-		pr_err("kernel %s: truncated ELF section header table", name);
+	if (eh->e_shentsize != sizeof(*sh) ||
+	    !in_file(eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(*sh), img->size)) {
+		pr_err("kernel %s: truncated ELF section header table", img->name);
 		return -ENOEXEC;
 	}
+	ret = boot_image_dup(img, eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(*sh), &table);
+	if (ret < 0)
+		return ret;
+	sh = table;
 	for (unsigned int i = 0; i < eh->e_shnum && !ret; i++) {
-		memcpy(&sh, data + eh->e_shoff + (uint64_t)i * sizeof(sh), sizeof(sh));
-		if (sh.sh_type == SHT_NOTE)
-			ret = scan_area(data, size, sh.sh_offset, sh.sh_size, sh.sh_addralign,
-					"section", name, entry);
+		if (sh[i].sh_type == SHT_NOTE)
+			ret = scan_area(img, sh[i].sh_offset, sh[i].sh_size, sh[i].sh_addralign,
+					"section", entry);
 	}
+	free(table);
 	return ret;
 }
 
@@ -181,21 +208,22 @@ static int check_entry(const char *name, struct boot_info *info)
 	return 0;
 }
 
-int elf_parse(const uint8_t *data, size_t size, uint64_t ram_size, const char *name,
-	      struct boot_info *info)
+int elf_parse(struct boot_image *img, uint64_t ram_size, struct boot_info *info)
 {
+	const char *name = img->name;
+	const Elf64_Phdr *ph;
 	Elf64_Ehdr eh;
-	Elf64_Phdr ph;
 	int ret;
 
-	ret = read_ehdr(data, size, name, &eh);
+	ret = read_ehdr(img, &eh);
+	ret = ret ?: read_phdrs(img, &eh);
 	if (ret < 0)
 		return ret;
-	for (unsigned int i = 0; i < eh.e_phnum; i++) {
-		get_phdr(data, &eh, i, &ph);
-		if (ph.p_type != PT_LOAD || !ph.p_memsz)
+	for (unsigned int i = 0; i < img->phnum; i++) {
+		ph = &img->ph[i];
+		if (ph->p_type != PT_LOAD || !ph->p_memsz)
 			continue;
-		ret = check_load(&ph, size, ram_size, name, info);
+		ret = check_load(ph, img->size, ram_size, name, info);
 		if (ret < 0)
 			return ret;
 	}
@@ -203,9 +231,9 @@ int elf_parse(const uint8_t *data, size_t size, uint64_t ram_size, const char *n
 		pr_err("kernel %s: no loadable ELF segment", name);
 		return -ENOEXEC;
 	}
-	ret = scan_segments(data, size, &eh, name, &info->entry_addr);
+	ret = scan_segments(img, &info->entry_addr);
 	if (!ret)
-		ret = scan_sections(data, size, &eh, name, &info->entry_addr);
+		ret = scan_sections(img, &eh, &info->entry_addr);
 	if (ret < 0)
 		return ret;
 	info->entry = ret ? BOOT_ENTRY_PVH : BOOT_ENTRY_LINUX64;
@@ -215,25 +243,41 @@ int elf_parse(const uint8_t *data, size_t size, uint64_t ram_size, const char *n
 	return check_entry(name, info);
 }
 
-int elf_load(struct guest_mem *mem, const uint8_t *data, size_t size, const char *name)
+/*
+ * A segment's tail past p_filesz must read as zero. Fresh guest memory
+ * already does, unless an earlier segment wrote there: clearing it anyway
+ * would only fault in pages the guest may never touch.
+ */
+static bool needs_zero(const struct guest_mem *mem, uint64_t start, uint64_t end,
+		       uint64_t lo, uint64_t hi)
 {
-	Elf64_Ehdr eh;
-	Elf64_Phdr ph;
-	uint8_t *dst;
+	return start < end && (!mem->zero_filled || (start < hi && end > lo));
+}
 
-	memcpy(&eh, data, sizeof(eh));
-	for (unsigned int i = 0; i < eh.e_phnum; i++) {
-		get_phdr(data, &eh, i, &ph);
-		if (ph.p_type != PT_LOAD || !ph.p_memsz)
+int elf_load(const struct boot_image *img, struct guest_mem *mem)
+{
+	uint64_t lo = 0, hi = 0;	/* what the segments so far cover */
+	const Elf64_Phdr *ph;
+	uint8_t *dst;
+	int ret;
+
+	for (unsigned int i = 0; i < img->phnum; i++) {
+		ph = &img->ph[i];
+		if (ph->p_type != PT_LOAD || !ph->p_memsz)
 			continue;
-		dst = guest_mem_ptr(mem, ph.p_paddr, ph.p_memsz);
+		dst = guest_mem_ptr(mem, ph->p_paddr, ph->p_memsz);
 		if (!dst) {
 			pr_err("kernel %s: ELF segment at 0x%" PRIx64 " is not in guest RAM",
-			       name, ph.p_paddr);
+			       img->name, ph->p_paddr);
 			return -EFAULT;
 		}
-		memcpy(dst, data + ph.p_offset, ph.p_filesz);
-		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
+		ret = boot_image_read(img, ph->p_offset, dst, ph->p_filesz);
+		if (ret < 0)
+			return ret;
+		if (needs_zero(mem, ph->p_paddr + ph->p_filesz, ph->p_paddr + ph->p_memsz, lo, hi))
+			memset(dst + ph->p_filesz, 0, ph->p_memsz - ph->p_filesz);
+		lo = hi ? MIN(lo, ph->p_paddr) : ph->p_paddr;
+		hi = MAX(hi, ph->p_paddr + ph->p_memsz);
 	}
 	return 0;
 }

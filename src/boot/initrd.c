@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <petrel/boot.h>
@@ -49,34 +48,39 @@ static uint64_t place(const struct guest_mem *mem, const struct boot_info *info,
 
 int boot_load_initrd(struct guest_mem *mem, const char *path, struct boot_info *info)
 {
-	uint8_t *data;
-	size_t size;
+	struct boot_image img;
 	uint64_t addr;
+	uint8_t *dst;
 	int ret;
 
-	ret = boot_read_file(path, "boot-source.initrd_path", MIN(INITRD_MAX_FILE, mem->ram_size), &data, &size);
+	ret = boot_image_open(&img, path, "initrd", "boot-source.initrd_path",
+			      MIN(INITRD_MAX_FILE, mem->ram_size));
 	if (ret < 0)
 		return ret;
 	ret = -EINVAL;
-	if (!size) {
+	if (!img.size) {
 		pr_err("initrd %s: file is empty", path);
-		goto out_free;
+		goto out_close;
 	}
 	ret = -ENOSPC;
-	addr = place(mem, info, size);
+	addr = place(mem, info, img.size);
 	if (!addr) {
-		pr_err("initrd %s: %zu bytes do not fit between the kernel's end 0x%" PRIx64 " and 0x%" PRIx64,
-		       path, size, info->kernel_end, initrd_top(mem, info));
-		goto out_free;
+		pr_err("initrd %s: %" PRIu64 " bytes do not fit between the kernel's end 0x%" PRIx64 " and 0x%" PRIx64,
+		       path, img.size, info->kernel_end, initrd_top(mem, info));
+		goto out_close;
 	}
-	ret = guest_mem_write(mem, addr, data, size);
-	if (ret < 0) {
+	ret = -EFAULT;
+	dst = guest_mem_ptr(mem, addr, img.size);
+	if (!dst) {
 		pr_err("initrd %s: 0x%" PRIx64 " is not in guest RAM", path, addr);
-		goto out_free;
+		goto out_close;
 	}
+	ret = boot_image_read(&img, 0, dst, img.size);
+	if (ret < 0)
+		goto out_close;
 	info->initrd_addr = addr;
-	info->initrd_size = size;
-out_free:
-	free(data);
+	info->initrd_size = img.size;
+out_close:
+	boot_image_close(&img);
 	return ret;
 }

@@ -125,6 +125,8 @@ int guest_mem_create(struct guest_mem *mem, uint64_t mem_mib, enum huge_pages hp
 	ret = ret ?: mem_map_anon(mem);
 	if (ret)
 		guest_mem_destroy(mem);
+	else
+		mem->zero_filled = true;
 	return ret;
 }
 

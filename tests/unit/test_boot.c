@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <petrel/acpi.h>
@@ -15,6 +16,8 @@
 #include <petrel/log.h>
 #include <petrel/memory.h>
 #include <petrel/util.h>
+
+#include "../../src/boot/loader.h"
 
 #define KERNEL_ADDR	0x1000000ULL
 #define ELF_ENTRY	(KERNEL_ADDR + 0x10)
@@ -207,6 +210,21 @@ START_TEST(elf_load_copies_and_zeroes)
 }
 END_TEST
 
+/* The same broken file read from disk: refused with the parser's message, before any read-in. */
+static void load_malformed(const void *img, size_t size, uint64_t ram, const char *what)
+{
+	char path[] = "/tmp/petrel-test-kernel-XXXXXX";
+	struct guest_mem mem = mem_alloc(MiB(4));
+	struct boot_info info;
+
+	write_tmp(path, img, size);
+	mem.ram_size = ram;
+	ck_assert_int_lt(boot_load_kernel(&mem, path, &info), 0);
+	expect_log(path, what);
+	unlink(path);
+	free(mem.regions[0].host);
+}
+
 /* One way to break a valid ELF image, and what the log must say. */
 struct elf_breakage {
 	const char *what;
@@ -347,6 +365,7 @@ START_TEST(elf_malformed)
 	b->mutate(&img, &size, &ram);
 	ck_assert_int_lt(parse(&img, size, ram, &info), 0);
 	expect_log("kernel " NAME ": ", b->what);
+	load_malformed(&img, size, ram, b->what);
 }
 END_TEST
 
@@ -549,6 +568,7 @@ START_TEST(bz_malformed)
 	bz_build(buf, &h);
 	ck_assert_int_lt(parse(buf, size, ram, &info), 0);
 	expect_log("kernel " NAME ": ", b->what);
+	load_malformed(buf, size, ram, b->what);
 }
 END_TEST
 
@@ -652,6 +672,233 @@ START_TEST(initrd_errors)
 	unlink(empty);
 	unlink(big);
 	free(mem.regions[0].host);
+}
+END_TEST
+
+/* ---- reading straight into guest memory ---- */
+
+/* A vmlinux of three PT_LOAD segments: the second large and at an odd offset, the third's zero tail over the first. */
+#define MS_A_ADDR	0x1000000ULL
+#define MS_A_OFF	0x1000ULL
+#define MS_A_LEN	0x3000ULL
+#define MS_B_ADDR	0x1200000ULL
+#define MS_B_OFF	0x4123ULL
+#define MS_B_LEN	(MiB(3) + 0x321)
+#define MS_B_MEM	(MS_B_LEN + 0x20000)
+#define MS_C_ADDR	0x0fff000ULL
+#define MS_C_OFF	(MS_B_OFF + MS_B_LEN)
+#define MS_C_LEN	0x800ULL
+#define MS_C_MEM	0x3000ULL
+#define MS_SIZE		(MS_C_OFF + MS_C_LEN)
+
+static uint8_t *multi_build(void)
+{
+	uint8_t *f = malloc(MS_SIZE);
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)f;
+	Elf64_Phdr *ph = (Elf64_Phdr *)(f + sizeof(*eh));
+
+	ck_assert_ptr_nonnull(f);
+	srand(7);
+	for (size_t i = 0; i < MS_SIZE; i++)
+		f[i] = rand();
+	memset(f, 0, MS_A_OFF);
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_type = ET_EXEC;
+	eh->e_machine = EM_X86_64;
+	eh->e_entry = MS_A_ADDR;
+	eh->e_phoff = sizeof(*eh);
+	eh->e_phentsize = sizeof(*ph);
+	eh->e_phnum = 3;
+	ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_offset = MS_A_OFF, .p_paddr = MS_A_ADDR,
+		.p_filesz = MS_A_LEN, .p_memsz = MS_A_LEN };
+	ph[1] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_offset = MS_B_OFF, .p_paddr = MS_B_ADDR,
+		.p_filesz = MS_B_LEN, .p_memsz = MS_B_MEM };
+	ph[2] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_offset = MS_C_OFF, .p_paddr = MS_C_ADDR,
+		.p_filesz = MS_C_LEN, .p_memsz = MS_C_MEM };
+	return f;
+}
+
+/* Guest RAM as the loader that copied from a whole file in the heap left it. */
+static uint8_t *reference(const uint8_t *f, uint64_t ram, int fill)
+{
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)f;
+	const Elf64_Phdr *ph = (const Elf64_Phdr *)(f + eh->e_phoff);
+	uint8_t *ref = malloc(ram);
+
+	ck_assert_ptr_nonnull(ref);
+	memset(ref, fill, ram);
+	for (unsigned int i = 0; i < eh->e_phnum; i++) {
+		memcpy(ref + ph[i].p_paddr, f + ph[i].p_offset, ph[i].p_filesz);
+		memset(ref + ph[i].p_paddr + ph[i].p_filesz, 0, ph[i].p_memsz - ph[i].p_filesz);
+	}
+	return ref;
+}
+
+/* Pages of [p, p+len) the host has given memory to. */
+static size_t resident(const uint8_t *p, size_t len)
+{
+	unsigned char vec[64];
+	size_t n = 0;
+
+	ck_assert_uint_le(len / 4096, sizeof(vec));
+	ck_assert_int_eq(mincore((void *)p, len, vec), 0);
+	for (size_t i = 0; i < len / 4096; i++)
+		n += vec[i] & 1;
+	return n;
+}
+
+START_TEST(elf_load_fresh_matches_reference)
+{
+	char path[] = "/tmp/petrel-test-vmlinux-XXXXXX";
+	uint8_t *f = multi_build(), *ref = reference(f, MiB(64), 0), *ram;
+	uint64_t bss = ALIGN_UP(MS_B_ADDR + MS_B_LEN, 4096);
+	struct guest_mem mem;
+	struct boot_info info;
+
+	write_tmp(path, f, MS_SIZE);
+	ck_assert_int_eq(guest_mem_create(&mem, 64, HUGE_PAGES_NONE), 0);
+	ck_assert(mem.zero_filled);
+	ram = mem.regions[0].host;
+	ck_assert_int_eq(boot_load_kernel(&mem, path, &info), 0);
+	ck_assert(!mem.zero_filled);
+	ck_assert_uint_eq(info.kernel_start, MS_C_ADDR);
+	ck_assert_uint_eq(info.kernel_end, MS_B_ADDR + MS_B_MEM);
+	/* Fresh memory reads as zero already: the zero tail was left untouched. */
+	ck_assert_uint_eq(resident(ram + bss, MS_B_ADDR + MS_B_MEM - bss), 0);
+	ck_assert(!memcmp(ram, ref, MiB(64)));
+	guest_mem_destroy(&mem);
+	unlink(path);
+	free(ref);
+	free(f);
+}
+END_TEST
+
+/* Memory that held something before gets its zero tails written. */
+START_TEST(elf_load_used_matches_reference)
+{
+	char path[] = "/tmp/petrel-test-vmlinux-XXXXXX";
+	uint8_t *f = multi_build(), *ref = reference(f, MiB(32), 0xaa);
+	struct guest_mem mem = mem_alloc(MiB(32));
+	struct boot_info info;
+
+	write_tmp(path, f, MS_SIZE);
+	memset(mem.regions[0].host, 0xaa, MiB(32));
+	ck_assert(!mem.zero_filled);
+	ck_assert_int_eq(boot_load_kernel(&mem, path, &info), 0);
+	ck_assert(!memcmp(mem.regions[0].host, ref, MiB(32)));
+	unlink(path);
+	free(mem.regions[0].host);
+	free(ref);
+	free(f);
+}
+END_TEST
+
+/* A bzImage and an initrd of several MiB in fresh memory: exactly their bytes, nothing else. */
+START_TEST(bz_initrd_load_matches_reference)
+{
+	char kpath[] = "/tmp/petrel-test-bzimage-XXXXXX";
+	char ipath[] = "/tmp/petrel-test-initrd-XXXXXX";
+	static uint8_t buf[BZ_SIZE];
+	uint8_t *initrd = malloc(MiB(5) + 123), *ref = calloc(1, MiB(64));
+	struct setup_header h;
+	struct guest_mem mem;
+	struct boot_info info;
+
+	ck_assert_ptr_nonnull(initrd);
+	ck_assert_ptr_nonnull(ref);
+	for (size_t i = 0; i < MiB(5) + 123; i++)
+		initrd[i] = i * 7 + (i >> 12);
+	bz_default(&h);
+	bz_build(buf, &h);
+	write_tmp(kpath, buf, sizeof(buf));
+	write_tmp(ipath, initrd, MiB(5) + 123);
+	ck_assert_int_eq(guest_mem_create(&mem, 64, HUGE_PAGES_NONE), 0);
+	ck_assert_int_eq(boot_load_kernel(&mem, kpath, &info), 0);
+	ck_assert_int_eq(boot_load_initrd(&mem, ipath, &info), 0);
+	memcpy(ref + KERNEL_ADDR, buf + BZ_CODE_OFF, BZ_CODE_SIZE);
+	memcpy(ref + info.initrd_addr, initrd, MiB(5) + 123);
+	ck_assert(!memcmp(mem.regions[0].host, ref, MiB(64)));
+	guest_mem_destroy(&mem);
+	unlink(kpath);
+	unlink(ipath);
+	free(initrd);
+	free(ref);
+}
+END_TEST
+
+/* Checked against the size at open, then cut short: a clear error, not a crash or a hang. */
+static void expect_shrink(const char *path, uint64_t keep)
+{
+	struct guest_mem mem = mem_alloc(MiB(32));
+	struct boot_image img;
+	struct boot_info info;
+
+	ck_assert_int_eq(boot_image_open(&img, path, "kernel", "boot-source.kernel_image_path",
+					 MiB(512)), 0);
+	ck_assert_int_eq(boot_image_parse(&img, MiB(32), &info), 0);
+	ck_assert_int_eq(truncate(path, keep), 0);
+	ck_assert_int_eq(boot_image_load(&img, &mem, &info), -EIO);
+	expect_log(path, "changed while being read");
+	boot_image_close(&img);
+	free(mem.regions[0].host);
+}
+
+START_TEST(kernel_shrinks_while_read)
+{
+	char elf[] = "/tmp/petrel-test-vmlinux-XXXXXX";
+	char bz[] = "/tmp/petrel-test-bzimage-XXXXXX";
+	static uint8_t buf[BZ_SIZE];
+	struct setup_header h;
+	struct elf_image img;
+
+	elf_build(&img, true);
+	write_tmp(elf, &img, sizeof(img));
+	expect_shrink(elf, OFF(code) + 0x10);
+	bz_default(&h);
+	bz_build(buf, &h);
+	write_tmp(bz, buf, sizeof(buf));
+	expect_shrink(bz, BZ_CODE_OFF + 0x800);
+	unlink(elf);
+	unlink(bz);
+}
+END_TEST
+
+/* Cut before its notes are read: the parser says so too. */
+START_TEST(kernel_shrinks_before_parse)
+{
+	char path[] = "/tmp/petrel-test-vmlinux-XXXXXX";
+	struct boot_image bi;
+	struct boot_info info;
+	struct elf_image img;
+
+	elf_build(&img, true);
+	write_tmp(path, &img, sizeof(img));
+	ck_assert_int_eq(boot_image_open(&bi, path, "kernel", "boot-source.kernel_image_path",
+					 MiB(512)), 0);
+	ck_assert_int_eq(truncate(path, OFF(nh)), 0);
+	ck_assert_int_eq(boot_image_parse(&bi, RAM, &info), -EIO);
+	expect_log(path, "changed while being read");
+	boot_image_close(&bi);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(initrd_shrinks_while_read)
+{
+	char path[] = "/tmp/petrel-test-initrd-XXXXXX";
+	static uint8_t data[MiB(1)], dst[MiB(1)];
+	struct boot_image img;
+
+	write_tmp(path, data, sizeof(data));
+	ck_assert_int_eq(boot_image_open(&img, path, "initrd", "boot-source.initrd_path", GiB(1)),
+			 0);
+	ck_assert_int_eq(truncate(path, 1000), 0);
+	ck_assert_int_eq(boot_image_read(&img, 0, dst, img.size), -EIO);
+	expect_log("initrd ", "the file ends at byte 1000, short of the 1048576 bytes");
+	boot_image_close(&img);
+	unlink(path);
 }
 END_TEST
 
@@ -965,6 +1212,16 @@ static Suite *boot_suite(void)
 	tcase_add_test(tc, initrd_top_of_ram);
 	tcase_add_test(tc, initrd_addr_max);
 	tcase_add_test(tc, initrd_errors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("read_in");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, elf_load_fresh_matches_reference);
+	tcase_add_test(tc, elf_load_used_matches_reference);
+	tcase_add_test(tc, bz_initrd_load_matches_reference);
+	tcase_add_test(tc, kernel_shrinks_while_read);
+	tcase_add_test(tc, kernel_shrinks_before_parse);
+	tcase_add_test(tc, initrd_shrinks_while_read);
 	suite_add_tcase(s, tc);
 
 	tc = tcase("cmdline");
