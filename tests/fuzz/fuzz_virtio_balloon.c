@@ -13,18 +13,13 @@
  * and a save of a device restored from its own state restores again.
  */
 #include <linux/virtio_balloon.h>
-#include <linux/virtio_config.h>
-#include <linux/virtio_mmio.h>
-#include <linux/virtio_ring.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include <petrel/log.h>
 #include <petrel/snapshot.h>
-#include <petrel/virtio.h>
+
+#include "fuzz_virtio.h"
 
 #define RAM_SIZE	(1u << 22)			/* 4 MiB: 1024 pages */
-#define RINGS(q)	((uint64_t)(q) * 0x2000)	/* desc; avail +0x1000; used +0x1400 */
 #define BUF_LO		(RINGS(VIRTIO_MAX_QUEUES))
 #define F(bit)		(1u << (bit))
 
@@ -32,13 +27,6 @@ enum op_kind {
 	OP_READ, OP_WRITE, OP_STORE, OP_BRING_UP, OP_CHAIN, OP_KICK, OP_LOOP, OP_API,
 	OP_SAVE_RESTORE, OP_RAW_RESTORE, NR_OPS
 };
-
-struct op {
-	uint8_t kind;
-	uint8_t arg;
-	uint16_t off;
-	uint32_t val;
-} __attribute__((packed));
 
 struct fuzz {
 	struct virtio_dev *dev;
@@ -51,18 +39,10 @@ struct fuzz {
 	uint16_t avail_idx[VIRTIO_MAX_QUEUES];
 };
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	log_set_level(getenv("PETREL_FUZZ_LOG") ? LOG_DEBUG : LOG_OFF);
 	return 0;
-}
-
-static void wr32(struct fuzz *f, uint64_t off, uint32_t v)
-{
-	virtio_mmio_bus_ops.write(f->dev, off, (const uint8_t *)&v, sizeof(v));
 }
 
 static int attach(struct fuzz *f)
@@ -87,30 +67,19 @@ static void bring_up(struct fuzz *f, uint8_t arg, uint32_t features)
 	memset(f->ram, 0, BUF_LO);
 	memset(f->next_desc, 0, sizeof(f->next_desc));
 	memset(f->avail_idx, 0, sizeof(f->avail_idx));
-	wr32(f, VIRTIO_MMIO_STATUS, 0);
-	wr32(f, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	wr32(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr32(f, VIRTIO_MMIO_DRIVER_FEATURES, features & 0x3f);
-	wr32(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr32(f, VIRTIO_MMIO_DRIVER_FEATURES, 1);	/* VERSION_1 */
-	wr32(f, VIRTIO_MMIO_STATUS, 0xb);
+	vio_negotiate(f->dev, features & 0x3f);
 	for (unsigned int q = 0; q < f->dev->nr_queues; q++) {
 		f->size[q] = 1u << ((arg + q) % 9);
-		wr32(f, VIRTIO_MMIO_QUEUE_SEL, q);
-		wr32(f, VIRTIO_MMIO_QUEUE_NUM, f->size[q]);
-		wr32(f, VIRTIO_MMIO_QUEUE_DESC_LOW, RINGS(q));
-		wr32(f, VIRTIO_MMIO_QUEUE_AVAIL_LOW, RINGS(q) + 0x1000);
-		wr32(f, VIRTIO_MMIO_QUEUE_USED_LOW, RINGS(q) + 0x1400);
-		wr32(f, VIRTIO_MMIO_QUEUE_READY, 1);
+		vio_queue_at_rings(f->dev, q, f->size[q]);
 	}
-	wr32(f, VIRTIO_MMIO_STATUS, 0xf);
+	vio_wr32(f->dev, VIRTIO_MMIO_STATUS, 0xf);
 }
 
 /*
  * A chain of (arg >> 3 & 3) + 1 segments on queue arg % queues, at off * 16
  * in RAM, val & 0xffff bytes each (val >> 16 & 0xff: which are writable).
  */
-static void add_chain(struct fuzz *f, const struct op *op)
+static void add_chain(struct fuzz *f, const struct vio_op *op)
 {
 	unsigned int q = op->arg % f->dev->nr_queues, nr = ((op->arg >> 3) & 3) + 1;
 	uint16_t head, size = f->size[q];
@@ -133,12 +102,10 @@ static void add_chain(struct fuzz *f, const struct op *op)
 		at += len;
 	}
 	f->next_desc[q] = (head + nr) % size;
-	memcpy(f->ram + RINGS(q) + 0x1000 + 4 + 2 * (f->avail_idx[q] % size), &head, 2);
-	f->avail_idx[q]++;
-	memcpy(f->ram + RINGS(q) + 0x1000 + 2, &f->avail_idx[q], 2);
+	vio_publish(f->ram, q, size, &f->avail_idx[q], head);
 }
 
-static void api(struct fuzz *f, const struct op *op)
+static void api(struct fuzz *f, const struct vio_op *op)
 {
 	struct virtio_balloon_stats st;
 	struct virtio_balloon_hint h;
@@ -201,7 +168,7 @@ static void check(struct fuzz *f)
 		abort();
 }
 
-static size_t run(struct fuzz *f, const struct op *op, const uint8_t *rest, size_t left)
+static size_t run(struct fuzz *f, const struct vio_op *op, const uint8_t *rest, size_t left)
 {
 	uint8_t buf[4] = { 0 };
 	size_t used = 0;
@@ -211,7 +178,7 @@ static size_t run(struct fuzz *f, const struct op *op, const uint8_t *rest, size
 		virtio_mmio_bus_ops.read(f->dev, op->off & 0x1ff, buf, 4);
 		break;
 	case OP_WRITE:
-		wr32(f, op->off & 0x1ff, op->val);
+		vio_wr32(f->dev, op->off & 0x1ff, op->val);
 		break;
 	case OP_STORE:
 		memcpy(f->ram + ((uint64_t)op->off * 64 + op->arg) % (RAM_SIZE - 4), &op->val, 4);
@@ -223,7 +190,7 @@ static size_t run(struct fuzz *f, const struct op *op, const uint8_t *rest, size
 		add_chain(f, op);
 		break;
 	case OP_KICK:
-		wr32(f, VIRTIO_MMIO_QUEUE_NOTIFY, op->arg % VIRTIO_MAX_QUEUES);
+		vio_wr32(f->dev, VIRTIO_MMIO_QUEUE_NOTIFY, op->arg % VIRTIO_MAX_QUEUES);
 		break;
 	case OP_LOOP:
 		event_loop_run_once(f->loop, 0);
@@ -245,7 +212,7 @@ static size_t run(struct fuzz *f, const struct op *op, const uint8_t *rest, size
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz f = { 0 };
-	struct op op;
+	struct vio_op op;
 
 	if (size < 1)
 		return 0;
@@ -262,17 +229,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!f.ram || !f.loop)
 		goto out;
 	memset(f.ram, 0, RAM_SIZE);
-	f.mem = (struct guest_mem){ .regions = { { 0, RAM_SIZE, f.ram } }, .nr_regions = 1,
-				    .ram_size = RAM_SIZE, .memfd = -1 };
+	vio_mem(&f.mem, f.ram, RAM_SIZE);
 	if (attach(&f))
 		goto out;
-	while (size >= sizeof(op)) {
-		size_t used;
+	while (vio_next(&data, &size, &op)) {
+		size_t used = run(&f, &op, data, size);
 
-		memcpy(&op, data, sizeof(op));
-		data += sizeof(op);
-		size -= sizeof(op);
-		used = run(&f, &op, data, size);
 		data += used;
 		size -= used;
 		check(&f);

@@ -8,17 +8,13 @@
  * this thread: no event loop), optionally reset and kicked again.
  */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 #include <linux/virtio_blk.h>
-#include <linux/virtio_config.h>
-#include <linux/virtio_mmio.h>
-#include <linux/virtio_ring.h>
 
 #include <petrel/log.h>
 #include <petrel/util.h>
-#include <petrel/virtio.h>
+
+#include "fuzz_virtio.h"
 
 #define RAM_SIZE	0x10000
 #define DESC_GPA	0x0
@@ -38,8 +34,6 @@ struct header {
 	uint8_t flags;
 	uint8_t size_log2;		/* queue size 2^(n % 9) */
 } __attribute__((packed));
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char image[64];
 
@@ -64,11 +58,6 @@ static void scratch_image(void)
 	atexit(unlink_image);
 }
 
-static void wr(struct virtio_dev *dev, uint64_t off, uint32_t v)
-{
-	virtio_mmio_bus_ops.write(dev, off, (const uint8_t *)&v, 4);
-}
-
 static uint32_t rd(struct virtio_dev *dev, uint64_t off)
 {
 	uint32_t v;
@@ -88,31 +77,26 @@ static void start(struct virtio_dev *dev, const struct header *h)
 		want |= 1ULL << VIRTIO_RING_F_EVENT_IDX;
 	if (h->flags & F_INDIRECT)
 		want |= 1ULL << VIRTIO_RING_F_INDIRECT_DESC;
-	wr(dev, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE);
-	wr(dev, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	wr(dev, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	vio_wr32(dev, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	vio_wr32(dev, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	vio_wr32(dev, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
 	offered = (uint64_t)rd(dev, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
-	wr(dev, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	vio_wr32(dev, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
 	want &= offered | rd(dev, VIRTIO_MMIO_DEVICE_FEATURES);
-	wr(dev, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(dev, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)want);
-	wr(dev, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(dev, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(want >> 32));
-	wr(dev, VIRTIO_MMIO_STATUS, 0xb);
-	wr(dev, VIRTIO_MMIO_QUEUE_SEL, 0);
-	wr(dev, VIRTIO_MMIO_QUEUE_NUM, 1u << (h->size_log2 % 9));
-	wr(dev, VIRTIO_MMIO_QUEUE_DESC_LOW, DESC_GPA);
-	wr(dev, VIRTIO_MMIO_QUEUE_AVAIL_LOW, AVAIL_GPA);
-	wr(dev, VIRTIO_MMIO_QUEUE_USED_LOW, USED_GPA);
-	wr(dev, VIRTIO_MMIO_QUEUE_READY, 1);
-	wr(dev, VIRTIO_MMIO_STATUS, 0xf);
-	wr(dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	vio_wr32(dev, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	vio_wr32(dev, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)want);
+	vio_wr32(dev, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	vio_wr32(dev, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(want >> 32));
+	vio_wr32(dev, VIRTIO_MMIO_STATUS, 0xb);
+	vio_queue(dev, 0, 1u << (h->size_log2 % 9), DESC_GPA, AVAIL_GPA, USED_GPA);
+	vio_wr32(dev, VIRTIO_MMIO_STATUS, 0xf);
+	vio_wr32(dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct drive_config cfg = { .drive_id = "fuzz", .path_on_host = image };
-	struct guest_mem mem = { .nr_regions = 1, .ram_size = RAM_SIZE, .memfd = -1 };
+	struct guest_mem mem;
 	struct virtio_host host = { .vm_fd = -1, .mem = &mem };
 	struct irq_line irq = { .fd = -1 };
 	struct virtio_dev *dev;
@@ -125,7 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data += sizeof(h);
 	size -= sizeof(h);
 	/* Exactly-sized RAM, so that the sanitizer sees any stray access. */
-	mem.regions[0] = (struct guest_region){ 0, RAM_SIZE, calloc(1, RAM_SIZE) };
+	vio_mem(&mem, calloc(1, RAM_SIZE), RAM_SIZE);
 	memcpy(mem.regions[0].host, data, MIN(size, RAM_SIZE));
 	cfg.is_read_only = h.flags & F_READ_ONLY;
 	cfg.cache_type = h.flags & F_WRITEBACK ? CACHE_WRITEBACK : CACHE_UNSAFE;
@@ -137,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!(rd(dev, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_DRIVER_OK))
 		abort();	/* the handshake itself must work */
 	if (h.flags & F_RESET) {
-		wr(dev, VIRTIO_MMIO_STATUS, 0);
+		vio_wr32(dev, VIRTIO_MMIO_STATUS, 0);
 		if (rd(dev, VIRTIO_MMIO_STATUS))
 			abort();	/* nothing is under way on this thread: done at once */
 		start(dev, &h);

@@ -6,14 +6,9 @@
  * bring-up sequence and a well-formed request. Kicks are served inline, so
  * the rng device pops whatever the input built.
  */
-#include <linux/virtio_config.h>
-#include <linux/virtio_mmio.h>
-#include <linux/virtio_ring.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include <petrel/log.h>
-#include <petrel/virtio.h>
+
+#include "fuzz_virtio.h"
 
 #define RAM_SIZE	0x4000
 #define BASE		0xc0001000ULL
@@ -26,25 +21,10 @@ struct rings {
 	uint16_t size;
 };
 
-struct op {
-	uint8_t kind;
-	uint8_t len_log2;
-	uint16_t off;
-	uint32_t val;
-} __attribute__((packed));
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	log_set_level(LOG_OFF);
 	return 0;
-}
-
-static void wr32(struct virtio_dev *dev, uint64_t off, uint32_t v)
-{
-	virtio_mmio_bus_ops.write(dev, off, (const uint8_t *)&v, sizeof(v));
 }
 
 /* A well-behaved driver's steps, with the rings where the input says. */
@@ -54,20 +34,9 @@ static void bring_up(struct virtio_dev *dev, struct rings *r, uint16_t where, ui
 	r->avail = r->desc + ((v >> 8) & 0xff) * 16;
 	r->used = r->desc + ((v >> 16) & 0xff) * 16;
 	r->size = 1u << (v % 9);
-	wr32(dev, VIRTIO_MMIO_STATUS, 0);
-	wr32(dev, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	wr32(dev, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr32(dev, VIRTIO_MMIO_DRIVER_FEATURES, v & 0x30000000);	/* INDIRECT, EVENT_IDX */
-	wr32(dev, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr32(dev, VIRTIO_MMIO_DRIVER_FEATURES, 1);			/* VERSION_1 */
-	wr32(dev, VIRTIO_MMIO_STATUS, 0xb);
-	wr32(dev, VIRTIO_MMIO_QUEUE_SEL, 0);
-	wr32(dev, VIRTIO_MMIO_QUEUE_NUM, r->size);
-	wr32(dev, VIRTIO_MMIO_QUEUE_DESC_LOW, r->desc);
-	wr32(dev, VIRTIO_MMIO_QUEUE_AVAIL_LOW, r->avail);
-	wr32(dev, VIRTIO_MMIO_QUEUE_USED_LOW, r->used);
-	wr32(dev, VIRTIO_MMIO_QUEUE_READY, 1);
-	wr32(dev, VIRTIO_MMIO_STATUS, 0xf);
+	vio_negotiate(dev, v & 0x30000000);	/* INDIRECT, EVENT_IDX */
+	vio_queue(dev, 0, r->size, r->desc, r->avail, r->used);
+	vio_wr32(dev, VIRTIO_MMIO_STATUS, 0xf);
 }
 
 /* One writable buffer as descriptor i, made available and kicked. */
@@ -86,23 +55,18 @@ static void offer(struct virtio_dev *dev, uint8_t *ram, const struct rings *r, u
 	memcpy(ram + r->avail + 4 + 2 * (idx % r->size), &i, sizeof(i));
 	idx++;
 	memcpy(ram + r->avail + 2, &idx, sizeof(idx));
-	wr32(dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	vio_wr32(dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 }
 
-static void step(struct virtio_dev *dev, uint8_t *ram, struct rings *r, const struct op *op)
+/* For a register access, arg is the width: 1 << (arg % 4) bytes. */
+static void step(struct virtio_dev *dev, uint8_t *ram, struct rings *r, const struct vio_op *op)
 {
-	uint32_t len = 1u << (op->len_log2 % 4);
-	uint64_t off = op->off % MEM_VIRTIO_MMIO_SLOT;
-	uint8_t buf[8];
-
 	switch (op->kind % NR_OPS) {
 	case OP_READ:
-		virtio_mmio_bus_ops.read(dev, off, buf, len);
+		vio_access(dev, op->arg, op->off, op->val, false);
 		break;
 	case OP_WRITE:
-		memcpy(buf, &op->val, sizeof(op->val));
-		memcpy(buf + 4, &op->val, sizeof(op->val));
-		virtio_mmio_bus_ops.write(dev, off, buf, len);
+		vio_access(dev, op->arg, op->off, op->val, true);
 		break;
 	case OP_STORE:
 		memcpy(ram + op->off % (RAM_SIZE - 3), &op->val, sizeof(op->val));
@@ -121,20 +85,18 @@ static void step(struct virtio_dev *dev, uint8_t *ram, struct rings *r, const st
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct guest_mem mem = { .nr_regions = 1, .ram_size = RAM_SIZE, .memfd = -1 };
+	struct guest_mem mem;
 	struct virtio_host host = { .vm_fd = -1, .mem = &mem };
 	struct virtio_dev *dev = virtio_rng_create(NULL);
 	uint8_t *ram = calloc(1, RAM_SIZE);
 	struct rings r = { 0 };
-	struct op op;
+	struct vio_op op;
 
-	mem.regions[0] = (struct guest_region){ 0, RAM_SIZE, ram };
+	vio_mem(&mem, ram, RAM_SIZE);
 	if (!dev || !ram || virtio_mmio_attach(&host, dev, BASE, (struct irq_line){ -1 }))
 		abort();
-	for (; size >= sizeof(op); data += sizeof(op), size -= sizeof(op)) {
-		memcpy(&op, data, sizeof(op));
+	while (vio_next(&data, &size, &op))
 		step(dev, ram, &r, &op);
-	}
 	virtio_dev_destroy(dev);
 	free(ram);
 	return 0;

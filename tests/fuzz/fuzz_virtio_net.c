@@ -16,19 +16,14 @@
  * carries at least the virtio header.
  */
 #include <errno.h>
-#include <linux/virtio_config.h>
-#include <linux/virtio_mmio.h>
 #include <linux/virtio_net.h>
-#include <linux/virtio_ring.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <petrel/log.h>
-#include <petrel/virtio.h>
 
-#define RINGS(q)	((uint64_t)(q) * 0x2000)	/* desc; avail +0x1000; used +0x1400 */
+#include "fuzz_virtio.h"
+
 #define BUF_LO		0x4000
 #define BUF_SPACE	0x10000
 /* Per queue and head, a table of MAX_SEGS descriptors. */
@@ -45,13 +40,6 @@ enum op_kind {
 	OP_READ, OP_WRITE, OP_STORE, OP_BRING_UP, OP_CHAIN, OP_KICK, OP_LOOP,
 	OP_TAP_SEND, OP_TAP_RECV, OP_USED, NR_OPS
 };
-
-struct op {
-	uint8_t kind;
-	uint8_t arg;
-	uint16_t off;
-	uint32_t val;
-} __attribute__((packed));
 
 /* A chain the driver posted and has not had back. */
 struct posted {
@@ -85,20 +73,12 @@ struct fuzz {
 	struct drv_queue q[2];
 };
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-
 static uint8_t frame[FRAME_MAX + 1];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	log_set_level(getenv("PETREL_FUZZ_LOG") ? LOG_DEBUG : LOG_OFF);
 	return 0;
-}
-
-static void wr32(struct fuzz *f, uint64_t off, uint32_t v)
-{
-	virtio_mmio_bus_ops.write(f->dev, off, (const uint8_t *)&v, sizeof(v));
 }
 
 static void put(struct fuzz *f, uint64_t gpa, const void *p, size_t len)
@@ -123,22 +103,10 @@ static void bring_up(struct fuzz *f, uint8_t arg, uint32_t v)
 	memset(f->ram, 0, BUF_LO);
 	f->q[RXQ].size = 1u << ((arg & 0xf) % 9);
 	f->q[TXQ].size = 1u << ((arg >> 4) % 9);
-	wr32(f, VIRTIO_MMIO_STATUS, 0);
-	wr32(f, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	wr32(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr32(f, VIRTIO_MMIO_DRIVER_FEATURES, v & offered);	/* CTRL_VQ: refused */
-	wr32(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr32(f, VIRTIO_MMIO_DRIVER_FEATURES, 1);		/* VERSION_1 */
-	wr32(f, VIRTIO_MMIO_STATUS, 0xb);
-	for (unsigned int q = 0; q < 2; q++) {
-		wr32(f, VIRTIO_MMIO_QUEUE_SEL, q);
-		wr32(f, VIRTIO_MMIO_QUEUE_NUM, f->q[q].size);
-		wr32(f, VIRTIO_MMIO_QUEUE_DESC_LOW, RINGS(q));
-		wr32(f, VIRTIO_MMIO_QUEUE_AVAIL_LOW, RINGS(q) + 0x1000);
-		wr32(f, VIRTIO_MMIO_QUEUE_USED_LOW, RINGS(q) + 0x1400);
-		wr32(f, VIRTIO_MMIO_QUEUE_READY, 1);
-	}
-	wr32(f, VIRTIO_MMIO_STATUS, 0xf);
+	vio_negotiate(f->dev, v & offered);	/* CTRL_VQ: refused */
+	for (unsigned int q = 0; q < 2; q++)
+		vio_queue_at_rings(f->dev, q, f->q[q].size);
+	vio_wr32(f->dev, VIRTIO_MMIO_STATUS, 0xf);
 	f->up = true;
 	f->mrg = (v & offered & ~F(VIRTIO_NET_F_CTRL_VQ)) == (v & offered) &&
 		 (v & F(VIRTIO_NET_F_MRG_RXBUF));
@@ -150,7 +118,7 @@ static void bring_up(struct fuzz *f, uint8_t arg, uint32_t v)
  * frame lands on another chain's header before the driver reads it.
  */
 static void segments(const struct drv_queue *dq, unsigned int q, uint16_t head,
-		     const struct op *op, struct posted *p)
+		     const struct vio_op *op, struct posted *p)
 {
 	uint32_t each = (op->val & FRAME_MAX) / p->nr_segs, slot = BUF_SPACE / dq->size;
 	uint64_t at = BUF_LO + (uint64_t)head * slot;
@@ -185,7 +153,7 @@ static void write_desc(struct fuzz *f, uint64_t table, uint16_t i, uint64_t gpa,
  * on rx and readable on tx, except the last when arg & 0x10; through an
  * indirect table when arg & 0x20; kicked when arg & 0x40.
  */
-static void add_chain(struct fuzz *f, const struct op *op)
+static void add_chain(struct fuzz *f, const struct vio_op *op)
 {
 	unsigned int q = op->arg & 1, nr = ((op->arg >> 1) & 7) + 1;
 	bool indirect = op->arg & 0x20;
@@ -214,11 +182,9 @@ static void add_chain(struct fuzz *f, const struct op *op)
 		write_desc(f, RINGS(q), head, table, 16 * nr, VRING_DESC_F_INDIRECT, 0);
 	dq->next_desc = (head + need) % dq->size;
 	dq->in_flight += need;
-	put(f, RINGS(q) + 0x1000 + 4 + 2 * (dq->avail_idx % dq->size), &head, 2);
-	dq->avail_idx++;
-	put(f, RINGS(q) + 0x1000 + 2, &dq->avail_idx, 2);
+	vio_publish(f->ram, q, dq->size, &dq->avail_idx, head);
 	if (op->arg & 0x40)
-		wr32(f, VIRTIO_MMIO_QUEUE_NOTIFY, q);
+		vio_wr32(f->dev, VIRTIO_MMIO_QUEUE_NOTIFY, q);
 }
 
 /* The header's num_buffers, gathered from the chain's first bytes. */
@@ -245,7 +211,7 @@ static void take_used(struct fuzz *f, unsigned int q, const struct vring_used_el
 		      uint16_t left)
 {
 	struct drv_queue *dq = &f->q[q];
-	uint32_t id = le32toh(e->id), len = le32toh(e->len);
+	uint32_t id = e->id, len = e->len;
 	struct posted *p = id < dq->size ? &dq->chain[id] : NULL;
 	uint16_t nb;
 
@@ -268,17 +234,12 @@ static void reap(struct fuzz *f, unsigned int q)
 {
 	struct drv_queue *dq = &f->q[q];
 	struct vring_used_elem e;
-	uint16_t idx;
 
 	if (!f->up || !dq->size)
 		return;
-	get(f, RINGS(q) + 0x1400 + 2, &idx, 2);
-	idx = le16toh(idx);
-	if ((uint16_t)(idx - dq->last_used) > dq->size)
-		abort();	/* more returned than the ring holds */
-	for (; dq->last_used != idx; dq->last_used++) {
-		get(f, RINGS(q) + 0x1400 + 4 + 8 * (dq->last_used % dq->size), &e, sizeof(e));
-		take_used(f, q, &e, (uint16_t)(idx - dq->last_used - 1));
+	for (uint16_t n = vio_used_new(f->ram, q, dq->size, dq->last_used); n; n--, dq->last_used++) {
+		vio_used_elem(f->ram, q, dq->size, dq->last_used, &e);
+		take_used(f, q, &e, n - 1);
 	}
 }
 
@@ -304,20 +265,14 @@ static void tap_recv(struct fuzz *f)
 			abort();
 }
 
-static void step(struct fuzz *f, const struct op *op)
+static void step(struct fuzz *f, const struct vio_op *op)
 {
-	uint32_t len = 1u << (op->arg % 4);
-	uint64_t off = op->off % MEM_VIRTIO_MMIO_SLOT;
-	uint8_t buf[8];
-
 	switch (op->kind % NR_OPS) {
 	case OP_READ:
-		virtio_mmio_bus_ops.read(f->dev, off, buf, len);
+		vio_access(f->dev, op->arg, op->off, op->val, false);
 		break;
 	case OP_WRITE:
-		memcpy(buf, &op->val, sizeof(op->val));
-		memcpy(buf + 4, &op->val, sizeof(op->val));
-		virtio_mmio_bus_ops.write(f->dev, off, buf, len);
+		vio_access(f->dev, op->arg, op->off, op->val, true);
 		f->up = false;
 		break;
 	case OP_STORE:
@@ -331,7 +286,7 @@ static void step(struct fuzz *f, const struct op *op)
 		add_chain(f, op);
 		break;
 	case OP_KICK:
-		wr32(f, VIRTIO_MMIO_QUEUE_NOTIFY, op->arg & 1);
+		vio_wr32(f->dev, VIRTIO_MMIO_QUEUE_NOTIFY, op->arg & 1);
 		break;
 	case OP_LOOP:
 		if (event_loop_run_once(f->loop, 0))
@@ -357,8 +312,7 @@ static void setup(struct fuzz *f)
 	int sv[2];
 
 	f->ram = calloc(1, RAM_SIZE);	/* exactly sized: the sanitizer sees any stray access */
-	f->mem = (struct guest_mem){ .nr_regions = 1, .ram_size = RAM_SIZE, .memfd = -1 };
-	f->mem.regions[0] = (struct guest_region){ 0, RAM_SIZE, f->ram };
+	vio_mem(&f->mem, f->ram, RAM_SIZE);
 	f->loop = event_loop_create();
 	if (!f->ram || !f->loop ||
 	    socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
@@ -373,14 +327,12 @@ static void setup(struct fuzz *f)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct fuzz f;
-	struct op op;
+	struct vio_op op;
 
 	memset(&f, 0, sizeof(f));
 	setup(&f);
-	for (; size >= sizeof(op); data += sizeof(op), size -= sizeof(op)) {
-		memcpy(&op, data, sizeof(op));
+	while (vio_next(&data, &size, &op))
 		step(&f, &op);
-	}
 	virtio_dev_destroy(f.dev);
 	event_loop_destroy(f.loop);
 	close(f.host);

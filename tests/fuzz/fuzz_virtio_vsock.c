@@ -16,29 +16,23 @@
  * buffer never said to hold more than it has, and holding a whole packet
  * from the host's cid to the guest's whose len is what follows the header.
  */
-#include <endian.h>
 #include <errno.h>
-#include <linux/virtio_config.h>
-#include <linux/virtio_mmio.h>
-#include <linux/virtio_ring.h>
 #include <linux/virtio_vsock.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <petrel/config.h>
 #include <petrel/log.h>
-#include <petrel/virtio.h>
+
+#include "fuzz_virtio.h"
 
 #define NQ		3
 #define RXQ		0
 #define TXQ		1
 #define EVQ		2
 #define QSIZE		16
-#define RINGS(q)	((uint64_t)(q) * 0x2000)	/* desc; avail +0x1000; used +0x1400 */
 #define BUF_LO		0x8000
 #define SLOT		0x1000				/* per queue and head */
 #define RAM_SIZE	(BUF_LO + NQ * QSIZE * SLOT)
@@ -51,13 +45,6 @@ enum op_kind {
 	OP_HOST_CONNECT, OP_HOST_WRITE, OP_HOST_READ, OP_HOST_SHUT, OP_HOST_CLOSE, OP_LISTEN,
 	OP_ACCEPT, NR_OPS
 };
-
-struct op {
-	uint8_t kind;
-	uint8_t arg;
-	uint16_t off;
-	uint32_t val;
-} __attribute__((packed));
 
 struct drv_queue {
 	uint16_t avail_idx;
@@ -80,18 +67,10 @@ struct fuzz {
 	int listener[2];
 };
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	log_set_level(getenv("PETREL_FUZZ_LOG") ? LOG_DEBUG : LOG_OFF);
 	return 0;
-}
-
-static void wr32(struct fuzz *f, uint64_t off, uint32_t v)
-{
-	virtio_mmio_bus_ops.write(f->dev, off, (const uint8_t *)&v, sizeof(v));
 }
 
 static uint64_t slot(unsigned int q, unsigned int head)
@@ -103,20 +82,10 @@ static void bring_up(struct fuzz *f)
 {
 	memset(f->q, 0, sizeof(f->q));
 	memset(f->ram, 0, BUF_LO);
-	wr32(f, VIRTIO_MMIO_STATUS, 0);
-	wr32(f, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	wr32(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr32(f, VIRTIO_MMIO_DRIVER_FEATURES, 1);		/* VERSION_1 */
-	wr32(f, VIRTIO_MMIO_STATUS, 0xb);
-	for (unsigned int q = 0; q < NQ; q++) {
-		wr32(f, VIRTIO_MMIO_QUEUE_SEL, q);
-		wr32(f, VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-		wr32(f, VIRTIO_MMIO_QUEUE_DESC_LOW, RINGS(q));
-		wr32(f, VIRTIO_MMIO_QUEUE_AVAIL_LOW, RINGS(q) + 0x1000);
-		wr32(f, VIRTIO_MMIO_QUEUE_USED_LOW, RINGS(q) + 0x1400);
-		wr32(f, VIRTIO_MMIO_QUEUE_READY, 1);
-	}
-	wr32(f, VIRTIO_MMIO_STATUS, 0xf);
+	vio_negotiate(f->dev, 0);
+	for (unsigned int q = 0; q < NQ; q++)
+		vio_queue_at_rings(f->dev, q, QSIZE);
+	vio_wr32(f->dev, VIRTIO_MMIO_STATUS, 0xf);
 	f->up = true;
 }
 
@@ -135,11 +104,9 @@ static void post(struct fuzz *f, unsigned int q, uint32_t len, bool kick)
 	memcpy(f->ram + RINGS(q) + 16 * head, &d, sizeof(d));
 	dq->live[head] = true;
 	dq->len[head] = len;
-	memcpy(f->ram + RINGS(q) + 0x1000 + 4 + 2 * head, &head, 2);
-	dq->avail_idx++;
-	memcpy(f->ram + RINGS(q) + 0x1000 + 2, &dq->avail_idx, 2);
+	vio_publish(f->ram, q, QSIZE, &dq->avail_idx, head);
 	if (kick)
-		wr32(f, VIRTIO_MMIO_QUEUE_NOTIFY, q);
+		vio_wr32(f->dev, VIRTIO_MMIO_QUEUE_NOTIFY, q);
 }
 
 /*
@@ -147,7 +114,7 @@ static void post(struct fuzz *f, unsigned int q, uint32_t len, bool kick)
  * ports of the last REQUEST answered if arg & 0x40, else small ones from
  * off; payload len from val, the chain cut short if arg & 0x80.
  */
-static void tx(struct fuzz *f, const struct op *op)
+static void tx(struct fuzz *f, const struct vio_op *op)
 {
 	uint16_t head = f->q[TXQ].avail_idx % QSIZE;
 	uint32_t len = op->val & 0xfff, chain = HDR + (len > SLOT - HDR ? SLOT - HDR : len);
@@ -189,15 +156,11 @@ static void reap(struct fuzz *f, unsigned int q)
 {
 	struct drv_queue *dq = &f->q[q];
 	struct vring_used_elem e;
-	uint16_t idx;
 
 	if (!f->up)
 		return;
-	memcpy(&idx, f->ram + RINGS(q) + 0x1400 + 2, 2);
-	if ((uint16_t)(idx - dq->last_used) > QSIZE)
-		abort();
-	for (; dq->last_used != idx; dq->last_used++) {
-		memcpy(&e, f->ram + RINGS(q) + 0x1400 + 4 + 8 * (dq->last_used % QSIZE), sizeof(e));
+	for (uint16_t n = vio_used_new(f->ram, q, QSIZE, dq->last_used); n; n--, dq->last_used++) {
+		vio_used_elem(f->ram, q, QSIZE, dq->last_used, &e);
 		if (e.id >= QSIZE || !dq->live[e.id] || e.len > dq->len[e.id] ||
 		    (q == TXQ && e.len))
 			abort();
@@ -225,7 +188,7 @@ static int unix_socket(const char *path, bool listen_there)
 	return fd;
 }
 
-static void host_connect(struct fuzz *f, const struct op *op)
+static void host_connect(struct fuzz *f, const struct vio_op *op)
 {
 	int *fd = &f->host[op->arg % HOSTS];
 	char line[32];
@@ -242,7 +205,7 @@ static void host_connect(struct fuzz *f, const struct op *op)
 		abort();
 }
 
-static void host_io(struct fuzz *f, const struct op *op)
+static void host_io(struct fuzz *f, const struct vio_op *op)
 {
 	static uint8_t buf[0x10000];
 	int fd = f->host[op->arg % HOSTS];
@@ -263,7 +226,7 @@ static void host_io(struct fuzz *f, const struct op *op)
 }
 
 /* A host listener at "<uds_path>_2000" or "_2001", or a connection it accepts. */
-static void host_listen(struct fuzz *f, const struct op *op)
+static void host_listen(struct fuzz *f, const struct vio_op *op)
 {
 	char path[160];
 	int *l = &f->listener[op->arg & 1], *fd = &f->host[op->off % HOSTS];
@@ -282,20 +245,14 @@ static void host_listen(struct fuzz *f, const struct op *op)
 	*fd = accept4(*l, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 }
 
-static void step(struct fuzz *f, const struct op *op)
+static void step(struct fuzz *f, const struct vio_op *op)
 {
-	uint32_t len = 1u << (op->arg % 4);
-	uint64_t off = op->off % MEM_VIRTIO_MMIO_SLOT;
-	uint8_t buf[8];
-
 	switch (op->kind % NR_OPS) {
 	case OP_READ:
-		virtio_mmio_bus_ops.read(f->dev, off, buf, len);
+		vio_access(f->dev, op->arg, op->off, op->val, false);
 		break;
 	case OP_WRITE:
-		memcpy(buf, &op->val, sizeof(op->val));
-		memcpy(buf + 4, &op->val, sizeof(op->val));
-		virtio_mmio_bus_ops.write(f->dev, off, buf, len);
+		vio_access(f->dev, op->arg, op->off, op->val, true);
 		f->up = false;
 		break;
 	case OP_STORE:
@@ -312,7 +269,7 @@ static void step(struct fuzz *f, const struct op *op)
 		tx(f, op);
 		break;
 	case OP_KICK:
-		wr32(f, VIRTIO_MMIO_QUEUE_NOTIFY, op->arg % NQ);
+		vio_wr32(f->dev, VIRTIO_MMIO_QUEUE_NOTIFY, op->arg % NQ);
 		break;
 	case OP_LOOP:
 		if (event_loop_run_once(f->loop, 0))
@@ -344,8 +301,7 @@ static void setup(struct fuzz *f)
 	snprintf(f->path, sizeof(f->path), "%s/v", f->dir);
 	cfg.uds_path = f->path;
 	f->ram = calloc(1, RAM_SIZE);	/* exactly sized: the sanitizer sees any stray access */
-	f->mem = (struct guest_mem){ .nr_regions = 1, .ram_size = RAM_SIZE, .memfd = -1 };
-	f->mem.regions[0] = (struct guest_region){ 0, RAM_SIZE, f->ram };
+	vio_mem(&f->mem, f->ram, RAM_SIZE);
 	f->loop = event_loop_create();
 	f->dev = virtio_vsock_create(&cfg);
 	host.loop = f->loop;
@@ -380,14 +336,12 @@ static void cleanup(struct fuzz *f)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct fuzz f;
-	struct op op;
+	struct vio_op op;
 
 	memset(&f, 0, sizeof(f));
 	setup(&f);
-	for (; size >= sizeof(op); data += sizeof(op), size -= sizeof(op)) {
-		memcpy(&op, data, sizeof(op));
+	while (vio_next(&data, &size, &op))
 		step(&f, &op);
-	}
 	cleanup(&f);
 	return 0;
 }
