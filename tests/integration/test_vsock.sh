@@ -7,27 +7,7 @@
 # mid-stream resets the guest's connection and petrel serves on; the guest
 # connects to the host's "<uds_path>_<port>" listener, and is refused where
 # there is none; GET /vm/config and GET /metrics show the device.
-. "$(dirname "$0")/api_lib.sh"
-need_kvm
-command -v python3 >/dev/null || skip "needs python3 for the host's end"
-probe=$(probe_elf)
-peer="$PETREL_SRC/tests/guest/probe/vsock_peer.py"
-
-# boot NAME BOOT_ARGS: a probe with a vsock device at $T/NAME.vsock, cid 3
-boot() {
-	start_petrel "$1" || return 1
-	expect_api 204 "" PUT /boot-source \
-		"{\"kernel_image_path\":\"$probe\",\"boot_args\":\"console=ttyS0 $2\"}"
-	expect_api 204 "" PUT /vsock \
-		"{\"vsock_id\":\"vsock0\",\"guest_cid\":3,\"uds_path\":\"$T/$1.vsock\"}"
-	expect_api 204 "" PUT /actions '{"action_type":"InstanceStart"}'
-}
-
-# metric NAME: a vsock counter from GET /metrics
-metric() {
-	api GET /metrics
-	awk -v m="petrel_vsock_$1" '$1 == m { print $2 }' <<<"$RESP"
-}
+. "$(dirname "$0")/vsock_lib.sh"
 
 # Bad input: a 400 naming the field, and nothing configured.
 start_petrel bad
@@ -53,7 +33,7 @@ expect_api 400 "vsock: uds_path $T/nodir/v.sock: cannot listen there" PUT /actio
 stop_petrel
 
 # Host -> guest: the handshake, 10 MiB echoed through a reader slower than the guest.
-boot echo "probe.action=vsock-echo probe.port=1234"
+vsock_boot echo "probe.action=vsock-echo probe.port=1234"
 wait_line echo "^probe: vsock echo ready cid=3 port=1234" 20
 expect_api 400 "not supported after starting" PUT /vsock \
 	"{\"guest_cid\":4,\"uds_path\":\"$T/other.vsock\"}"
@@ -63,34 +43,18 @@ expect_api 200 "\"vsock\":{\"vsock_id\":\"vsock0\",\"guest_cid\":3,\"uds_path\":
 out=$(timeout 120 python3 "$peer" echo "$T/echo.vsock" 1234 $((10 << 20)) 2 2>&1) || true
 grep -q "sent=10485760 got=10485760 sha_equal=1" <<<"$out" &&
 	pass "10 MiB echoed through a slow reader, sha256 equal ($out)" || fail "echo: $out"
-stalls=$(metric credit_stalls)
+stalls=$(vsock_metric credit_stalls)
 [ "${stalls:-0}" -gt 0 ] && pass "petrel left the host socket unread while the guest was full ($stalls stalls)" ||
 	fail "no credit stall counted: the slow reader never held the guest back"
-[ "$(metric credit_violations)" = 0 ] && pass "the probe never sent beyond its credit" ||
+[ "$(vsock_metric credit_violations)" = 0 ] && pass "the probe never sent beyond its credit" ||
 	fail "credit violations by a well-behaved guest"
 
 # A port nobody listens on: the guest resets it, petrel closes the host socket.
-out=$(timeout 20 python3 - "$T/echo.vsock" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(10)
-s.connect(sys.argv[1])
-s.sendall(b"CONNECT 999\n")
-print("closed" if s.recv(100) == b"" else "answered")
-PY
-) || true
+out=$(vsock_send_line "$T/echo.vsock" $'CONNECT 999\n' 10)
 [ "$out" = closed ] && pass "CONNECT to a closed guest port: the host socket is closed" ||
 	fail "refused port: $out"
 # Not a CONNECT line: closed as well.
-out=$(timeout 20 python3 - "$T/echo.vsock" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(10)
-s.connect(sys.argv[1])
-s.sendall(b"HELLO 1234\n")
-print("closed" if s.recv(100) == b"" else "answered")
-PY
-) || true
+out=$(vsock_send_line "$T/echo.vsock" $'HELLO 1234\n' 10)
 [ "$out" = closed ] && pass "a bad handshake line closes the host socket" || fail "bad line: $out"
 
 # A host peer that vanishes mid-stream: the guest gets an RST, petrel serves on.
@@ -101,28 +65,25 @@ out=$(timeout 60 python3 "$peer" echo "$T/echo.vsock" 1234 100000 2>&1) || true
 grep -q "sha_equal=1" <<<"$out" && pass "petrel serves new connections after it" ||
 	fail "after the vanished peer: $out"
 kill -0 "$PID" && pass "petrel is still running" || fail "petrel died"
-[ "$(metric conns_added)" -ge 4 ] && pass "metrics count the connections" ||
-	fail "conns_added: $(metric conns_added)"
+[ "$(vsock_metric conns_added)" -ge 4 ] && pass "metrics count the connections" ||
+	fail "conns_added: $(vsock_metric conns_added)"
 stop_petrel
 expect_rc echo 0 "petrel ends cleanly"
 
 # Guest -> host: "<uds_path>_5000" echoes; nobody at _5001.
-python3 "$peer" listen "$T/out.vsock_5000" echo 60 >"$T/listen.out" 2>&1 &
-lpid=$!
-PIDS+=("$lpid")
-for _ in $(seq 100); do grep -q listening "$T/listen.out" && break; sleep 0.05; done
-boot out "probe.action=vsock-connect probe.port=5000 probe.vsock_bytes=200000 probe.end=halt"
+vsock_listen "$T/out.vsock_5000" echo 60 "$T/listen.out"
+vsock_boot out "probe.action=vsock-connect probe.port=5000 probe.vsock_bytes=200000 probe.end=halt"
 wait_line out "^probe: vsock connect " 60
 expect_out out "^probe: vsock connect conns=1 ok=1 refused=0 bad=0 bytes=200000 " \
 	"the guest connects to <uds_path>_5000 and 200000 bytes come back"
-wait "$lpid" || true
+wait "$LPID" || true
 grep -q "listen conns=1 bytes=200000" "$T/listen.out" && pass "the host listener saw them" ||
 	fail "listener: $(cat "$T/listen.out")"
 stop_petrel
-boot refused "probe.action=vsock-connect probe.port=5001 probe.end=halt"
+vsock_boot refused "probe.action=vsock-connect probe.port=5001 probe.end=halt"
 wait_line refused "^probe: vsock connect " 30
 expect_out refused "^probe: vsock connect conns=1 ok=0 refused=1 " \
 	"no listener at <uds_path>_5001: the guest's connection is reset"
-[ "$(metric resets_sent)" -ge 1 ] && pass "the reset is counted" || fail "resets_sent: $(metric resets_sent)"
+[ "$(vsock_metric resets_sent)" -ge 1 ] && pass "the reset is counted" || fail "resets_sent: $(vsock_metric resets_sent)"
 stop_petrel
 finish

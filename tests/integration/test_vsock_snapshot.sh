@@ -6,11 +6,7 @@
 # vsock_override names a socket another process serves is a 400 naming it,
 # and petrel can load after it (test_snapshot.sh: a snapshot without vsock
 # refuses vsock_override).
-. "$(dirname "$0")/api_lib.sh"
-need_kvm
-command -v python3 >/dev/null || skip "needs python3 for the host's end"
-probe=$(probe_elf)
-peer="$PETREL_SRC/tests/guest/probe/vsock_peer.py"
+. "$(dirname "$0")/vsock_lib.sh"
 load_body() {	# OVERRIDE_PATH
 	echo "{\"snapshot_path\":\"$T/st\",\"mem_backend\":{\"backend_type\":\"File\",\"backend_path\":\"$T/mem\"},\"resume_vm\":true,\"vsock_override\":{\"uds_path\":\"$1\"}}"
 }
@@ -46,10 +42,7 @@ kill -9 "$PID"
 wait "$PID" 2>/dev/null || true
 
 # Another process serves the path asked for: a 400 naming it, nothing changed.
-python3 "$peer" listen "$T/busy.vsock" noread 60 >"$T/busy.out" 2>&1 &
-bpid=$!
-PIDS+=("$bpid")
-for _ in $(seq 100); do grep -q listening "$T/busy.out" && break; sleep 0.05; done
+vsock_listen "$T/busy.vsock" noread 60 "$T/busy.out"
 start_petrel dst
 expect_api 400 "uds_path $T/busy.vsock: cannot listen there: in use" PUT /snapshot/load \
 	"$(load_body "$T/busy.vsock")"
@@ -66,5 +59,5 @@ grep -q "^old end: b''" "$T/old.out" && pass "the old host connection ended with
 	fail "old connection: $(cat "$T/old.out")"
 stop_petrel
 expect_rc dst 0 "the clone ends cleanly"
-kill "$bpid" 2>/dev/null || true
+kill "$LPID" 2>/dev/null || true
 finish

@@ -8,49 +8,19 @@
 #   host peer finds its socket hung up (the bytes it never read are dropped,
 #   as Firecracker drops them).
 # GET /metrics counts both as conn_timeouts, and every connection removed.
-. "$(dirname "$0")/api_lib.sh"
-need_kvm
-command -v python3 >/dev/null || skip "needs python3 for the host's end"
-probe=$(probe_elf)
-
-# boot NAME BOOT_ARGS: a probe with a vsock device at $T/NAME.vsock, cid 3
-boot() {
-	start_petrel "$1" || return 1
-	expect_api 204 "" PUT /boot-source \
-		"{\"kernel_image_path\":\"$probe\",\"boot_args\":\"console=ttyS0 $2\"}"
-	expect_api 204 "" PUT /vsock "{\"guest_cid\":3,\"uds_path\":\"$T/$1.vsock\"}"
-	expect_api 204 "" PUT /actions '{"action_type":"InstanceStart"}'
-}
-
-# metric NAME: a vsock counter from GET /metrics
-metric() {
-	api GET /metrics
-	awk -v m="petrel_vsock_$1" '$1 == m { print $2 }' <<<"$RESP"
-}
+. "$(dirname "$0")/vsock_lib.sh"
 
 # A guest that never answers: the host socket is closed (15 s only proves no hang).
-boot deaf "probe.action=vsock-echo probe.port=1234 probe.vsock_deaf=1"
+vsock_boot deaf "probe.action=vsock-echo probe.port=1234 probe.vsock_deaf=1"
 wait_line deaf "^probe: vsock echo ready cid=3 port=1234" 20
-out=$(timeout 30 python3 - "$T/deaf.vsock" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(15)
-s.connect(sys.argv[1])
-s.sendall(b"CONNECT 1234\n")
-try:
-    b = s.recv(100)
-    print("closed" if b == b"" else "answered %r" % b)
-except socket.timeout:
-    print("still open after 15 s")
-PY
-) || true
+out=$(vsock_send_line "$T/deaf.vsock" $'CONNECT 1234\n' 15)
 [ "$out" = closed ] && pass "CONNECT the guest never answers: the host socket is closed" ||
 	fail "unanswered CONNECT: $out"
-[ "$(metric conn_timeouts)" = 1 ] && pass "counted in conn_timeouts" ||
-	fail "conn_timeouts: $(metric conn_timeouts)"
-[ "$(metric conns_removed)" = "$(metric conns_added)" ] &&
-	pass "no connection left ($(metric conns_added) added and removed)" ||
-	fail "conns_added $(metric conns_added), conns_removed $(metric conns_removed)"
+[ "$(vsock_metric conn_timeouts)" = 1 ] && pass "counted in conn_timeouts" ||
+	fail "conn_timeouts: $(vsock_metric conn_timeouts)"
+[ "$(vsock_metric conns_removed)" = "$(vsock_metric conns_added)" ] &&
+	pass "no connection left ($(vsock_metric conns_added) added and removed)" ||
+	fail "conns_added $(vsock_metric conns_added), conns_removed $(vsock_metric conns_removed)"
 kill -0 "$PID" && pass "petrel is still running" || fail "petrel died"
 stop_petrel
 expect_rc deaf 0 "petrel ends cleanly"
@@ -84,8 +54,8 @@ except socket.timeout:
 PY
 lpid=$!
 PIDS+=("$lpid")
-for _ in $(seq 100); do grep -q listening "$T/peer.out" && break; sleep 0.05; done
-boot close "probe.action=vsock-connect probe.port=5000 probe.vsock_mode=close \
+wait_listening "$T/peer.out"
+vsock_boot close "probe.action=vsock-connect probe.port=5000 probe.vsock_mode=close \
 probe.vsock_bytes=$((64 << 20)) probe.vsock_timeout_ms=20000 probe.end=halt"
 wait_line close "^probe: vsock connect conns=" 40
 expect_out close "^probe: vsock connect conns=1 ok=0 refused=0 bad=0 " \
@@ -100,10 +70,10 @@ wait "$lpid" || true
 grep -Eq "^eof bytes=[0-9]+ hup=1" "$T/peer.out" &&
 	pass "petrel closed the host peer's socket before it read ($(tail -n 1 "$T/peer.out"))" ||
 	fail "host peer: $(cat "$T/peer.out")"
-[ "$(metric conn_timeouts)" = 1 ] && pass "counted in conn_timeouts" ||
-	fail "conn_timeouts: $(metric conn_timeouts)"
-[ "$(metric conns_removed)" = "$(metric conns_added)" ] &&
+[ "$(vsock_metric conn_timeouts)" = 1 ] && pass "counted in conn_timeouts" ||
+	fail "conn_timeouts: $(vsock_metric conn_timeouts)"
+[ "$(vsock_metric conns_removed)" = "$(vsock_metric conns_added)" ] &&
 	pass "no connection left" ||
-	fail "conns_added $(metric conns_added), conns_removed $(metric conns_removed)"
+	fail "conns_added $(vsock_metric conns_added), conns_removed $(vsock_metric conns_removed)"
 stop_petrel
 finish
