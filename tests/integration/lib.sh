@@ -67,3 +67,23 @@ expect_rc() {
 		cat "$T/$1.out" "$T/$1.log" 2>/dev/null | sed 's/^/    | /' | tail -20
 	fi
 }
+
+# netns_taps NAME TAP...: a network namespace of the test's own (NS) holding
+# the taps TAP..., up; removed at exit, with $T and the processes in PIDS.
+# Skips where that cannot be made. in_ns CMD...: CMD run in it.
+netns_taps() {
+	local tap
+	[ "$(id -u)" -eq 0 ] || skip "needs root for a network namespace and a tap"
+	[ -c /dev/net/tun ] || skip "no /dev/net/tun"
+	command -v ip >/dev/null || skip "needs iproute2"
+	NS="petrel-$1-$$"
+	shift
+	ip netns add "$NS" || skip "cannot create a network namespace"
+	trap 'for p in ${PIDS[@]+"${PIDS[@]}"}; do kill -9 "$p" 2>/dev/null || true; done
+	      ip netns del "$NS" 2>/dev/null; rm -rf "$T"' EXIT
+	for tap in "$@"; do
+		in_ns ip tuntap add dev "$tap" mode tap
+		in_ns ip link set "$tap" up
+	done
+}
+in_ns() { ip netns exec "$NS" "$@"; }

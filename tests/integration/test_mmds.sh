@@ -8,23 +8,13 @@
 # and HTTP leave the service answering. Every bad API field is named.
 . "$(dirname "$0")/api_lib.sh"
 need_kvm
-[ "$(id -u)" -eq 0 ] || skip "needs root for a network namespace and a tap"
-[ -c /dev/net/tun ] || skip "no /dev/net/tun"
-command -v ip >/dev/null || skip "needs iproute2"
+netns_taps mmds ptap0
 probe=$(probe_elf)
-
-ns="petrel-mmds-$$"
-ip netns add "$ns" || skip "cannot create a network namespace"
-trap 'for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-      ip netns del "$ns" 2>/dev/null; rm -rf "$T"' EXIT
-in_ns() { ip netns exec "$ns" "$@"; }
-in_ns ip tuntap add dev ptap0 mode tap
-in_ns ip link set ptap0 up
 # petrel runs in the namespace, where the tap is.
 real_bin=$PETREL_BIN
 cat > "$T/petrel-in-ns" <<EOF
 #!/bin/sh
-exec ip netns exec $ns $real_bin "\$@"
+exec ip netns exec $NS $real_bin "\$@"
 EOF
 chmod +x "$T/petrel-in-ns"
 PETREL_BIN=$T/petrel-in-ns
