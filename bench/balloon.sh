@@ -12,12 +12,8 @@
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
-out=$1
-runs=${2:-10}
-mkdir -p "$out"
-work=$(mktemp -d)
-pid=
-trap '[ -z "$pid" ] || kill -9 "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+bench_out "$@"
+bench_work
 sock=$work/api.sock
 pool="probe.action=balloon probe.balloon_pool_mib=128"
 # The probe waits this long before reporting, for the RSS to be read first.

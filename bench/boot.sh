@@ -10,11 +10,8 @@
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
-out=$1
-runs=${2:-10}
-mkdir -p "$out"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+bench_out "$@"
+bench_work
 bench_cc "$work/linetime" linetime.c
 bench_cc "$work/apiclient" apiclient.c
 probe_json "$work/vm.json" "probe.action=poweroff"

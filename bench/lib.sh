@@ -21,6 +21,29 @@ probe_json() {
 JSON
 }
 
+# bench_out OUT [RUNS]: out and runs (default 10) from a script's first two
+# arguments; OUT is made.
+bench_out() {
+	out=$1
+	runs=${2:-10}
+	mkdir -p "$out"
+}
+
+# bench_work: work, a temporary folder removed at exit, and pid, the monitor a
+# run has under way (empty between runs), killed at exit: a run cut short
+# leaves none behind.
+bench_work() {
+	work=$(mktemp -d)
+	pid=
+	trap '[ -z "$pid" ] || kill -9 "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+}
+
+# bench_hostvm: the test host VM's inner scripts take petrel and the guests
+# from the environment.
+bench_hostvm() {
+	export PETREL_BIN=$petrel PETREL_GUEST_DIR=$guest_dir
+}
+
 # bench_cc OUT SOURCE [FLAGS...]: build a helper (SOURCE relative to bench/), static,
 # so the test host VM can run it too; again when SOURCE or bench/bench.h is newer.
 bench_cc() {

@@ -7,11 +7,9 @@
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
-out=$1
-runs=${2:-10}
+bench_out "$@"
 shift 2 || shift $#
-mkdir -p "$out"
-export PETREL_BIN=$petrel PETREL_GUEST_DIR=$guest_dir
+bench_hostvm
 mkdir -p "$src/build/bench"
 bench_cc "$src/build/bench/linetime" linetime.c
 [ $# -gt 0 ] || set -- micro-vmlinux micro-bzImage stock-vmlinuz

@@ -11,11 +11,9 @@
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
-out=$1
-runs=${2:-10}
+bench_out "$@"
 shift 2 || shift $#
-mkdir -p "$out"
-export PETREL_BIN=$petrel PETREL_GUEST_DIR=$guest_dir
+bench_hostvm
 [ $# -gt 0 ] || set -- micro-vmlinux micro-bzImage stock-vmlinuz
 [ ! -f "$guest_dir/cloud-kernel/VERSION" ] || echo "stock $(cat "$guest_dir/cloud-kernel/VERSION")" > "$out/versions"
 

@@ -14,12 +14,8 @@
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
-out=$1
-runs=${2:-10}
-mkdir -p "$out"
-work=$(mktemp -d)
-pid=
-trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+bench_out "$@"
+bench_work
 guest_kib=$((128 * 1024))
 probe_json "$work/vm.json" "probe.action=halt"
 p=("$petrel" --no-api --config-file "$work/vm.json")

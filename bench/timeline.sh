@@ -11,12 +11,8 @@
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
-out=$1
-runs=${2:-10}
-mkdir -p "$out"
-work=$(mktemp -d)
-pid=
-trap '[ -z "$pid" ] || kill -9 "$pid" 2>/dev/null; rm -rf "$work"' EXIT
+bench_out "$@"
+bench_work
 command -v jq >/dev/null || { echo "timeline.sh: jq is missing" >&2; exit 1; }
 phases=(api_socket_ready instance_start memory_mapped devices_attached kernel_loaded
 	first_kvm_run first_console_output boot_timer)
