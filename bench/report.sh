@@ -1230,22 +1230,13 @@ kernelload() {
 	cat "$tmp/summary"
 	echo
 	cat "$tmp/boot" "$tmp/api" "$tmp/memory" "$tmp/density" "$tmp/blk" "$tmp/net" \
-		"$tmp/devices" "$tmp/sandbox" "$tmp/snapshot"
-	# a kept section 9, last on the page before, ends without a blank line
-	[ -z "$(tail -n 1 "$tmp/snapshot")" ] || echo
-	cat "$tmp/uffd"
-	# likewise a kept section 10
-	[ -z "$(tail -n 1 "$tmp/uffd")" ] || echo
-	cat "$tmp/timeline"
-	[ -z "$(tail -n 1 "$tmp/timeline")" ] || echo
-	cat "$tmp/mmds"
-	[ -z "$(tail -n 1 "$tmp/mmds")" ] || echo
-	cat "$tmp/vsock"
-	[ -z "$(tail -n 1 "$tmp/vsock")" ] || echo
-	cat "$tmp/balloon"
-	[ -z "$(tail -n 1 "$tmp/balloon")" ] || echo
-	cat "$tmp/ratelimit"
-	[ -z "$(tail -n 1 "$tmp/ratelimit")" ] || echo
+		"$tmp/devices" "$tmp/sandbox"
+	# a section from 9 on kept from the page before, where it was the last,
+	# ends without a blank line
+	for s in snapshot uffd timeline mmds vsock balloon ratelimit; do
+		cat "$tmp/$s"
+		[ -z "$(tail -n 1 "$tmp/$s")" ] || echo
+	done
 	cat "$tmp/kernelload"
 } > "$tmp/page"
 sed -i -e :a -e '/^\n*$/{$d;N;ba' -e '}' "$tmp/page"	# no blank lines at the end
