@@ -35,6 +35,11 @@ guest_line() {
 	fi
 }
 
+# bad_config MESSAGE FIELD: PUT /mmds/config with eth0 and FIELD is a 400 with MESSAGE
+bad_config() {
+	expect_api 400 "$1" PUT /mmds/config "{\"network_interfaces\": [\"eth0\"], $2}"
+}
+
 # ---- API: every bad field named, before boot ----
 start_petrel api
 expect_api 200 'null' GET /mmds
@@ -48,16 +53,11 @@ expect_api 400 'mmds-config.network_interfaces: at least one' PUT /mmds/config \
 	'{"network_interfaces": []}'
 expect_api 400 'mmds-config.network_interfaces: expected an array' PUT /mmds/config \
 	'{"network_interfaces": "eth0"}'
-expect_api 400 'mmds-config.version: expected one of \"V1\", \"V2\", got \"V3\"' PUT /mmds/config \
-	'{"network_interfaces": ["eth0"], "version": "V3"}'
-expect_api 400 'mmds-config.ipv4_address: 10.0.0.1 is not a link-local' PUT /mmds/config \
-	'{"network_interfaces": ["eth0"], "ipv4_address": "10.0.0.1"}'
-expect_api 400 'mmds-config.ipv4_address: expected a dotted IPv4' PUT /mmds/config \
-	'{"network_interfaces": ["eth0"], "ipv4_address": "169.254.x"}'
-expect_api 400 'mmds-config.imds_compat: expected a boolean' PUT /mmds/config \
-	'{"network_interfaces": ["eth0"], "imds_compat": "yes"}'
-expect_api 400 'mmds-config: unknown field \"bogus\"' PUT /mmds/config \
-	'{"network_interfaces": ["eth0"], "bogus": 1}'
+bad_config 'mmds-config.version: expected one of \"V1\", \"V2\", got \"V3\"' '"version": "V3"'
+bad_config 'mmds-config.ipv4_address: 10.0.0.1 is not a link-local' '"ipv4_address": "10.0.0.1"'
+bad_config 'mmds-config.ipv4_address: expected a dotted IPv4' '"ipv4_address": "169.254.x"'
+bad_config 'mmds-config.imds_compat: expected a boolean' '"imds_compat": "yes"'
+bad_config 'mmds-config: unknown field \"bogus\"' '"bogus": 1'
 expect_api 400 'mmds: expected a JSON object' PUT /mmds '[1, 2]'
 expect_api 400 'deserializing the json body' PATCH /mmds '{"a": 1} x'
 expect_api 400 'Empty PUT request' PUT /mmds ''
