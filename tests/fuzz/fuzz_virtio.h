@@ -57,6 +57,25 @@ static inline void vio_access(struct virtio_dev *dev, uint8_t arg, uint16_t off,
 	virtio_mmio_bus_ops.write(dev, off, buf, len);
 }
 
+/*
+ * The actions a target's kinds 0, 1 and 2 are, where it takes them raw: a
+ * register read (VIO_READ) or write (VIO_WRITE) as vio_access does, or val
+ * stored at (arg << 16 | off) in RAM of size bytes (VIO_STORE). False after
+ * a write or a store: the driver's view of its queues can no longer be trusted.
+ */
+enum { VIO_READ, VIO_WRITE, VIO_STORE };
+
+static inline bool vio_raw(struct virtio_dev *dev, uint8_t *ram, uint64_t size,
+			   unsigned int kind, const struct vio_op *op)
+{
+	if (kind == VIO_STORE) {
+		memcpy(ram + ((uint32_t)op->arg << 16 | op->off) % (size - 3), &op->val, 4);
+		return false;
+	}
+	vio_access(dev, op->arg, op->off, op->val, kind == VIO_WRITE);
+	return kind == VIO_READ;
+}
+
 /* Reset, then the feature handshake: VERSION_1 and lo, up to FEATURES_OK. */
 static inline void vio_negotiate(struct virtio_dev *dev, uint32_t lo)
 {

@@ -37,8 +37,8 @@
 #define F(bit)		(1u << (bit))
 
 enum op_kind {
-	OP_READ, OP_WRITE, OP_STORE, OP_BRING_UP, OP_CHAIN, OP_KICK, OP_LOOP,
-	OP_TAP_SEND, OP_TAP_RECV, OP_USED, NR_OPS
+	OP_READ = VIO_READ, OP_WRITE = VIO_WRITE, OP_STORE = VIO_STORE,
+	OP_BRING_UP, OP_CHAIN, OP_KICK, OP_LOOP, OP_TAP_SEND, OP_TAP_RECV, OP_USED, NR_OPS
 };
 
 /* A chain the driver posted and has not had back. */
@@ -269,15 +269,9 @@ static void step(struct fuzz *f, const struct vio_op *op)
 {
 	switch (op->kind % NR_OPS) {
 	case OP_READ:
-		vio_access(f->dev, op->arg, op->off, op->val, false);
-		break;
 	case OP_WRITE:
-		vio_access(f->dev, op->arg, op->off, op->val, true);
-		f->up = false;
-		break;
 	case OP_STORE:
-		put(f, ((uint32_t)op->arg << 16 | op->off) % (RAM_SIZE - 3), &op->val, 4);
-		f->up = false;
+		f->up = vio_raw(f->dev, f->ram, RAM_SIZE, op->kind % NR_OPS, op) && f->up;
 		break;
 	case OP_BRING_UP:
 		bring_up(f, op->arg, op->val);

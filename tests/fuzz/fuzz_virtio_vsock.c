@@ -41,7 +41,8 @@
 #define HOSTS		8
 
 enum op_kind {
-	OP_READ, OP_WRITE, OP_STORE, OP_BRING_UP, OP_BUF, OP_TX, OP_KICK, OP_LOOP, OP_USED,
+	OP_READ = VIO_READ, OP_WRITE = VIO_WRITE, OP_STORE = VIO_STORE,
+	OP_BRING_UP, OP_BUF, OP_TX, OP_KICK, OP_LOOP, OP_USED,
 	OP_HOST_CONNECT, OP_HOST_WRITE, OP_HOST_READ, OP_HOST_SHUT, OP_HOST_CLOSE, OP_LISTEN,
 	OP_ACCEPT, NR_OPS
 };
@@ -249,15 +250,9 @@ static void step(struct fuzz *f, const struct vio_op *op)
 {
 	switch (op->kind % NR_OPS) {
 	case OP_READ:
-		vio_access(f->dev, op->arg, op->off, op->val, false);
-		break;
 	case OP_WRITE:
-		vio_access(f->dev, op->arg, op->off, op->val, true);
-		f->up = false;
-		break;
 	case OP_STORE:
-		memcpy(f->ram + ((uint32_t)op->arg << 16 | op->off) % (RAM_SIZE - 3), &op->val, 4);
-		f->up = false;
+		f->up = vio_raw(f->dev, f->ram, RAM_SIZE, op->kind % NR_OPS, op) && f->up;
 		break;
 	case OP_BRING_UP:
 		bring_up(f);
