@@ -112,3 +112,9 @@ s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.connect(sys.argv[1])
 $1" "$SOCK"
 }
+
+# load_body STATE MEM [EXTRA]: a PUT /snapshot/load body for the state file STATE
+# and the memory file MEM, with EXTRA's fields
+load_body() {
+	echo "{\"snapshot_path\":\"$1\",\"mem_backend\":{\"backend_type\":\"File\",\"backend_path\":\"$2\"}${3:+,$3}}"
+}

@@ -6,9 +6,6 @@
 . "$(dirname "$0")/api_lib.sh"
 need_kvm
 probe=$(probe_elf)
-load_body() {	# STATE MEM [EXTRA]
-	echo "{\"snapshot_path\":\"$1\",\"mem_backend\":{\"backend_type\":\"File\",\"backend_path\":\"$2\"}${3:+,$3}}"
-}
 
 start_petrel src
 expect_api 204 "" PUT /boot-source \

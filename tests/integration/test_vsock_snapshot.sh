@@ -7,8 +7,8 @@
 # and petrel can load after it (test_snapshot.sh: a snapshot without vsock
 # refuses vsock_override).
 . "$(dirname "$0")/vsock_lib.sh"
-load_body() {	# OVERRIDE_PATH
-	echo "{\"snapshot_path\":\"$T/st\",\"mem_backend\":{\"backend_type\":\"File\",\"backend_path\":\"$T/mem\"},\"resume_vm\":true,\"vsock_override\":{\"uds_path\":\"$1\"}}"
+override_body() {	# UDS_PATH
+	load_body "$T/st" "$T/mem" "\"resume_vm\":true,\"vsock_override\":{\"uds_path\":\"$1\"}"
 }
 
 start_petrel src
@@ -45,8 +45,8 @@ wait "$PID" 2>/dev/null || true
 vsock_listen "$T/busy.vsock" noread 60 "$T/busy.out"
 start_petrel dst
 expect_api 400 "uds_path $T/busy.vsock: cannot listen there: in use" PUT /snapshot/load \
-	"$(load_body "$T/busy.vsock")"
-expect_api 204 "" PUT /snapshot/load "$(load_body "$T/clone.vsock")"
+	"$(override_body "$T/busy.vsock")"
+expect_api 204 "" PUT /snapshot/load "$(override_body "$T/clone.vsock")"
 wait_line dst "^probe: vsock transport reset dropped=1$" 20 &&
 	pass "the restored guest is told of the transport reset: its old connection is dropped"
 expect_api 200 "\"uds_path\":\"$T/clone.vsock\"" GET /vm/config
