@@ -62,7 +62,7 @@ build() {
 	bin=${PETREL_BIN:-}
 	[ -z "$bin" ] || { [ -x "$bin" ] || die "PETREL_BIN=$bin is not a program"; return 0; }
 	"$src/scripts/deps.sh"
-	cmake -S "$src" -B "$src/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake -S "$src" -B "$src/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	cmake --build "$src/build" -j"$(nproc)" --target petrel >/dev/null
 	bin=$src/build/petrel
 }

@@ -23,6 +23,10 @@ cmake --build "$src/build" -j"$jobs"
 file "$src/build/petrel" | grep -q "statically linked" || { echo "build/petrel is not static"; exit 1; }
 ctest --test-dir "$src/build" -L unit --output-on-failure -j"$jobs"
 
+step "the other optimised build type compiles too (-O3 finds other warnings)"
+cmake -S "$src" -B "$src/build-o3" -DCMAKE_BUILD_TYPE=Release -DPETREL_TESTS=OFF >/dev/null
+cmake --build "$src/build-o3" -j"$jobs" --target petrel
+
 step "guest images (cached in $PETREL_GUEST_DIR)"
 "$src/tests/guest/build.sh" probe
 [ "${PETREL_SKIP_SLOW:-0}" = 1 ] || "$src/tests/guest/build.sh" micro stock rootfs

@@ -949,7 +949,7 @@ static bool tx_one(struct vsock *v)
 	struct iovec *iov = v->iov;
 	unsigned int n = e->nr_out;
 	const char *why;
-	struct vsock_pkt p;
+	struct vsock_pkt p = { 0 };
 
 	if (e->nr_in) {
 		virtio_dev_fail(&v->dev, "queue 1: tx chain has device-writable buffers");
