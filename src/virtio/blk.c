@@ -7,6 +7,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <liburing.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include <petrel/virtio.h>
 
 #include "dev_util.h"
+#include "transport.h"
 
 #define SECTOR_SHIFT	9
 #define SECTOR_SIZE	(1u << SECTOR_SHIFT)
@@ -308,6 +310,20 @@ static void complete_io(struct blk *b, struct blk_req *r, bool ok)
 	complete(b, r, ok ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR, written);
 }
 
+/*
+ * A request the host's file failed (err: a negative errno): the guest gets
+ * IOERR, the operator a line saying why (the first few, then ever fewer).
+ */
+static void complete_failed(struct blk *b, struct blk_req *r, int err)
+{
+	complete_io(b, r, false);
+	if (virtio_log_nth(b->dev.metrics.io_errors))
+		pr_warn("drive %s: %s of %u bytes at sector %" PRIu64 " failed: %s (%" PRIu64
+			" I/O errors)", b->dev.id,
+			r->type == VIRTIO_BLK_T_IN ? "read" : r->type == VIRTIO_BLK_T_OUT ? "write" :
+			"flush", r->data_len, r->sector, strerror(-err), b->dev.metrics.io_errors);
+}
+
 /* Cut r's next step: at most max bytes of what is left, in data[0..step_nr). */
 static void step_begin(struct blk_req *r, uint64_t max)
 {
@@ -347,14 +363,16 @@ static ssize_t sync_io(int fd, struct blk_req *r)
 	ssize_t ret;
 
 	if (r->type == VIRTIO_BLK_T_FLUSH)
-		return fdatasync(fd) ? -EIO : 0;
+		return fdatasync(fd) ? -errno : 0;
 	do {
 		if (r->type == VIRTIO_BLK_T_IN)
 			ret = preadv(fd, r->data, (int)r->step_nr, step_offset(r));
 		else
 			ret = pwritev(fd, r->data, (int)r->step_nr, step_offset(r));
 	} while (ret < 0 && errno == EINTR);
-	return ret > 0 ? ret : -EIO;	/* 0: the file shrank under the request */
+	if (ret < 0)
+		return -errno;
+	return ret ? ret : -EIO;	/* 0: the file shrank under the request */
 }
 
 static void release(struct blk *b, const struct blk_req *r)
@@ -422,7 +440,10 @@ static bool sync_step(struct blk *b, uint64_t *bytes, bool *pushed)
 	}
 	if (moved < 0 || r->done == r->data_len) {
 		b->cur = false;
-		complete_io(b, r, moved >= 0);
+		if (moved < 0)
+			complete_failed(b, r, (int)moved);
+		else
+			complete_io(b, r, true);
 		*pushed = true;
 	}
 	return true;
@@ -562,7 +583,10 @@ static void step_done(struct blk *b, struct blk_req *r, int res, bool *pushed)
 	} else if (!failed && r->done < r->data_len) {
 		ready_push(b, r);
 	} else {
-		complete_io(b, r, !failed);
+		if (failed)
+			complete_failed(b, r, res < 0 ? res : -EIO);
+		else
+			complete_io(b, r, true);
 		release(b, r);
 		*pushed = true;
 	}

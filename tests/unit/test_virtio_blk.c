@@ -9,8 +9,10 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -302,6 +304,38 @@ START_TEST(read_only_drive)
 	vd_fini(&d);
 	read_image(0, after, sizeof(after));
 	ck_assert_mem_eq(before, after, sizeof(before));
+}
+END_TEST
+
+/*
+ * The host's file refuses a write (here: past RLIMIT_FSIZE, EFBIG): the
+ * guest gets IOERR, the log says which drive, where and why, and the drive
+ * goes on serving what the host allows.
+ */
+START_TEST(host_write_fails)
+{
+	struct drive_config cfg = drive("full", false, CACHE_UNSAFE, _i);
+	struct req r = { .type = VIRTIO_BLK_T_OUT, .sector = IMG_SECTORS - 8, .len = 4096 };
+	struct rlimit rl = { .rlim_cur = IMG_SIZE / 2, .rlim_max = RLIM_INFINITY };
+	struct vdrv d;
+
+	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	open_drive(&d, &cfg);
+	r.data = vd_alloc(&d, r.len);
+	memset(vd_ptr(&d, r.data), 0x5a, r.len);
+	ck_assert_uint_eq(do_req(&d, &r, NULL), VIRTIO_BLK_S_IOERR);
+	ck_assert_uint_eq(d.dev->metrics.io_errors, 1);
+	expect_log("drive full: write of 4096 bytes at sector 2040 failed",
+		   "File too large");
+	r.sector = 8;
+	ck_assert_uint_eq(do_req(&d, &r, NULL), VIRTIO_BLK_S_OK);
+	r.type = VIRTIO_BLK_T_IN;
+	r.sector = IMG_SECTORS - 8;
+	ck_assert_uint_eq(do_req(&d, &r, NULL), VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(*(uint8_t *)vd_ptr(&d, r.data), pattern(IMG_SIZE - 4096));
+	ck_assert(!vd_needs_reset(&d));
+	vd_fini(&d);
 }
 END_TEST
 
@@ -789,6 +823,7 @@ static Suite *blk_suite(void)
 	tcase_add_loop_test(tc, long_id_and_split_header, 0, 2);
 	tcase_add_loop_test(tc, flush_unsafe_is_noop, 0, 2);
 	tcase_add_loop_test(tc, read_only_drive, 0, 2);
+	tcase_add_loop_test(tc, host_write_fails, 0, 2);
 	tcase_add_loop_test(tc, out_of_range, 0, 2);
 	tcase_add_loop_test(tc, malformed, 0, 2 * ARRAY_SIZE(malformed_names));
 	tcase_add_test(tc, async_batch);
