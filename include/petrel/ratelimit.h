@@ -98,4 +98,30 @@ bool ratelimit_consume(struct ratelimit *rl, uint64_t bytes, uint64_t ops);
 /* The timer fired: acknowledge it; requests may be tried again. */
 void ratelimit_timer_done(struct ratelimit *rl);
 
+/*
+ * A bucket as a snapshot keeps it (as Firecracker does): its shape, the
+ * one-time burst left, the tokens left (below 0: debt) and the fraction of
+ * a token already refilled (0 <= frac < refill_ns), and how long before the
+ * save it last refilled. The time between a save and a restore refills
+ * nothing.
+ */
+struct rl_bucket_state {
+	uint64_t size, refill_ns, burst;
+	int64_t tokens;
+	uint64_t frac, elapsed_ns;
+};
+
+void rl_bucket_export(const struct rl_bucket *b, uint64_t now_ns, struct rl_bucket_state *s);
+/*
+ * Whether s can be put in b: the same size and refill time as b's
+ * configuration, no more burst than it gives, tokens and fraction in range.
+ * NULL, or what is wrong.
+ */
+const char *rl_bucket_check(const struct rl_bucket *b, const struct rl_bucket_state *s);
+/* Put a checked s in b, as of now_ns. */
+void rl_bucket_import(struct rl_bucket *b, const struct rl_bucket_state *s, uint64_t now_ns);
+/* Both buckets, at the monotonic clock's now. */
+void ratelimit_export(const struct ratelimit *rl, struct rl_bucket_state s[2]);
+void ratelimit_import(struct ratelimit *rl, const struct rl_bucket_state s[2]);
+
 #endif

@@ -183,3 +183,66 @@ void ratelimit_timer_done(struct ratelimit *rl)
 	}
 	rl->blocked = false;
 }
+
+void rl_bucket_export(const struct rl_bucket *b, uint64_t now, struct rl_bucket_state *s)
+{
+	__int128 tokens, frac;
+
+	memset(s, 0, sizeof(*s));
+	if (!b->size)
+		return;
+	/* Floor division: a debt of half a token is -1 token and half a token refilled. */
+	tokens = b->budget / b->refill_ns;
+	frac = b->budget % b->refill_ns;
+	if (frac < 0) {
+		tokens--;
+		frac += b->refill_ns;
+	}
+	s->size = b->size;
+	s->refill_ns = b->refill_ns;
+	s->burst = b->burst;
+	s->tokens = (int64_t)tokens;
+	s->frac = (uint64_t)frac;
+	s->elapsed_ns = now > b->last_ns ? now - b->last_ns : 0;
+}
+
+const char *rl_bucket_check(const struct rl_bucket *b, const struct rl_bucket_state *s)
+{
+	if (s->size != b->size || s->refill_ns != b->refill_ns)
+		return "a rate limiter bucket's size or refill_time differs from the configuration";
+	if (!b->size)
+		return s->burst || s->tokens || s->frac || s->elapsed_ns ?
+			"tokens for a bucket that does not limit" : NULL;
+	if (s->burst > b->burst)
+		return "a rate limiter bucket's one_time_burst left exceeds the configuration";
+	/* A debt is at most one request of RL_TOKENS_MAX that found the bucket full. */
+	if (s->tokens > (int64_t)s->size || s->tokens < (int64_t)s->size - (int64_t)RL_TOKENS_MAX ||
+	    (s->tokens == (int64_t)s->size && s->frac) || s->frac >= s->refill_ns)
+		return "a rate limiter bucket's tokens are out of range";
+	return NULL;
+}
+
+void rl_bucket_import(struct rl_bucket *b, const struct rl_bucket_state *s, uint64_t now)
+{
+	if (!b->size)
+		return;
+	b->burst = s->burst;
+	b->budget = (__int128)s->tokens * b->refill_ns + s->frac;
+	b->last_ns = now > s->elapsed_ns ? now - s->elapsed_ns : 0;
+}
+
+void ratelimit_export(const struct ratelimit *rl, struct rl_bucket_state s[2])
+{
+	uint64_t now = now_ns();
+
+	rl_bucket_export(&rl->bw, now, &s[0]);
+	rl_bucket_export(&rl->ops, now, &s[1]);
+}
+
+void ratelimit_import(struct ratelimit *rl, const struct rl_bucket_state s[2])
+{
+	uint64_t now = now_ns();
+
+	rl_bucket_import(&rl->bw, &s[0], now);
+	rl_bucket_import(&rl->ops, &s[1], now);
+}

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <petrel/log.h>
+#include <petrel/snapshot.h>
 #include <petrel/util.h>
 
 #include "dev_util.h"
@@ -174,4 +175,65 @@ size_t iov_trim(struct iovec *iov, unsigned int *n, size_t bytes)
 		(*n)--;
 	}
 	return done;
+}
+
+#define LIMITERS_STATE_VERSION	1
+#define LIMITERS_MAX		2
+
+int dev_limiters_save(struct dev_limiter *const *ls, unsigned int n, struct snap_buf *out)
+{
+	snap_put_u32(out, LIMITERS_STATE_VERSION);
+	snap_put_u32(out, n);
+	for (unsigned int i = 0; i < n; i++) {
+		struct rl_bucket_state s[2];
+
+		ratelimit_export(&ls[i]->rl, s);
+		for (unsigned int k = 0; k < 2; k++) {
+			snap_put_u64(out, s[k].size);
+			snap_put_u64(out, s[k].refill_ns);
+			snap_put_u64(out, s[k].burst);
+			snap_put_u64(out, (uint64_t)s[k].tokens);
+			snap_put_u64(out, s[k].frac);
+			snap_put_u64(out, s[k].elapsed_ns);
+		}
+	}
+	return snap_buf_error(out);
+}
+
+int dev_limiters_restore(struct virtio_dev *dev, struct dev_limiter *const *ls, unsigned int n,
+			 const void *data, size_t len)
+{
+	struct rl_bucket_state s[LIMITERS_MAX][2];
+	const char *why = NULL;
+	struct snap_cursor c;
+
+	if (!len)
+		return 0;	/* saved without it: the buckets start full */
+	snap_cursor_init(&c, data, len);
+	if (n > LIMITERS_MAX || snap_get_u32(&c) != LIMITERS_STATE_VERSION)
+		why = "an unknown version of the rate limiters' state";
+	else if (snap_get_u32(&c) != n)
+		why = "another number of rate limiters";
+	for (unsigned int i = 0; !why && i < n; i++) {
+		for (unsigned int k = 0; k < 2; k++) {
+			s[i][k].size = snap_get_u64(&c);
+			s[i][k].refill_ns = snap_get_u64(&c);
+			s[i][k].burst = snap_get_u64(&c);
+			s[i][k].tokens = (int64_t)snap_get_u64(&c);
+			s[i][k].frac = snap_get_u64(&c);
+			s[i][k].elapsed_ns = snap_get_u64(&c);
+		}
+	}
+	if (!why && snap_cursor_end(&c))
+		why = "the rate limiters' state is cut short or too long";
+	for (unsigned int i = 0; !why && i < n; i++)
+		why = rl_bucket_check(&ls[i]->rl.bw, &s[i][0]) ?:
+		      rl_bucket_check(&ls[i]->rl.ops, &s[i][1]);
+	if (why) {
+		pr_err("virtio %s: %s", dev->id, why);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < n; i++)
+		ratelimit_import(&ls[i]->rl, s[i]);
+	return 0;
 }

@@ -121,6 +121,9 @@ static void restore_section(unsigned int id, const uint8_t *data, size_t len)
 {
 	struct drive_config cfg = { .drive_id = "fuzz", .path_on_host = image,
 				    .cache_type = CACHE_UNSAFE, .io_engine = IO_ENGINE_SYNC };
+	/* The entropy device with limiters, so that a state's buckets can fit them. */
+	struct rl_config rl = { .present = true, .bandwidth = { true, 4096, 512, 100 },
+				.ops = { true, 16, 0, 1000 } };
 
 	switch (id) {
 	case SNAP_SEC_SERIAL:
@@ -133,6 +136,7 @@ static void restore_section(unsigned int id, const uint8_t *data, size_t len)
 		/* Which device a slot holds is the configuration's: try both kinds. */
 		use_virtio(virtio_blk_create(&cfg), data, len);
 		use_virtio(virtio_rng_create(NULL), data, len);
+		use_virtio(virtio_rng_create(&rl), data, len);
 		break;
 	}
 }

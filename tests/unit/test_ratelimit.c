@@ -2,6 +2,7 @@
 /* Token buckets: refill, burst, requests larger than the bucket, no limit, the time until. */
 #include <check.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include <petrel/ratelimit.h>
@@ -88,6 +89,90 @@ START_TEST(larger_than_the_bucket_waits_for_full_then_owes)
 	ck_assert(!take(&b, 1, T0 + 1 * MS, &wait));
 	ck_assert_uint_eq(wait, 4001 * MS);		/* the debt, then one token */
 	ck_assert(take(&b, 1, T0 + 4002 * MS, NULL));
+}
+END_TEST
+
+/*
+ * A snapshot keeps what a bucket holds, a debt and a part-refilled token
+ * included, and the time between save and restore refills nothing.
+ */
+START_TEST(state_survives_export_and_import)
+{
+	struct rl_bucket b = bucket(3, 10, 1000), c = bucket(3, 10, 1000);	/* 1 token / 333.3 ms */
+	struct rl_bucket_state s;
+	uint64_t later = T0 + 3600000 * MS;
+
+	ck_assert(take(&b, 13, T0, NULL));			/* burst and bucket empty */
+	ck_assert(!take(&b, 1, T0 + 100 * MS, NULL));		/* refilled 0.3 of a token */
+	rl_bucket_export(&b, T0 + 150 * MS, &s);
+	ck_assert_int_eq(s.tokens, 0);
+	ck_assert_uint_eq(s.frac, 300 * MS);
+	ck_assert_uint_eq(s.elapsed_ns, 50 * MS);
+	ck_assert_uint_eq(s.burst, 0);
+	ck_assert_ptr_null(rl_bucket_check(&c, &s));
+	rl_bucket_import(&c, &s, later);
+	/* As b was at the save: a token 333.3 ms after its last refill, 183.3 ms after the save. */
+	ck_assert_int_eq(rl_bucket_tokens(&c, later + 183 * MS), 0);
+	ck_assert_int_eq(rl_bucket_tokens(&c, later + 184 * MS), 1);
+
+	/* A debt: floor division keeps the fraction positive. */
+	b = bucket(1000, 0, 1000);
+	ck_assert(take(&b, 5000, T0, NULL));			/* 4000 owed */
+	rl_bucket_export(&b, T0 + MS / 2, &s);
+	ck_assert_int_eq(s.tokens, -4000);
+	ck_assert_uint_eq(s.frac, 0);
+	rl_bucket_tokens(&b, T0 + MS / 2);			/* half a token refilled */
+	rl_bucket_export(&b, T0 + MS / 2, &s);
+	ck_assert_int_eq(s.tokens, -4000);
+	ck_assert_uint_eq(s.frac, 1000 * MS / 2);
+	c = bucket(1000, 0, 1000);
+	ck_assert_ptr_null(rl_bucket_check(&c, &s));
+	rl_bucket_import(&c, &s, later);
+	/* -3999.5 tokens, counted toward zero; a whole token 4000.5 ms on. */
+	ck_assert_int_eq(rl_bucket_tokens(&c, later), -3999);
+	ck_assert_int_eq(rl_bucket_tokens(&c, later + 4000 * MS), 0);
+	ck_assert_int_eq(rl_bucket_tokens(&c, later + 4000 * MS + MS / 2), 1);
+}
+END_TEST
+
+/* A snapshot file is untrusted: a state that does not fit the configuration is refused. */
+START_TEST(import_refuses_what_does_not_fit)
+{
+	struct rl_bucket b = bucket(1000, 100, 1000), none = bucket(0, 0, 0);
+	struct rl_bucket_state good, s;
+
+	rl_bucket_export(&b, T0, &good);
+	ck_assert_ptr_null(rl_bucket_check(&b, &good));
+	s = good;
+	s.size = 999;
+	ck_assert_ptr_nonnull(rl_bucket_check(&b, &s));
+	s = good;
+	s.refill_ns++;
+	ck_assert_ptr_nonnull(rl_bucket_check(&b, &s));
+	s = good;
+	s.burst = 101;
+	ck_assert_ptr_nonnull(rl_bucket_check(&b, &s));
+	s = good;
+	s.tokens = 1001;
+	ck_assert_ptr_nonnull(rl_bucket_check(&b, &s));
+	s = good;
+	s.frac = 1;					/* full and a fraction more */
+	ck_assert_ptr_nonnull(rl_bucket_check(&b, &s));
+	s = good;
+	s.tokens = 0;
+	s.frac = 1000 * MS;				/* a whole token as a fraction */
+	ck_assert_ptr_nonnull(rl_bucket_check(&b, &s));
+	s = good;
+	s.tokens = INT64_MIN;
+	ck_assert_ptr_nonnull(rl_bucket_check(&b, &s));
+	s.tokens = 1000 - (int64_t)RL_TOKENS_MAX;	/* the deepest debt one request leaves */
+	ck_assert_ptr_null(rl_bucket_check(&b, &s));
+	/* A bucket that does not limit takes only an empty state. */
+	rl_bucket_export(&none, T0, &s);
+	ck_assert_ptr_null(rl_bucket_check(&none, &s));
+	ck_assert_ptr_nonnull(rl_bucket_check(&none, &good));
+	s.tokens = 5;
+	ck_assert_ptr_nonnull(rl_bucket_check(&none, &s));
 }
 END_TEST
 
@@ -185,6 +270,8 @@ static Suite *ratelimit_suite(void)
 	tcase_add_test(tc, no_fraction_of_a_token_is_lost);
 	tcase_add_test(tc, one_time_burst_first_and_never_again);
 	tcase_add_test(tc, larger_than_the_bucket_waits_for_full_then_owes);
+	tcase_add_test(tc, state_survives_export_and_import);
+	tcase_add_test(tc, import_refuses_what_does_not_fit);
 	tcase_add_test(tc, zero_size_or_refill_is_no_limit);
 	tcase_add_test(tc, limiter_takes_both_or_neither);
 	tcase_add_test(tc, timer_fires_when_tokens_are_there);

@@ -697,6 +697,50 @@ START_TEST(save_finishes_in_flight)
 END_TEST
 
 /*
+ * A snapshot keeps what the limiter's buckets hold: restored, an empty ops
+ * bucket holds the next request back instead of starting full. A state that
+ * does not fit the drive's rate_limiter is refused, naming what is wrong.
+ */
+START_TEST(limiter_state_in_snapshot)
+{
+	struct drive_config cfg = drive("data", false, CACHE_UNSAFE, _i);
+	struct req r = { .type = VIRTIO_BLK_T_IN, .sector = 0, .len = 512 };
+	struct snap_buf out;
+	char err[256] = "";
+	uint64_t tokens;
+	struct vdrv d;
+
+	cfg.rate_limiter = (struct rl_config){ .present = true,
+					       .ops = { true, 2, 0, 600000 } };	/* 2 per 10 min */
+	open_drive(&d, &cfg);
+	r.data = vd_alloc(&d, r.len);
+	ck_assert_uint_eq(do_req(&d, &r, NULL), VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(do_req(&d, &r, NULL), VIRTIO_BLK_S_OK);
+	snap_buf_init(&out);
+	ck_assert_msg(!virtio_mmio_save(d.dev, &out, err, sizeof(err)), "save: %s", err);
+
+	/* Full again (as a fresh VM's), then the saved, empty, bucket back. */
+	ck_assert_int_eq(virtio_dev_update_limiter(d.dev, 0, &cfg.rate_limiter), 0);
+	ck_assert_msg(!virtio_mmio_restore(d.dev, out.data, out.len, err, sizeof(err)),
+		      "restore: %s", err);
+	queue_req(&d, &r);
+	vd_kick(&d, 0);
+	ck_assert(!vd_wait_used(&d, 0, 1, 200));		/* held back, not lost */
+	ck_assert_uint_eq(d.dev->metrics.requests, 2);
+
+	/* The ops bucket's tokens are the state's last but two u64: 3 of 2 is refused. */
+	ck_assert_uint_ge(out.len, 24);
+	tokens = 3;
+	memcpy(out.data + out.len - 24, &tokens, sizeof(tokens));
+	ck_assert_int_eq(virtio_mmio_restore(d.dev, out.data, out.len, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "virtio data"));
+	expect_log("virtio data", "rate limiter bucket's tokens are out of range");
+	snap_buf_free(&out);
+	vd_fini(&d);
+}
+END_TEST
+
+/*
  * PATCH /drives with a request half done: it ends with IOERR instead of
  * going on in the other file; the next request reads the new file.
  */
@@ -832,6 +876,7 @@ static Suite *blk_suite(void)
 	tcase_add_test(tc, sync_reset_between_steps);
 	tcase_add_test(tc, async_reset_in_flight);
 	tcase_add_test(tc, async_destroy_in_flight);
+	tcase_add_loop_test(tc, limiter_state_in_snapshot, 0, 2);
 	tcase_add_loop_test(tc, update_path_cuts_partial, 0, 2);
 	tcase_add_loop_test(tc, fifo_refused, 0, 2);
 	tcase_add_test(tc, sixteen_async_drives);
