@@ -195,7 +195,7 @@ boot_linux() {
 via_hostvm() {
 	local args=(--retries 2 --stall 45)
 	say "$why: running it inside the test host VM instead (Linux under QEMU's" \
-		"software emulation, with a real KVM inside), slower: the guest's shell comes after 20 s or so"
+		"software emulation, with a real KVM inside), slower: the guest's shell comes after 10 s or so"
 	if [ -z "$input" ]; then
 		args+=(--console --timeout 86400)
 	else
