@@ -835,20 +835,11 @@ static int blk_save(struct virtio_dev *dev, struct snap_buf *out)
 	bool done = b->engine == IO_ENGINE_ASYNC ? finish_async(b) :
 		    finish_sync(b, util_now_us() + BLK_DRAIN_MS * 1000ULL);
 
-	struct dev_limiter *l = &b->limiter;
-
 	if (!done || b->cur || b->busy || b->inflight || b->quiescing ||
 	    (b->engine == IO_ENGINE_ASYNC && b->nr_free != VIRTQ_MAX_SIZE))
 		return -EBUSY;
-	return dev_limiters_save(&l, 1, out);
-}
-
-/* Beyond its ring (empty between requests, see above), what its limiter's buckets hold. */
-static int blk_restore(struct virtio_dev *dev, const void *data, size_t len)
-{
-	struct dev_limiter *l = &to_blk(dev)->limiter;
-
-	return dev_limiters_restore(dev, &l, 1, data, len);
+	/* Beyond its ring, now empty between requests, only its limiter's buckets. */
+	return dev_limiters_save(dev, out);
 }
 
 static const struct virtio_dev_ops blk_ops = {
@@ -862,7 +853,7 @@ static const struct virtio_dev_ops blk_ops = {
 	.reset = blk_reset,
 	.destroy = blk_destroy,
 	.save = blk_save,
-	.restore = blk_restore,
+	.restore = dev_limiters_restore,
 	.limiter = blk_limiter,
 };
 

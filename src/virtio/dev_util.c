@@ -180,14 +180,28 @@ size_t iov_trim(struct iovec *iov, unsigned int *n, size_t bytes)
 #define LIMITERS_STATE_VERSION	1
 #define LIMITERS_MAX		2
 
-int dev_limiters_save(struct dev_limiter *const *ls, unsigned int n, struct snap_buf *out)
+/* The limiters of dev's queues, in queue order: how many. */
+static unsigned int dev_limiters(struct virtio_dev *dev, struct ratelimit *ls[LIMITERS_MAX])
 {
+	unsigned int n = 0;
+
+	for (unsigned int q = 0; dev->ops->limiter && q < dev->nr_queues && n < LIMITERS_MAX; q++)
+		if ((ls[n] = dev->ops->limiter(dev, q)))
+			n++;
+	return n;
+}
+
+int dev_limiters_save(struct virtio_dev *dev, struct snap_buf *out)
+{
+	struct ratelimit *ls[LIMITERS_MAX];
+	unsigned int n = dev_limiters(dev, ls);
+
 	snap_put_u32(out, LIMITERS_STATE_VERSION);
 	snap_put_u32(out, n);
 	for (unsigned int i = 0; i < n; i++) {
 		struct rl_bucket_state s[2];
 
-		ratelimit_export(&ls[i]->rl, s);
+		ratelimit_export(ls[i], s);
 		for (unsigned int k = 0; k < 2; k++) {
 			snap_put_u64(out, s[k].size);
 			snap_put_u64(out, s[k].refill_ns);
@@ -200,17 +214,18 @@ int dev_limiters_save(struct dev_limiter *const *ls, unsigned int n, struct snap
 	return snap_buf_error(out);
 }
 
-int dev_limiters_restore(struct virtio_dev *dev, struct dev_limiter *const *ls, unsigned int n,
-			 const void *data, size_t len)
+int dev_limiters_restore(struct virtio_dev *dev, const void *data, size_t len)
 {
 	struct rl_bucket_state s[LIMITERS_MAX][2];
+	struct ratelimit *ls[LIMITERS_MAX];
+	unsigned int n = dev_limiters(dev, ls);
 	const char *why = NULL;
 	struct snap_cursor c;
 
 	if (!len)
 		return 0;	/* saved without it: the buckets start full */
 	snap_cursor_init(&c, data, len);
-	if (n > LIMITERS_MAX || snap_get_u32(&c) != LIMITERS_STATE_VERSION)
+	if (snap_get_u32(&c) != LIMITERS_STATE_VERSION)
 		why = "an unknown version of the rate limiters' state";
 	else if (snap_get_u32(&c) != n)
 		why = "another number of rate limiters";
@@ -227,13 +242,12 @@ int dev_limiters_restore(struct virtio_dev *dev, struct dev_limiter *const *ls, 
 	if (!why && snap_cursor_end(&c))
 		why = "the rate limiters' state is cut short or too long";
 	for (unsigned int i = 0; !why && i < n; i++)
-		why = rl_bucket_check(&ls[i]->rl.bw, &s[i][0]) ?:
-		      rl_bucket_check(&ls[i]->rl.ops, &s[i][1]);
+		why = rl_bucket_check(&ls[i]->bw, &s[i][0]) ?: rl_bucket_check(&ls[i]->ops, &s[i][1]);
 	if (why) {
 		pr_err("virtio %s: %s", dev->id, why);
 		return -EINVAL;
 	}
 	for (unsigned int i = 0; i < n; i++)
-		ratelimit_import(&ls[i]->rl, s[i]);
+		ratelimit_import(ls[i], s[i]);
 	return 0;
 }

@@ -49,15 +49,16 @@ static inline bool dev_limited(const struct dev_limiter *l)
 
 /*
  * The device state of a device whose only state beyond its rings is its
- * limiters (block, net, entropy): what each bucket holds, as Firecracker
- * saves it. Restore checks every bucket against the limiters' configuration
- * before it changes any; an empty state (a snapshot without it) leaves them
- * full. -EINVAL, logged with what is wrong, when it does not fit.
+ * limiters (block, net, entropy): what the bucket of each queue's limiter
+ * (ops->limiter) holds, as Firecracker saves it. Restore checks every
+ * bucket against the limiters' configuration before it changes any; an
+ * empty state (a snapshot without it) leaves them full. -EINVAL, logged
+ * with what is wrong, when it does not fit. Usable as the save and restore
+ * ops themselves.
  */
 struct snap_buf;
-int dev_limiters_save(struct dev_limiter *const *ls, unsigned int n, struct snap_buf *out);
-int dev_limiters_restore(struct virtio_dev *dev, struct dev_limiter *const *ls, unsigned int n,
-			 const void *data, size_t len);
+int dev_limiters_save(struct virtio_dev *dev, struct snap_buf *out);
+int dev_limiters_restore(struct virtio_dev *dev, const void *data, size_t len);
 
 /* A config space read: bytes [offset, offset + len) of cfg, zeros beyond its size. */
 void dev_config_read(const void *cfg, size_t size, uint32_t offset, uint8_t *data, uint32_t len);

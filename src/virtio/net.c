@@ -503,23 +503,6 @@ static struct ratelimit *net_limiter(struct virtio_dev *dev, unsigned int q)
 	return q == RXQ ? &to_net(dev)->rx_limit.rl : &to_net(dev)->tx_limit.rl;
 }
 
-/* Beyond its rings, only what its limiters' buckets hold. */
-static int net_save(struct virtio_dev *dev, struct snap_buf *out)
-{
-	struct net *n = to_net(dev);
-	struct dev_limiter *ls[] = { &n->rx_limit, &n->tx_limit };
-
-	return dev_limiters_save(ls, ARRAY_SIZE(ls), out);
-}
-
-static int net_restore(struct virtio_dev *dev, const void *data, size_t len)
-{
-	struct net *n = to_net(dev);
-	struct dev_limiter *ls[] = { &n->rx_limit, &n->tx_limit };
-
-	return dev_limiters_restore(dev, ls, ARRAY_SIZE(ls), data, len);
-}
-
 static const struct virtio_dev_ops net_ops = {
 	.device_id = VIRTIO_ID_NET,
 	.features = net_features,
@@ -530,8 +513,8 @@ static const struct virtio_dev_ops net_ops = {
 	.queue_notify = net_queue_notify,
 	.reset = net_reset,
 	.destroy = net_destroy,
-	.save = net_save,
-	.restore = net_restore,
+	.save = dev_limiters_save,	/* beyond its rings, only its limiters' buckets */
+	.restore = dev_limiters_restore,
 	.limiter = net_limiter,
 };
 

@@ -118,28 +118,13 @@ static struct ratelimit *rng_limiter(struct virtio_dev *dev, unsigned int q)
 	return &((struct rng *)dev)->limiter.rl;
 }
 
-/* Beyond its ring, only what its limiter's buckets hold. */
-static int rng_save(struct virtio_dev *dev, struct snap_buf *out)
-{
-	struct dev_limiter *l = &((struct rng *)dev)->limiter;
-
-	return dev_limiters_save(&l, 1, out);
-}
-
-static int rng_restore(struct virtio_dev *dev, const void *data, size_t len)
-{
-	struct dev_limiter *l = &((struct rng *)dev)->limiter;
-
-	return dev_limiters_restore(dev, &l, 1, data, len);
-}
-
 static const struct virtio_dev_ops rng_ops = {
 	.device_id = VIRTIO_ID_RNG,
 	.features = rng_features,
 	.queue_notify = rng_queue_notify,
 	.destroy = rng_destroy,
-	.save = rng_save,
-	.restore = rng_restore,
+	.save = dev_limiters_save,	/* beyond its ring, only its limiter's buckets */
+	.restore = dev_limiters_restore,
 	.limiter = rng_limiter,
 };
 
