@@ -2,7 +2,8 @@
 # Rate limiters, as a user sees them: every bad field of every limiter is a
 # 400 naming it and changes nothing; the probe's block test under a 2 MiB/s
 # bucket moves data no faster than the rate plus the bucket, and PATCH
-# /drives makes it faster on the running VM; entropy under an ops bucket;
+# /drives makes it faster on the running VM; a snapshot keeps an empty
+# bucket empty in the restored VM; entropy under an ops bucket;
 # network tx and rx under ops buckets, all frames through, PATCH
 # /network-interfaces at run time; PUT /serial sends the console to a file,
 # and its bucket drops what is beyond it, counted. Rates are the guest's own
@@ -157,6 +158,47 @@ if [ "$throttled" -gt 0 ]; then
 else
 	fail "block: rate_limiter_throttled_events is $throttled"
 fi
+
+# ---- a snapshot keeps what the buckets hold ----
+# 4 requests, then one every 150 s: the probe's block test empties the ops
+# bucket at once. Restored in a new petrel, the bucket is still empty (a
+# full one would serve 4 more at once): nothing is served until PATCH
+# /drives gives a bucket that lets the held request through.
+
+truncate -s 16M "$T/snap.img"
+start_petrel snap-src
+expect_api 204 "" PUT /boot-source "{\"kernel_image_path\": \"$probe\", \"boot_args\": \
+\"console=ttyS0 probe.action=blk probe.blk_mib=2\"}"
+expect_api 204 "" PUT /drives/scratch "{\"drive_id\": \"scratch\", \"path_on_host\": \
+\"$T/snap.img\", \"is_root_device\": false, \"rate_limiter\": {\"ops\": \
+{\"size\": 4, \"refill_time\": 600000}}}"
+expect_api 204 "" PUT /actions '{"action_type": "InstanceStart"}'
+for _ in $(seq 200); do
+	[ "$(metric 'petrel_block_rate_limiter_throttled_events{drive="scratch"}')" -gt 0 ] && break
+	sleep 0.05
+done
+expect_api 200 'petrel_block_requests{drive="scratch"} 4' GET /metrics
+expect_api 204 "" PATCH /vm '{"state": "Paused"}'
+expect_api 204 "" PUT /snapshot/create "{\"snapshot_path\": \"$T/snap.st\", \"mem_file_path\": \"$T/snap.mem\"}"
+kill -9 "$PID"
+wait "$PID" 2>/dev/null || true
+start_petrel snap-restored
+expect_api 204 "" PUT /snapshot/load "$(load_body "$T/snap.st" "$T/snap.mem" '"resume_vm": true')"
+expect_api 200 '"rate_limiter":{"ops":{"size":4,"one_time_burst":0,"refill_time":600000}}' GET /vm/config
+sleep 1
+served=$(metric 'petrel_block_requests{drive="scratch"}')
+[ "$served" = 0 ] && pass "snapshot: the restored ops bucket is as empty as it was saved" ||
+	fail "snapshot: the restored drive served $served requests at once (a full bucket)"
+expect_api 204 "" PATCH /drives/scratch '{"drive_id": "scratch", "rate_limiter":
+	{"ops": {"size": 100000, "refill_time": 100}}}'
+for _ in $(seq 100); do
+	[ "$(metric 'petrel_block_requests{drive="scratch"}')" -gt 0 ] && break
+	sleep 0.05
+done
+served=$(metric 'petrel_block_requests{drive="scratch"}')
+[ "$served" -gt 0 ] && pass "snapshot: PATCH /drives lets the held requests through ($served)" ||
+	fail "snapshot: nothing served after PATCH /drives"
+stop_petrel
 
 # ---- entropy: 100 requests/s ----
 
